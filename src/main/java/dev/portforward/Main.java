@@ -1,0 +1,42 @@
+package dev.portforward;
+
+import dev.portforward.operator.OperatorRole;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import java.util.Arrays;
+
+/**
+ * The one entry point of the jar: {@code operator}, {@code agent} or {@code relay}, chosen by the
+ * first argument. Every role gets the same Quarkus runtime (health, metrics, config); only the
+ * operator role starts the operator framework.
+ */
+@QuarkusMain
+public final class Main implements QuarkusApplication {
+
+  static final String USAGE = "usage: portforward-operator operator|agent|relay [options]";
+
+  @Inject Instance<OperatorRole> operator;
+
+  @Override
+  public int run(String... args) throws Exception {
+    if (args.length == 0) {
+      System.err.println(USAGE);
+      return 2;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    return switch (args[0]) {
+      case "operator" -> operator.get().run(rest);
+      default -> {
+        System.err.println("unknown role '" + args[0] + "'; " + USAGE);
+        yield 2;
+      }
+    };
+  }
+
+  public static void main(String... args) {
+    Quarkus.run(Main.class, args);
+  }
+}

@@ -1,0 +1,14 @@
+package dev.portforward.api.v1alpha1;
+
+/** Bounds on list and string sizes, shared by the CRD schema and the code that reads it. */
+public final class Limits {
+  public static final int MAX_SOURCE_RANGES = 256;
+  public static final int MAX_ROUTES = 32;
+  public static final int MAX_LISTEN_ADDRESSES = 16;
+  public static final int MAX_SELECTOR_LABELS = 16;
+  public static final int MAX_DESTINATIONS = 64;
+  /** A DNS name (RFC 1123) is at most 253 characters. */
+  public static final int MAX_HOST = 253;
+
+  private Limits() {}
+}

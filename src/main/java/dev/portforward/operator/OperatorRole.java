@@ -1,0 +1,29 @@
+package dev.portforward.operator;
+
+import io.javaoperatorsdk.operator.Operator;
+import io.quarkus.runtime.Quarkus;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/**
+ * The operator role: starts the reconcilers (with leader election in production) and runs until
+ * the process is asked to stop.
+ */
+@ApplicationScoped
+public class OperatorRole {
+
+  private final Operator operator;
+
+  OperatorRole(Operator operator) {
+    this.operator = operator;
+  }
+
+  public int run(String... args) {
+    operator.start();
+    try {
+      Quarkus.waitForExit();
+    } finally {
+      operator.stop();
+    }
+    return 0;
+  }
+}
