@@ -12,12 +12,15 @@ import jakarta.enterprise.context.ApplicationScoped;
 public class OperatorRole {
 
   private final Operator operator;
+  private final ApiServerAddresses apiServer;
 
-  OperatorRole(Operator operator) {
+  OperatorRole(Operator operator, ApiServerAddresses apiServer) {
     this.operator = operator;
+    this.apiServer = apiServer;
   }
 
   public int run(String... args) {
+    apiServer.get();
     operator.start();
     try {
       Quarkus.waitForExit();

@@ -7,6 +7,10 @@ public final class Limits {
   public static final int MAX_LISTEN_ADDRESSES = 16;
   public static final int MAX_SELECTOR_LABELS = 16;
   public static final int MAX_DESTINATIONS = 64;
+  /** The longest IPv6 address text (IPv4-mapped, 45 characters). */
+  public static final int MAX_IP = 45;
+  /** An IP address and a "/prefix". */
+  public static final int MAX_CIDR = MAX_IP + 4;
   /** A DNS name (RFC 1123) is at most 253 characters. */
   public static final int MAX_HOST = 253;
 

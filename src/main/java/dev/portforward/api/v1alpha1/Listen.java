@@ -28,7 +28,7 @@ public class Listen {
       message = "listen.addresses must be IP addresses such as 192.0.2.10 or 2001:db8::10")
   @JsonPropertyDescription(
       "Only these node addresses accept the forward. Empty means every address of the node.")
-  private List<String> addresses;
+  private List<@Size(max = Limits.MAX_IP) String> addresses;
 
   public int getPort() {
     return port;

@@ -11,6 +11,7 @@ import java.util.List;
 @ValidationRule(
     value = "has(self.target) || (has(self.relay) && self.relay.mode == 'Socks5')",
     message = "spec.target is required: set exactly one of service, pods or external",
+    fieldPath = ".target",
     reason = "FieldValueRequired")
 @ValidationRule(
     value = "!(has(self.target) && has(self.relay) && self.relay.mode == 'Socks5')",
@@ -56,7 +57,7 @@ public class PortForwardSpec {
       message = "sourceRanges must be CIDRs such as 10.0.0.0/8 or 2001:db8::/32")
   @JsonPropertyDescription(
       "Only clients from these CIDRs may use the forward. Empty means every source may.")
-  private List<String> sourceRanges;
+  private List<@Size(max = Limits.MAX_CIDR) String> sourceRanges;
 
   @Size(max = Limits.MAX_ROUTES)
   @JsonPropertyDescription(

@@ -15,7 +15,7 @@ public class Route {
       value = "self.all(c, isCIDR(c))",
       message = "routes[].sourceRanges must be CIDRs such as 10.0.0.0/8 or 2001:db8::/32")
   @JsonPropertyDescription("Clients whose address is in one of these CIDRs take this route.")
-  private List<String> sourceRanges;
+  private List<@Size(max = Limits.MAX_CIDR) String> sourceRanges;
 
   @Required
   @JsonPropertyDescription("Where these clients go: exactly one of service, pods or external.")

@@ -19,7 +19,7 @@ public class Socks5 {
       value = "self.all(c, isCIDR(c))",
       message = "relay.socks5.allowedDestinations must be CIDRs such as 10.0.0.0/8")
   @JsonPropertyDescription("CONNECT requests may only reach addresses in these CIDRs.")
-  private List<String> allowedDestinations;
+  private List<@Size(max = Limits.MAX_CIDR) String> allowedDestinations;
 
   @Size(max = 253)
   @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")

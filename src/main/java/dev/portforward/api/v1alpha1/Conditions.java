@@ -1,0 +1,38 @@
+package dev.portforward.api.v1alpha1;
+
+/** Condition types and reasons of a PortForward's status: the vocabulary users and tools match on. */
+public final class Conditions {
+
+  public static final String ACCEPTED = "Accepted";
+  public static final String RESOLVED_REFS = "ResolvedRefs";
+  public static final String PROGRAMMED = "Programmed";
+  public static final String READY = "Ready";
+
+  /** Reasons: why a condition has its status. */
+  public static final class Reason {
+    public static final String ACCEPTED = "Accepted";
+    public static final String PORT_CONFLICT = "PortConflict";
+    public static final String PORT_NOT_ALLOWED = "PortNotAllowed";
+    public static final String PRIVILEGED_PORT_NOT_ALLOWED = "PrivilegedPortNotAllowed";
+    public static final String EXTERNAL_TARGET_NOT_ALLOWED = "ExternalTargetNotAllowed";
+    public static final String TARGET_DENIED = "TargetDenied";
+    public static final String MODE_NOT_ALLOWED = "ModeNotAllowed";
+
+    public static final String RESOLVED_REFS = "ResolvedRefs";
+    public static final String SERVICE_NOT_FOUND = "ServiceNotFound";
+    public static final String SERVICE_PORT_NOT_FOUND = "ServicePortNotFound";
+    public static final String UNSUPPORTED_SERVICE = "UnsupportedService";
+    public static final String NO_MATCHING_PODS = "NoMatchingPods";
+    public static final String HOST_NOT_FOUND = "HostNotFound";
+
+    public static final String NOT_ACCEPTED = "NotAccepted";
+    public static final String REFS_NOT_RESOLVED = "RefsNotResolved";
+    public static final String AWAITING_DATA_PLANE = "AwaitingDataPlane";
+    public static final String NOT_PROGRAMMED = "NotProgrammed";
+    public static final String RECONCILE_ERROR = "ReconcileError";
+
+    private Reason() {}
+  }
+
+  private Conditions() {}
+}

@@ -1,0 +1,79 @@
+package dev.portforward.operator;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.netty.util.NetUtil;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.net.InetAddress;
+import java.net.URI;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * The API server's addresses, which no forward may lead to: the address the operator itself
+ * talks to, the default/kubernetes Service's cluster IPs and its endpoints. Looked up once when
+ * the operator starts (never at bean creation, so the other roles need no API access).
+ */
+@ApplicationScoped
+public class ApiServerAddresses {
+
+  private static final Logger LOG = Logger.getLogger(ApiServerAddresses.class);
+
+  private final KubernetesClient client;
+  private volatile List<InetAddress> addresses;
+
+  ApiServerAddresses(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** The addresses, looked up on first use. */
+  public List<InetAddress> get() {
+    List<InetAddress> known = addresses;
+    if (known == null) {
+      known = lookUp();
+      addresses = known;
+      LOG.infof("targets may not lead to the API server at %s", known);
+    }
+    return known;
+  }
+
+  private List<InetAddress> lookUp() {
+    Set<InetAddress> found = new LinkedHashSet<>();
+    literal(URI.create(client.getMasterUrl().toString()).getHost()).ifPresent(found::add);
+    try {
+      Service kubernetes = client.services().inNamespace("default").withName("kubernetes").get();
+      if (kubernetes != null) {
+        Optional.ofNullable(kubernetes.getSpec().getClusterIPs()).orElse(List.of()).stream()
+            .map(ApiServerAddresses::literal)
+            .flatMap(Optional::stream)
+            .forEach(found::add);
+      }
+      client.discovery().v1().endpointSlices().inNamespace("default")
+          .withLabel(PortForwardReconciler.SERVICE_NAME_LABEL, "kubernetes").list().getItems().stream()
+          .map(EndpointSlice::getEndpoints)
+          .filter(Objects::nonNull)
+          .flatMap(List::stream)
+          .flatMap(e -> e.getAddresses().stream())
+          .map(ApiServerAddresses::literal)
+          .flatMap(Optional::stream)
+          .forEach(found::add);
+    } catch (KubernetesClientException e) {
+      throw new IllegalStateException("cannot look up the API server's addresses: " + e.getMessage(), e);
+    }
+    return List.copyOf(found);
+  }
+
+  private static Optional<InetAddress> literal(String host) {
+    if (host == null) {
+      return Optional.empty();
+    }
+    String bare = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    return Optional.ofNullable(NetUtil.createInetAddressFromIpAddressString(bare));
+  }
+}

@@ -1,0 +1,22 @@
+package dev.portforward.operator;
+
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+
+/** Turns the typed settings into the operator framework's leader election (prod profile only). */
+@ApplicationScoped
+final class LeaderElectionProducer {
+
+  @Produces
+  @ApplicationScoped
+  LeaderElectionConfiguration leaderElection(OperatorConfig config) {
+    OperatorConfig.LeaderElection le = config.leaderElection();
+    return new LeaderElectionConfiguration(
+        le.leaseName(),
+        le.leaseNamespace().orElse(null),
+        le.leaseDuration(),
+        le.renewDeadline(),
+        le.retryPeriod());
+  }
+}

@@ -1,0 +1,73 @@
+package dev.portforward.operator;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The operator's settings (application.properties, environment, or the Helm chart's values).
+ * Checked at start-up by {@link dev.portforward.operator.policy.ForwardPolicy#from}.
+ */
+@ConfigMapping(prefix = "portforward")
+public interface OperatorConfig {
+
+  Policy policy();
+
+  LeaderElection leaderElection();
+
+  /** What PortForwards may ask for; violations surface as Accepted=False with the reason. */
+  interface Policy {
+    /** Lowest listen port a PortForward may use. */
+    @WithDefault("1")
+    int listenPortMin();
+
+    /** Highest listen port a PortForward may use. */
+    @WithDefault("65535")
+    int listenPortMax();
+
+    /** Whether listen ports below 1024 may be used. */
+    @WithDefault("false")
+    boolean privilegedPorts();
+
+    /** Whether spec.target.external is allowed at all. */
+    @WithDefault("false")
+    boolean externalTargets();
+
+    /** CIDRs that external targets must fall in; required when external targets are allowed. */
+    Optional<List<String>> externalTargetCidrs();
+
+    /**
+     * CIDRs no target may resolve to, on top of the built-in ones (loopback, link-local and
+     * metadata addresses, unspecified addresses, and the API server's addresses).
+     */
+    Optional<List<String>> targetDenylist();
+
+    /** Whether relay.mode Socks5 may be used. */
+    @WithDefault("false")
+    boolean socks5();
+
+    /** Whether spec.gateway (UPnP IGD, NAT-PMP, PCP) may be used. */
+    @WithDefault("false")
+    boolean gatewayMapping();
+  }
+
+  /** Only one operator replica reconciles at a time. */
+  interface LeaderElection {
+    @WithDefault("portforward-operator")
+    String leaseName();
+
+    /** Namespace of the Lease; inferred from the pod's service account when running in a cluster. */
+    Optional<String> leaseNamespace();
+
+    @WithDefault("15s")
+    Duration leaseDuration();
+
+    @WithDefault("10s")
+    Duration renewDeadline();
+
+    @WithDefault("2s")
+    Duration retryPeriod();
+  }
+}

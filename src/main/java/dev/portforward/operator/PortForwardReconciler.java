@@ -1,0 +1,268 @@
+package dev.portforward.operator;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.operator.policy.ForwardPolicy;
+import dev.portforward.operator.policy.PortClaims;
+import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.status.Check;
+import dev.portforward.operator.status.StatusAggregator;
+import dev.portforward.operator.status.TransitionEvents;
+import dev.portforward.operator.status.Verdict;
+import dev.portforward.operator.target.Backend;
+import dev.portforward.operator.target.Resolution;
+import dev.portforward.operator.target.TargetResolver;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMapper;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Turns each PortForward into status: is it allowed and without conflict (Accepted), does its
+ * target exist (ResolvedRefs), is it in place on the nodes (Programmed) and can traffic flow
+ * (Ready). It watches everything a verdict depends on, so a change anywhere re-evaluates exactly
+ * the PortForwards it affects.
+ */
+@ControllerConfiguration(name = PortForwardReconciler.NAME)
+public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<PortForward> {
+
+  static final String NAME = "portforward";
+  static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+  private static final String BY_SERVICE = "by-service";
+  private static final String BY_PODS_NAMESPACE = "by-pods-namespace";
+  private static final String BY_CLAIM = "by-claim";
+  private static final String LOSING_CLAIM = "losing-claim";
+
+  private final ForwardPolicy basePolicy;
+  private final ApiServerAddresses apiServer;
+  private final TransitionEvents events;
+  private final Clock clock;
+
+  private InformerEventSource<Service, PortForward> services;
+  private InformerEventSource<EndpointSlice, PortForward> endpointSlices;
+  private InformerEventSource<Pod, PortForward> pods;
+  private InformerEventSource<PortForward, PortForward> claims;
+  private TargetResolver resolver;
+
+  PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
+    this.basePolicy = ForwardPolicy.from(config.policy());
+    this.apiServer = apiServer;
+    this.events = new TransitionEvents(client);
+    this.clock = Clock.systemUTC();
+  }
+
+  @Override
+  public List<EventSource<?, PortForward>> prepareEventSources(EventSourceContext<PortForward> context) {
+    IndexerResourceCache<PortForward> primaries = context.getPrimaryCache();
+    primaries.addIndexers(
+        Map.of(
+            BY_SERVICE, pf -> targets(pf).filter(t -> t.getService() != null)
+                .map(t -> key(pf.getMetadata().getNamespace(), t.getService().getName()))
+                .distinct().toList(),
+            BY_PODS_NAMESPACE, pf -> targets(pf).anyMatch(t -> t.getPods() != null)
+                ? List.of(pf.getMetadata().getNamespace()) : List.of()));
+
+    services = informer(context, Service.class, "services",
+        svc -> ids(primaries.byIndex(BY_SERVICE, key(svc.getMetadata().getNamespace(), svc.getMetadata().getName()))));
+    endpointSlices = informer(context, EndpointSlice.class, "endpointslices",
+        slice -> Optional.ofNullable(slice.getMetadata().getLabels()).map(l -> l.get(SERVICE_NAME_LABEL))
+            .map(svc -> ids(primaries.byIndex(BY_SERVICE, key(slice.getMetadata().getNamespace(), svc))))
+            .orElse(Set.of()));
+    pods = informer(context, Pod.class, "pods",
+        pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
+    // A change to any PortForward can move the ownership of its port (or of the port it left), so
+    // it wakes the others on the same port and every current loser.
+    claims = informer(context, PortForward.class, "claims", pf -> {
+      Set<ResourceID> affected = new HashSet<>(ids(claims.byIndex(BY_CLAIM, PortClaims.key(pf))));
+      affected.addAll(ids(claims.byIndex(LOSING_CLAIM, LOSING_CLAIM)));
+      return affected;
+    });
+    claims.addIndexers(Map.of(
+        BY_CLAIM, pf -> List.of(PortClaims.key(pf)),
+        LOSING_CLAIM, pf -> isLosingClaim(pf) ? List.of(LOSING_CLAIM) : List.of()));
+
+    resolver = new TargetResolver(new InformerClusterView(services, endpointSlices, pods), InetAddress::getAllByName);
+    return List.of(services, endpointSlices, pods, claims);
+  }
+
+  @Override
+  public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
+    Verdict verdict = judge(pf);
+    return write(pf, StatusAggregator.next(pf, verdict, clock.instant()));
+  }
+
+  @Override
+  public ErrorStatusUpdateControl<PortForward> updateErrorStatus(
+      PortForward pf, Context<PortForward> context, Exception e) {
+    String message = "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName();
+    Check error = Check.fail(Reason.RECONCILE_ERROR, message);
+    Check unknown = Check.fail(Reason.RECONCILE_ERROR, message);
+    Verdict verdict = new Verdict(error, unknown, unknown, unknown, targetSummary(pf.getSpec()));
+    PortForwardStatus next = StatusAggregator.next(pf, verdict, clock.instant());
+    if (StatusAggregator.unchanged(pf.getStatus(), next)) {
+      return ErrorStatusUpdateControl.defaultErrorProcessing();
+    }
+    events.record(pf, pf.getStatus(), next, clock.instant());
+    pf.setStatus(next);
+    return ErrorStatusUpdateControl.patchStatus(pf);
+  }
+
+  @Override
+  public DeleteControl cleanup(PortForward pf, Context<PortForward> context) {
+    // Nothing outside the cluster belongs to a PortForward yet; the finalizer guarantees that
+    // the data plane sees the deletion before the object is gone.
+    return DeleteControl.defaultDelete();
+  }
+
+  private UpdateControl<PortForward> write(PortForward pf, PortForwardStatus next) {
+    if (StatusAggregator.unchanged(pf.getStatus(), next)) {
+      return UpdateControl.noUpdate();
+    }
+    events.record(pf, pf.getStatus(), next, clock.instant());
+    pf.setStatus(next);
+    return UpdateControl.patchStatus(pf);
+  }
+
+  Verdict judge(PortForward pf) {
+    PortForwardSpec spec = pf.getSpec();
+    String namespace = pf.getMetadata().getNamespace();
+    ForwardPolicy policy = basePolicy.denyingApiServer(apiServer.get());
+
+    Optional<Refusal> refusal = policy.check(spec);
+    List<Resolution> resolutions = new ArrayList<>();
+    List<Target> targets = targets(pf).toList();
+    for (Target target : targets) {
+      resolutions.add(resolver.resolve(namespace, target, spec.getProtocol()));
+    }
+    if (refusal.isEmpty()) {
+      refusal = deniedBackend(policy, targets, resolutions);
+    }
+    Check accepted;
+    if (refusal.isPresent()) {
+      accepted = Check.fail(refusal.get().reason(), refusal.get().message());
+    } else {
+      accepted = PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, PortClaims.key(pf)), basePolicy)
+          .map(owner -> Check.fail(Reason.PORT_CONFLICT,
+              "port " + PortClaims.key(pf) + " is already claimed by PortForward "
+                  + owner.getMetadata().getNamespace() + "/" + owner.getMetadata().getName()
+                  + " (created " + owner.getMetadata().getCreationTimestamp() + "); the oldest claimant"
+                  + " keeps a port; pick another listen.port, listen.addresses or listen.nodeSelector"))
+          .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + PortClaims.key(pf)));
+    }
+
+    Check resolvedRefs = resolvedRefs(targets, resolutions);
+    Check programmed;
+    Check ready;
+    if (!accepted.ok()) {
+      programmed = Check.fail(Reason.NOT_ACCEPTED, "not programmed: the forward is not accepted");
+      ready = Check.fail(Reason.NOT_ACCEPTED, "not ready: the forward is not accepted");
+    } else if (!resolvedRefs.ok()) {
+      programmed = Check.fail(Reason.REFS_NOT_RESOLVED, "not programmed: the target is not resolved");
+      ready = Check.fail(Reason.REFS_NOT_RESOLVED, "not ready: the target is not resolved");
+    } else {
+      programmed = Check.fail(Reason.AWAITING_DATA_PLANE, "no node agent has reported this forward yet");
+      ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: no node has programmed the forward yet");
+    }
+    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec));
+  }
+
+  private static Optional<Refusal> deniedBackend(
+      ForwardPolicy policy, List<Target> targets, List<Resolution> resolutions) {
+    for (int i = 0; i < targets.size(); i++) {
+      Target target = targets.get(i);
+      String what = "target " + TargetResolver.describe(target);
+      for (Backend backend : resolutions.get(i).backends()) {
+        Optional<Refusal> refusal = target.getExternal() != null
+            ? policy.checkExternalAddress(backend.address(), what)
+            : policy.checkAddress(backend.address(), what);
+        if (refusal.isPresent()) {
+          return refusal;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Check resolvedRefs(List<Target> targets, List<Resolution> resolutions) {
+    if (targets.isEmpty()) {
+      return Check.ok(Reason.RESOLVED_REFS, "SOCKS5 destinations are chosen per connection");
+    }
+    for (int i = 0; i < targets.size(); i++) {
+      Resolution r = resolutions.get(i);
+      if (!r.resolved()) {
+        String where = i == 0 ? "" : "routes[" + (i - 1) + "].target: ";
+        return Check.fail(r.reason(), where + r.message());
+      }
+    }
+    return Check.ok(Reason.RESOLVED_REFS, resolutions.stream().map(Resolution::message).collect(Collectors.joining("; ")));
+  }
+
+  private static String targetSummary(PortForwardSpec spec) {
+    if (spec.getTarget() == null) {
+      return "socks5";
+    }
+    String summary = TargetResolver.describe(spec.getTarget());
+    int routes = spec.getRoutes() == null ? 0 : spec.getRoutes().size();
+    return routes == 0 ? summary : summary + " (+" + routes + " route" + (routes > 1 ? "s" : "") + ")";
+  }
+
+  private static Stream<Target> targets(PortForward pf) {
+    return ForwardPolicy.targets(pf.getSpec());
+  }
+
+  private static boolean isLosingClaim(PortForward pf) {
+    return pf.getStatus() != null
+        && StatusAggregator.find(pf.getStatus().getConditions(), Conditions.ACCEPTED)
+            .filter(c -> Reason.PORT_CONFLICT.equals(c.getReason()))
+            .isPresent();
+  }
+
+  private static String key(String namespace, String name) {
+    return namespace + "/" + name;
+  }
+
+  private static Set<ResourceID> ids(List<PortForward> pfs) {
+    return pfs.stream().map(ResourceID::fromResource).collect(Collectors.toSet());
+  }
+
+  private static <R extends HasMetadata> InformerEventSource<R, PortForward> informer(
+      EventSourceContext<PortForward> context, Class<R> type, String name,
+      SecondaryToPrimaryMapper<R> mapper) {
+    return new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(type, PortForward.class)
+            .withName(name)
+            .withSecondaryToPrimaryMapper(mapper)
+            .build(),
+        context);
+  }
+}

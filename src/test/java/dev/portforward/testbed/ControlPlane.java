@@ -1,0 +1,263 @@
+package dev.portforward.testbed;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.awaitility.Awaitility;
+
+/**
+ * A real Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager
+ * built from their upstream Go modules by test-cluster/build.sh. Clients authenticate with a
+ * static token; the API server's own self-signed certificate is the trust anchor.
+ */
+public final class ControlPlane implements AutoCloseable {
+
+  public static final String ADMIN_TOKEN = "admin-" + UUID.randomUUID();
+  private static final Duration READY_TIMEOUT = Duration.ofMinutes(2);
+
+  private final Path bin;
+  private final Path dir;
+  private final int etcdPort;
+  private final int etcdPeerPort;
+  private final int apiPort;
+  private final List<Process> processes = new ArrayList<>();
+  private Process apiServer;
+
+  private ControlPlane(Path bin, Path dir) {
+    this.bin = bin;
+    this.dir = dir;
+    this.etcdPort = freePort();
+    this.etcdPeerPort = freePort();
+    this.apiPort = freePort();
+  }
+
+  /** Builds (or finds cached) binaries, starts the control plane and waits until it is ready. */
+  public static ControlPlane start(Path dir) throws IOException, InterruptedException {
+    ControlPlane cp = new ControlPlane(binaries(), dir);
+    Runtime.getRuntime().addShutdownHook(new Thread(cp::close));
+    cp.startAll();
+    return cp;
+  }
+
+  /** The binaries directory: -Dtestbed.bin, or whatever test-cluster/build.sh builds or finds. */
+  public static Path binaries() throws IOException, InterruptedException {
+    String configured = System.getProperty("testbed.bin", System.getenv("TESTBED_BIN"));
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    Process build = new ProcessBuilder("bash", projectRoot().resolve("test-cluster/build.sh").toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+    String out = new String(build.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    if (build.waitFor() != 0) {
+      throw new IllegalStateException("test-cluster/build.sh failed; see its output above");
+    }
+    return Path.of(out.lines().reduce((a, b) -> b).orElseThrow());
+  }
+
+  public static Path projectRoot() {
+    Path here = Path.of("").toAbsolutePath();
+    while (here != null && !Files.exists(here.resolve("pom.xml"))) {
+      here = here.getParent();
+    }
+    if (here == null) {
+      throw new IllegalStateException("no pom.xml above " + Path.of("").toAbsolutePath());
+    }
+    return here;
+  }
+
+  private void startAll() throws IOException, InterruptedException {
+    Files.createDirectories(dir.resolve("certs"));
+    Files.writeString(dir.resolve("tokens.csv"),
+        ADMIN_TOKEN + ",admin,admin,system:masters\n");
+    writeServiceAccountKey(dir.resolve("sa.key"));
+    processes.add(launch("etcd",
+        bin.resolve("etcd").toString(),
+        "--name=testbed",
+        "--data-dir=" + dir.resolve("etcd"),
+        "--listen-client-urls=http://127.0.0.1:" + etcdPort,
+        "--advertise-client-urls=http://127.0.0.1:" + etcdPort,
+        "--listen-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+        "--initial-advertise-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+        "--initial-cluster=testbed=http://127.0.0.1:" + etcdPeerPort,
+        "--unsafe-no-fsync"));
+    startApiServer();
+    writeKubeconfig();
+    processes.add(launch("kube-controller-manager",
+        bin.resolve("kube-controller-manager").toString(),
+        "--kubeconfig=" + kubeconfig(),
+        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset",
+        "--service-account-private-key-file=" + dir.resolve("sa.key"),
+        "--root-ca-file=" + caFile(),
+        "--use-service-account-credentials=false",
+        "--leader-elect=false",
+        "--secure-port=0"));
+  }
+
+  /** Starts the API server (again, after {@link #stopApiServer}) and waits until it is ready. */
+  public void startApiServer() throws IOException {
+    apiServer = launch("kube-apiserver",
+        bin.resolve("kube-apiserver").toString(),
+        "--etcd-servers=http://127.0.0.1:" + etcdPort,
+        "--bind-address=127.0.0.1",
+        "--secure-port=" + apiPort,
+        // No default route on these machines: name the address, and keep it out of Endpoints.
+        "--advertise-address=127.0.0.1",
+        "--endpoint-reconciler-type=none",
+        "--cert-dir=" + dir.resolve("certs"),
+        "--token-auth-file=" + dir.resolve("tokens.csv"),
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc",
+        "--service-account-key-file=" + dir.resolve("sa.key"),
+        "--service-account-signing-key-file=" + dir.resolve("sa.key"),
+        "--service-cluster-ip-range=10.96.0.0/16",
+        "--allow-privileged=true");
+    processes.add(apiServer);
+    awaitReady();
+  }
+
+  /** Stops the API server only; etcd and the data kept in it stay. */
+  public void stopApiServer() throws InterruptedException {
+    apiServer.destroy();
+    apiServer.waitFor();
+    processes.remove(apiServer);
+  }
+
+  public String url() {
+    return "https://127.0.0.1:" + apiPort;
+  }
+
+  public Path caFile() {
+    return dir.resolve("certs/apiserver.crt");
+  }
+
+  public Path kubeconfig() {
+    return dir.resolve("kubeconfig");
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  public Path kubectl() {
+    return bin.resolve("kubectl");
+  }
+
+  @Override
+  public synchronized void close() {
+    for (int i = processes.size() - 1; i >= 0; i--) {
+      Process p = processes.get(i);
+      p.destroy();
+      try {
+        if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+          p.destroyForcibly().waitFor();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    processes.clear();
+  }
+
+  private Process launch(String name, String... command) throws IOException {
+    Path log = dir.resolve(name + ".log");
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  private void awaitReady() {
+    HttpClient http = HttpClient.newBuilder().sslContext(trustAll()).build();
+    HttpRequest readyz = HttpRequest.newBuilder(URI.create(url() + "/readyz"))
+        .header("Authorization", "Bearer " + ADMIN_TOKEN)
+        .timeout(Duration.ofSeconds(5))
+        .build();
+    Awaitility.await("kube-apiserver ready (log: " + dir.resolve("kube-apiserver.log") + ")")
+        .atMost(READY_TIMEOUT)
+        .pollInterval(Duration.ofMillis(200))
+        .failFast("kube-apiserver exited", () -> !apiServer.isAlive())
+        .ignoreExceptionsInstanceOf(IOException.class)
+        .until(() -> http.send(readyz, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+  }
+
+  private void writeKubeconfig() throws IOException {
+    Files.writeString(kubeconfig(), """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: testbed
+          cluster:
+            server: %s
+            certificate-authority: %s
+        users:
+        - name: admin
+          user:
+            token: %s
+        contexts:
+        - name: testbed
+          context:
+            cluster: testbed
+            user: admin
+            namespace: default
+        current-context: testbed
+        """.formatted(url(), caFile(), ADMIN_TOKEN));
+  }
+
+  private static void writeServiceAccountKey(Path file) throws IOException {
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+      generator.initialize(2048, new SecureRandom());
+      byte[] pkcs8 = generator.generateKeyPair().getPrivate().getEncoded();
+      String pem = "-----BEGIN PRIVATE KEY-----\n"
+          + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(pkcs8)
+          + "\n-----END PRIVATE KEY-----\n";
+      Files.writeString(file, pem);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Only for the readiness probe, before the server has written its certificate. */
+  private static SSLContext trustAll() {
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, new TrustManager[] {new X509TrustManager() {
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+        @Override public X509Certificate[] getAcceptedIssuers() {
+          return new X509Certificate[0];
+        }
+      }}, new SecureRandom());
+      return context;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
