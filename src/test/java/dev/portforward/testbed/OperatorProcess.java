@@ -13,13 +13,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The packaged operator (target/quarkus-app) running as its own process against the test
  * control plane, exactly as a Deployment would run it: so a test can kill it with SIGKILL,
  * restart it, and scrape its health and metrics endpoints.
  */
-public final class OperatorProcess implements AutoCloseable {
+public final class OperatorProcess implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
   private final ControlPlane controlPlane;
   private final Map<String, String> properties;

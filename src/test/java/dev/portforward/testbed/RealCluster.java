@@ -28,7 +28,7 @@ public final class RealCluster
 
   /** Started once per JVM; closed by JUnit when the root context closes. */
   record Shared(ControlPlane controlPlane, KubernetesClient client)
-      implements ExtensionContext.Store.CloseableResource {
+      implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     @Override
     public void close() {
       client.close();

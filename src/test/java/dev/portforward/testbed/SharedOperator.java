@@ -3,13 +3,15 @@ package dev.portforward.testbed;
 import java.util.Map;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * JUnit 5 extension: one packaged operator process for the run, against {@link RealCluster}'s
  * control plane, with the test policy below; restarted before a test if an earlier test killed it.
- * Register it after {@link RealCluster}.
+ * Tests receive it as an {@link OperatorProcess} parameter. Register it after {@link RealCluster}.
  */
-public final class SharedOperator implements BeforeEachCallback {
+public final class SharedOperator implements BeforeEachCallback, ParameterResolver {
 
   /** The policy every operator test runs under; tests rely on these values. */
   public static final Map<String, String> TEST_POLICY = Map.of(
@@ -24,15 +26,24 @@ public final class SharedOperator implements BeforeEachCallback {
     get(context);
   }
 
-  /** The running operator, started (again) if needed. */
-  public static synchronized OperatorProcess get(ExtensionContext context) throws Exception {
-    if (running == null || !running.isAlive()) {
-      ControlPlane cp = RealCluster.shared(context).controlPlane();
-      running = new OperatorProcess(cp, TEST_POLICY).start();
-      OperatorProcess started = running;
-      context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-          .put("operator-" + started.log(), (ExtensionContext.Store.CloseableResource) started::close);
-    }
+  @Override
+  public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+    return parameter.getParameter().getType() == OperatorProcess.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
     return running;
+  }
+
+  private static synchronized void get(ExtensionContext context) throws Exception {
+    if (running == null) {
+      running = new OperatorProcess(RealCluster.shared(context).controlPlane(), TEST_POLICY);
+      context.getRoot().getStore(ExtensionContext.Namespace.create(SharedOperator.class))
+          .put(OperatorProcess.class, running);
+    }
+    if (!running.isAlive()) {
+      running.start();
+    }
   }
 }

@@ -1,7 +1,9 @@
 package dev.portforward.operator.policy;
 
+import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.operator.status.StatusAggregator;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -9,16 +11,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
- * Who owns a node port. The oldest claimant keeps it (creationTimestamp, then namespace/name),
- * decided over all claimants at once, so the answer does not depend on the order of events and
- * never flaps. Only PortForwards that the policy allows and that are not being deleted claim.
+ * Who owns a node port. A claimant that already holds it keeps it; otherwise the oldest wins
+ * (creationTimestamp, then namespace/name). Decided over all claimants at once, so the answer does
+ * not depend on the order of events, and a newcomer never unseats an owner (timestamps have
+ * one-second resolution, so age alone could). Only PortForwards that the policy allows and that
+ * are not being deleted claim.
  */
 public final class PortClaims {
 
-  static final Comparator<PortForward> OLDEST_FIRST =
-      Comparator.comparing((PortForward pf) -> pf.getMetadata().getCreationTimestamp())
+  static final Comparator<PortForward> PRECEDENCE =
+      Comparator.comparing((PortForward pf) -> !holdsItsPort(pf))
+          .thenComparing(pf -> pf.getMetadata().getCreationTimestamp())
           .thenComparing(pf -> pf.getMetadata().getNamespace())
           .thenComparing(pf -> pf.getMetadata().getName());
 
@@ -36,12 +42,16 @@ public final class PortClaims {
    */
   public static Optional<PortForward> blocker(
       PortForward pf, Collection<PortForward> sameKey, ForwardPolicy policy) {
+    if (pf.getMetadata().getDeletionTimestamp() != null) {
+      return Optional.empty();
+    }
+    // pf itself, as given, stands in for any copy in sameKey: that cache may lag behind it.
     List<PortForward> claimants =
-        sameKey.stream()
+        Stream.concat(Stream.of(pf), sameKey.stream().filter(c -> !sameObject(c, pf)))
             .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
             .filter(c -> key(c).equals(key(pf)))
             .filter(c -> policy.check(c.getSpec()).isEmpty())
-            .sorted(OLDEST_FIRST)
+            .sorted(PRECEDENCE)
             .toList();
     List<PortForward> owners = new ArrayList<>();
     for (PortForward claimant : claimants) {
@@ -54,6 +64,15 @@ public final class PortClaims {
       }
     }
     return Optional.empty();
+  }
+
+  /** Accepted for its current spec: the port in its spec is the one it was granted. */
+  private static boolean holdsItsPort(PortForward pf) {
+    return pf.getStatus() != null
+        && Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
+        && StatusAggregator.find(pf.getStatus().getConditions(), Conditions.ACCEPTED)
+            .filter(c -> "True".equals(c.getStatus()))
+            .isPresent();
   }
 
   /** Whether two forwards on the same protocol and port could listen on the same node address. */

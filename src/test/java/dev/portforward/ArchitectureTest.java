@@ -1,0 +1,34 @@
+package dev.portforward;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/** The boundaries the folder layout promises, checked on every build. */
+@AnalyzeClasses(packages = "dev.portforward", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+
+  /** The data plane keeps forwarding whatever happens to the operator, so it cannot depend on it. */
+  @ArchTest
+  static final ArchRule dataPlaneIsFreeOfTheOperatorFramework =
+      noClasses().that().resideInAnyPackage("..agent..", "..relay..", "..gateway..", "..common..", "..api..")
+          .should().dependOnClassesThat()
+          .resideInAnyPackage("io.javaoperatorsdk..", "io.quarkiverse.operatorsdk..", "dev.portforward.operator..");
+
+  /** The relay runs from a config file alone: no Kubernetes client in its path. */
+  @ArchTest
+  static final ArchRule relayIsFreeOfKubernetes =
+      noClasses().that().resideInAPackage("..relay..")
+          .should().dependOnClassesThat().resideInAnyPackage("io.fabric8.kubernetes.client..")
+          .allowEmptyShould(true);
+
+  /** Shared code is shared by all roles, so it depends on none of them. */
+  @ArchTest
+  static final ArchRule commonDependsOnNoRole =
+      noClasses().that().resideInAPackage("dev.portforward.common..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..");
+}

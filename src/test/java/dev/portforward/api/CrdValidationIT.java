@@ -1,0 +1,84 @@
+package dev.portforward.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The CRD in crds/, installed in a real API server, rejects bad PortForwards with an error that
+ * names the field, before any operator sees them.
+ */
+@ExtendWith(RealCluster.class)
+class CrdValidationIT {
+
+  private static final String SERVICE_TARGET = "target: {service: {name: web, port: 8080}}";
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      port 0            | listen: {port: 0}, %1$s                      | spec.listen.port: Invalid value: 0: spec.listen.port in body should be greater than or equal to 1
+      port -1           | listen: {port: -1}, %1$s                     | spec.listen.port: Invalid value: -1: spec.listen.port in body should be greater than or equal to 1
+      port 65536        | listen: {port: 65536}, %1$s                  | spec.listen.port: Invalid value: 65536: spec.listen.port in body should be less than or equal to 65535
+      string port       | listen: {port: "80"}, %1$s                   | spec.listen.port: Invalid value: "string": spec.listen.port in body must be of type integer: "string"
+      unknown protocol  | protocol: SCTP, listen: {port: 8080}, %1$s   | spec.protocol: Unsupported value: "SCTP": supported values: "TCP", "UDP"
+      no target         | listen: {port: 8080}                         | spec.target: Required value: spec.target is required: set exactly one of service, pods or external
+      two targets       | listen: {port: 8080}, target: {service: {name: web, port: 80}, pods: {selector: {app: web}, port: 80}} | spec.target: Invalid value: target must set exactly one of service, pods or external
+      invalid CIDR      | listen: {port: 8080}, %1$s, sourceRanges: [10.0.0.1/33] | spec.sourceRanges: Invalid value: sourceRanges must be CIDRs such as 10.0.0.0/8 or 2001:db8::/32
+      listen address    | listen: {port: 8080, addresses: [eth0]}, %1$s | spec.listen.addresses: Invalid value: listen.addresses must be IP addresses such as 192.0.2.10 or 2001:db8::10
+      service port 0    | listen: {port: 8080}, target: {service: {name: web, port: 0}} | spec.target.service.port: Invalid value: 0: spec.target.service.port in body should be greater than or equal to 1
+      proxy without relay | listen: {port: 8080}, %1$s, relay: {proxyProtocol: V2} | spec.relay: Invalid value: relay.proxyProtocol needs relay.mode Sidecar or Deployment: kernel DNAT cannot add a header
+      open SOCKS5       | listen: {port: 1080}, relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Required value: relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed
+      SOCKS5 with target | listen: {port: 1080}, %1$s, sourceRanges: [10.0.0.0/8], relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Forbidden: spec.target must not be set with relay.mode Socks5
+      external host     | listen: {port: 8080}, target: {external: {host: "evil host", port: 80}} | spec.target.external.host: Invalid value: "evil host": external.host must be an IP address or a lower-case DNS name
+      """)
+  void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,
+      KubernetesClient client, TestNamespace ns) {
+    KubernetesClientException error = catchThrowableOfType(KubernetesClientException.class,
+        () -> client.resource(yaml(ns, spec.formatted(SERVICE_TARGET))).create());
+
+    assertThat(error).as(description).isNotNull();
+    assertThat(error.getCode()).isEqualTo(422);
+    assertThat(error.getStatus().getMessage()).contains(expected);
+  }
+
+  @Test
+  void rejectsTenThousandSourceRanges(KubernetesClient client, TestNamespace ns) {
+    String ranges = IntStream.range(0, 10_000)
+        .mapToObj(i -> "10." + (i / 256) % 256 + "." + i % 256 + ".0/24")
+        .collect(Collectors.joining(", ", "[", "]"));
+    KubernetesClientException error = catchThrowableOfType(KubernetesClientException.class,
+        () -> client.resource(yaml(ns, "listen: {port: 8080}, " + SERVICE_TARGET + ", sourceRanges: " + ranges)).create());
+
+    assertThat(error.getStatus().getMessage()).contains("spec.sourceRanges: Too many: 10000: must have at most 256 items");
+  }
+
+  @Test
+  void acceptsAMinimalForwardAndFillsInTheDefaults(KubernetesClient client, TestNamespace ns) {
+    client.resource(yaml(ns, "listen: {port: 8080}, target: {service: {name: web, port: 80}}, relay: {}")).create();
+
+    PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("pf").get();
+    assertThat(pf.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
+    assertThat(pf.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
+  }
+
+  private static String yaml(TestNamespace ns, String spec) {
+    return """
+        apiVersion: portforward.dev/v1alpha1
+        kind: PortForward
+        metadata: {name: pf, namespace: %s}
+        spec: {%s}
+        """.formatted(ns.name(), spec);
+  }
+}
