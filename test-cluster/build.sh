@@ -17,11 +17,11 @@ if ! $complete; then
   echo "test-cluster: building ${tools[*]} into $bin (first run only, takes a while)" >&2
   start=$(date +%s)
   # -trimpath and no debug info keep the binaries small; CGO off gives static binaries.
-  CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' -o "$bin.partial/" \
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags='-s -w' -o "$bin.partial/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kubectl
-  CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' -o "$bin.partial/etcd" go.etcd.io/etcd/server/v3
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags='-s -w' -o "$bin.partial/etcd" go.etcd.io/etcd/server/v3
   rm -rf "$bin" && mv "$bin.partial" "$bin"
   echo "test-cluster: built in $(( $(date +%s) - start ))s" >&2
 fi

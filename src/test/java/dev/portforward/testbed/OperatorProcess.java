@@ -76,6 +76,15 @@ public final class OperatorProcess implements AutoCloseable, ExtensionContext.St
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Resident memory of the process (VmRSS), in KiB. */
+  public long rssKiB() throws IOException {
+    return Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status")).stream()
+        .filter(line -> line.startsWith("VmRSS:"))
+        .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")))
+        .findFirst()
+        .orElseThrow();
+  }
+
   public boolean isAlive() {
     return process != null && process.isAlive();
   }

@@ -48,7 +48,9 @@ public final class RealCluster
 
   private static Shared startShared() {
     try {
-      Path dir = Files.createTempDirectory("portforward-testbed-");
+      // Under target/, so that the logs of a failed run stay for reading and `mvn clean` removes them.
+      Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
+      Path dir = Files.createTempDirectory(target, "testbed-");
       ControlPlane cp = ControlPlane.start(dir);
       KubernetesClient client = clientFor(cp);
       installCrds(client);

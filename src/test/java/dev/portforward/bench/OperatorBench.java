@@ -1,0 +1,94 @@
+package dev.portforward.bench;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.OperatorProcess;
+import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.RealCluster;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+
+/**
+ * Time from apply to Accepted for N PortForwards on a real API server, for this operator and for a
+ * no-op operator that only writes status (same framework, same API server, same client load), and
+ * the operator's resident memory with 0 and N PortForwards. Prints the ratios that matter.
+ * Run by bench/operator/run.sh.
+ */
+public final class OperatorBench {
+
+  public static void main(String[] args) throws Exception {
+    int count = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+    Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
+    try (ControlPlane cp = ControlPlane.start(Files.createTempDirectory(target, "bench-"));
+        KubernetesClient client = RealCluster.clientFor(cp)) {
+      RealCluster.installCrds(client);
+
+      Duration ours;
+      long rssIdle;
+      long rssLoaded;
+      try (OperatorProcess operator = new OperatorProcess(cp, Map.of()).start()) {
+        rssIdle = operator.rssKiB();
+        ours = applyAndAwaitAccepted(client, namespace(client, "bench-operator"), count);
+        rssLoaded = operator.rssKiB();
+      }
+
+      Duration noop;
+      String ns = namespace(client, "bench-noop");
+      String classpath = System.getProperty("java.class.path");
+      ProcessBuilder launch = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+          "-Xmx256m", "-cp", classpath, NoopStatusOperator.class.getName(), ns)
+          .redirectErrorStream(true)
+          .redirectOutput(cp.directory().resolve("noop.log").toFile());
+      launch.environment().put("KUBECONFIG", cp.kubeconfig().toString());
+      Process baseline = launch.start();
+      try {
+        noop = applyAndAwaitAccepted(client, ns, count);
+      } finally {
+        baseline.destroy();
+        baseline.waitFor(20, TimeUnit.SECONDS);
+      }
+
+      System.out.printf("%n%d PortForwards, apply -> Accepted (real API server, 2 cores)%n", count);
+      System.out.printf("  portforward-operator  %6d ms%n", ours.toMillis());
+      System.out.printf("  no-op status writer   %6d ms%n", noop.toMillis());
+      System.out.printf("  ratio                 %6.2fx%n", (double) ours.toMillis() / noop.toMillis());
+      System.out.printf("operator RSS: %d MiB with 0 PortForwards, %d MiB with %d%n",
+          rssIdle / 1024, rssLoaded / 1024, count);
+    }
+  }
+
+  private static String namespace(KubernetesClient client, String name) {
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .create();
+    return name;
+  }
+
+  /** Creates {@code count} forwards from 4 client threads and waits until all are Accepted. */
+  private static Duration applyAndAwaitAccepted(KubernetesClient client, String ns, int count) throws Exception {
+    long start = System.nanoTime();
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    for (int i = 0; i < count; i++) {
+      PortForward pf = PortForwards.toService(ns, "pf-" + i, 30000 + i, "web", 80, spec -> {});
+      pool.execute(() -> client.resource(pf).create());
+    }
+    pool.shutdown();
+    pool.awaitTermination(10, TimeUnit.MINUTES);
+    Awaitility.await("all " + count + " Accepted in " + ns)
+        .atMost(Duration.ofMinutes(10))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> client.resources(PortForward.class).inNamespace(ns).list().getItems().stream()
+            .filter(pf -> PortForwards.condition(pf, "Accepted").filter(c -> "True".equals(c.getStatus())).isPresent())
+            .count() == count);
+    return Duration.ofNanos(System.nanoTime() - start);
+  }
+
+  private OperatorBench() {}
+}

@@ -1,0 +1,42 @@
+package dev.portforward.testbed;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The project's main job on one machine: a real control plane, the CRD, the packaged operator,
+ * and the quickstart example applied; prints the example's status and stays up until interrupted.
+ * Started by test-cluster/run-local.sh.
+ */
+public final class LocalRun {
+
+  public static void main(String[] args) throws Exception {
+    Path dir = Files.createTempDirectory("portforward-local-");
+    try (ControlPlane cp = ControlPlane.start(dir);
+        KubernetesClient client = RealCluster.clientFor(cp)) {
+      RealCluster.installCrds(client);
+      try (OperatorProcess operator = new OperatorProcess(cp, Map.of()).start()) {
+        Path example = ControlPlane.projectRoot().resolve("docs/examples/quickstart.yaml");
+        client.load(Files.newInputStream(example)).serverSideApply();
+        System.out.printf("%ncontrol plane: %s%nkubeconfig:    %s%noperator log:  %s%n%n",
+            cp.url(), cp.kubeconfig(), operator.log());
+        System.out.printf("try: %s --kubeconfig %s get portforwards -A%n%n", cp.kubectl(), cp.kubeconfig());
+        awaitStatusAndPrint(cp);
+        System.out.println("\nrunning until interrupted (Ctrl-C)");
+        new CountDownLatch(1).await();
+      }
+    }
+  }
+
+  private static void awaitStatusAndPrint(ControlPlane cp) throws Exception {
+    PortForwards.awaitAccepted(RealCluster.clientFor(cp), "default", "web");
+    new ProcessBuilder(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString(),
+        "get", "portforward", "web", "-n", "default", "-o", "yaml")
+        .inheritIO().start().waitFor();
+  }
+
+  private LocalRun() {}
+}
