@@ -17,6 +17,18 @@ public interface OperatorConfig {
 
   LeaderElection leaderElection();
 
+  Metrics metrics();
+
+  /** Prometheus metrics of the reconciler. */
+  interface Metrics {
+    /**
+     * Also count and time reconciliations per PortForward (labels name and namespace). Off by
+     * default: it adds series for every PortForward in the cluster.
+     */
+    @WithDefault("false")
+    boolean perResource();
+  }
+
   /** What PortForwards may ask for; violations surface as Accepted=False with the reason. */
   interface Policy {
     /** Lowest listen port a PortForward may use. */

@@ -17,10 +17,13 @@ import dev.portforward.operator.target.Backend;
 import dev.portforward.operator.target.Resolution;
 import dev.portforward.operator.target.TargetResolver;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -28,6 +31,7 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -37,6 +41,7 @@ import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMap
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.net.InetAddress;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -63,8 +68,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String BY_CLAIM = "by-claim";
   private static final String LOSING_CLAIM = "losing-claim";
 
-  private final ForwardPolicy basePolicy;
+  private final ForwardPolicy settingsPolicy;
   private final ApiServerAddresses apiServer;
+  private volatile ForwardPolicy policy;
   private final TransitionEvents events;
   private final Clock clock;
 
@@ -75,7 +81,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private TargetResolver resolver;
 
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
-    this.basePolicy = ForwardPolicy.from(config.policy());
+    // Built here, so that bad settings stop the operator at start-up.
+    this.settingsPolicy = ForwardPolicy.from(config.policy());
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
@@ -118,7 +125,34 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   @Override
   public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
     Verdict verdict = judge(pf);
-    return write(pf, StatusAggregator.next(pf, verdict, clock.instant()));
+    Instant now = clock.instant();
+    PortForwardStatus next = StatusAggregator.next(pf, verdict, now);
+    if (StatusAggregator.unchanged(pf.getStatus(), next)) {
+      return UpdateControl.noUpdate();
+    }
+    events.record(pf, pf.getStatus(), next, now);
+    // Written with optimistic locking and cached for the next reconcile: an event that arrives
+    // before the informer has seen this write must not write the same transition again.
+    PrimaryUpdateAndCacheUtils.updateAndCacheResource(pf, context,
+        fresh -> statusPatch(fresh, StatusAggregator.next(fresh, verdict, now)),
+        patch -> context.getClient().resource(patch).subresource("status").patch(
+            new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY)
+                .withFieldManager(context.getControllerConfiguration().fieldManager())
+                .withForce(true)
+                .build()));
+    return UpdateControl.noUpdate();
+  }
+
+  /** Only what server-side apply of the status needs: identity and the new status. */
+  private static PortForward statusPatch(PortForward pf, PortForwardStatus status) {
+    PortForward patch = new PortForward();
+    patch.setMetadata(new ObjectMetaBuilder()
+        .withName(pf.getMetadata().getName())
+        .withNamespace(pf.getMetadata().getNamespace())
+        .build());
+    patch.setStatus(status);
+    return patch;
   }
 
   @Override
@@ -144,19 +178,10 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     return DeleteControl.defaultDelete();
   }
 
-  private UpdateControl<PortForward> write(PortForward pf, PortForwardStatus next) {
-    if (StatusAggregator.unchanged(pf.getStatus(), next)) {
-      return UpdateControl.noUpdate();
-    }
-    events.record(pf, pf.getStatus(), next, clock.instant());
-    pf.setStatus(next);
-    return UpdateControl.patchStatus(pf);
-  }
-
   Verdict judge(PortForward pf) {
     PortForwardSpec spec = pf.getSpec();
     String namespace = pf.getMetadata().getNamespace();
-    ForwardPolicy policy = basePolicy.denyingApiServer(apiServer.get());
+    ForwardPolicy policy = policy();
 
     Optional<Refusal> refusal = policy.check(spec);
     List<Resolution> resolutions = new ArrayList<>();
@@ -171,7 +196,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     if (refusal.isPresent()) {
       accepted = Check.fail(refusal.get().reason(), refusal.get().message());
     } else {
-      accepted = PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, PortClaims.key(pf)), basePolicy)
+      accepted = PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, PortClaims.key(pf)), policy)
           .map(owner -> Check.fail(Reason.PORT_CONFLICT,
               "port " + PortClaims.key(pf) + " is already claimed by PortForward "
                   + owner.getMetadata().getNamespace() + "/" + owner.getMetadata().getName()
@@ -194,6 +219,16 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: no node has programmed the forward yet");
     }
     return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec));
+  }
+
+  /** The settings' policy, also denying the API server, whose addresses need the API to find. */
+  private ForwardPolicy policy() {
+    ForwardPolicy known = policy;
+    if (known == null) {
+      known = settingsPolicy.denyingApiServer(apiServer.get());
+      policy = known;
+    }
+    return known;
   }
 
   private static Optional<Refusal> deniedBackend(

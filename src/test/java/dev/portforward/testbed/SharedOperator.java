@@ -8,13 +8,14 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * JUnit 5 extension: one packaged operator process for the run, against {@link RealCluster}'s
- * control plane, with the test policy below; restarted before a test if an earlier test killed it.
+ * control plane, with the test settings below; restarted before a test if an earlier test killed it.
  * Tests receive it as an {@link OperatorProcess} parameter. Register it after {@link RealCluster}.
  */
 public final class SharedOperator implements BeforeEachCallback, ParameterResolver {
 
-  /** The policy every operator test runs under; tests rely on these values. */
-  public static final Map<String, String> TEST_POLICY = Map.of(
+  /** The settings every operator test runs under; tests rely on these values. */
+  public static final Map<String, String> TEST_SETTINGS = Map.of(
+      "portforward.metrics.per-resource", "true",
       "portforward.policy.external-targets", "true",
       "portforward.policy.external-target-cidrs", "203.0.113.0/24",
       "portforward.policy.target-denylist", "198.51.100.0/24");
@@ -38,7 +39,7 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
 
   private static synchronized void get(ExtensionContext context) throws Exception {
     if (running == null) {
-      running = new OperatorProcess(RealCluster.shared(context).controlPlane(), TEST_POLICY);
+      running = new OperatorProcess(RealCluster.shared(context).controlPlane(), TEST_SETTINGS);
       context.getRoot().getStore(ExtensionContext.Namespace.create(SharedOperator.class))
           .put(OperatorProcess.class, running);
     }

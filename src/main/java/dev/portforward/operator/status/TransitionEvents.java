@@ -1,5 +1,6 @@
 package dev.portforward.operator.status;
 
+import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -10,12 +11,14 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * Records a Kubernetes Event on the PortForward whenever a condition changes status or reason, so
- * `kubectl describe` tells the story. Events are best effort: failing to record one never fails a
- * reconcile.
+ * Records a Kubernetes Event on the PortForward when a condition changes in a way a person cares
+ * about, so `kubectl describe` tells the story: any change of Accepted or ResolvedRefs, and
+ * Programmed or Ready becoming True or ceasing to be True (their other False reasons only echo
+ * the first two). Events are best effort: failing to record one never fails a reconcile.
  */
 public final class TransitionEvents {
 
@@ -31,15 +34,23 @@ public final class TransitionEvents {
   public void record(PortForward pf, PortForwardStatus before, PortForwardStatus after, Instant now) {
     List<Condition> previous = before == null ? List.of() : before.getConditions();
     for (Condition condition : after.getConditions()) {
-      boolean changed =
-          StatusAggregator.find(previous, condition.getType())
-              .map(p -> !p.getStatus().equals(condition.getStatus())
-                  || !Objects.equals(p.getReason(), condition.getReason()))
-              .orElse(true);
-      if (changed) {
+      Optional<Condition> last = StatusAggregator.find(previous, condition.getType());
+      boolean changed = last
+          .map(p -> !p.getStatus().equals(condition.getStatus()) || !Objects.equals(p.getReason(), condition.getReason()))
+          .orElse(true);
+      boolean wasTrue = last.filter(p -> "True".equals(p.getStatus())).isPresent();
+      boolean derived = !Conditions.ACCEPTED.equals(condition.getType())
+          && !Conditions.RESOLVED_REFS.equals(condition.getType());
+      if (changed && (!derived || wasTrue || "True".equals(condition.getStatus()))) {
         emit(pf, condition, now);
       }
     }
+  }
+
+  /** A refused spec or a missing target needs a person; waiting for the data plane does not. */
+  private static boolean isProblem(Condition condition) {
+    return "False".equals(condition.getStatus())
+        && (Conditions.ACCEPTED.equals(condition.getType()) || Conditions.RESOLVED_REFS.equals(condition.getType()));
   }
 
   private void emit(PortForward pf, Condition condition, Instant now) {
@@ -59,7 +70,7 @@ public final class TransitionEvents {
                     .withUid(pf.getMetadata().getUid())
                     .withResourceVersion(pf.getMetadata().getResourceVersion())
                     .build())
-            .withType("True".equals(condition.getStatus()) ? "Normal" : "Warning")
+            .withType(isProblem(condition) ? "Warning" : "Normal")
             .withReason(condition.getReason())
             .withMessage(condition.getType() + "=" + condition.getStatus() + ": " + condition.getMessage())
             .withNewSource(COMPONENT, null)

@@ -1,0 +1,59 @@
+package dev.portforward.operator;
+
+import static dev.portforward.testbed.PortForwards.WAIT;
+import static dev.portforward.testbed.PortForwards.awaitAccepted;
+import static dev.portforward.testbed.PortForwards.toService;
+import static dev.portforward.testbed.PortForwards.uniquePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.OperatorProcess;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Start-up checks and leader election of the packaged operator. */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class OperatorLifecycleIT {
+
+  @Test
+  void badSettingsStopTheOperatorAtStartUpNamingTheSetting(ControlPlane cp) throws Exception {
+    try (OperatorProcess operator = new OperatorProcess(cp, Map.of(
+        "portforward.policy.listen-port-min", "2000",
+        "portforward.policy.listen-port-max", "1000"))) {
+      assertThatThrownBy(operator::start).hasMessageContaining("operator exited");
+      assertThat(Files.readString(operator.log()))
+          .contains("portforward.policy.listen-port-min/max must satisfy 1 <= min <= max <= 65535, got 2000-1000");
+    }
+  }
+
+  @Test
+  void aStandbyWaitsAndTakesOverWhenTheLeaderDies(
+      KubernetesClient client, TestNamespace ns, ControlPlane cp, OperatorProcess leader) throws Exception {
+    try (OperatorProcess standby = new OperatorProcess(cp, SharedOperator.TEST_SETTINGS).start()) {
+      client.resource(toService(ns.name(), "before", uniquePort(), "web", 80, spec -> {})).create();
+      awaitAccepted(client, ns.name(), "before");
+      assertThat(reconciles(standby)).as("a standby does not reconcile").isZero();
+
+      leader.kill();
+      client.resource(toService(ns.name(), "after", uniquePort(), "web", 80, spec -> {})).create();
+
+      awaitAccepted(client, ns.name(), "after");
+      await().atMost(WAIT).until(() -> reconciles(standby) > 0);
+    }
+  }
+
+  private static double reconciles(OperatorProcess operator) throws Exception {
+    return operator.get("/q/metrics").body().lines()
+        .filter(l -> l.startsWith("operator_sdk_controllers_execution_reconcile_success_total{"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+}
