@@ -2,10 +2,14 @@ package dev.portforward.operator;
 
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.operator.dataplane.DataPlaneState;
+import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
@@ -17,6 +21,7 @@ import dev.portforward.operator.target.Backend;
 import dev.portforward.operator.target.Resolution;
 import dev.portforward.operator.target.TargetResolver;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -46,6 +51,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -67,6 +73,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String BY_PODS_NAMESPACE = "by-pods-namespace";
   private static final String BY_CLAIM = "by-claim";
   private static final String LOSING_CLAIM = "losing-claim";
+  private static final String BY_LISTED_NODE = "by-listed-node";
 
   private final ForwardPolicy settingsPolicy;
   private final ApiServerAddresses apiServer;
@@ -78,6 +85,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private InformerEventSource<EndpointSlice, PortForward> endpointSlices;
   private InformerEventSource<Pod, PortForward> pods;
   private InformerEventSource<PortForward, PortForward> claims;
+  private InformerEventSource<Node, PortForward> nodes;
+  private InformerEventSource<PortForwardNodeReport, PortForward> reports;
   private TargetResolver resolver;
 
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
@@ -97,7 +106,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 .map(t -> key(pf.getMetadata().getNamespace(), t.getService().getName()))
                 .distinct().toList(),
             BY_PODS_NAMESPACE, pf -> targets(pf).anyMatch(t -> t.getPods() != null)
-                ? List.of(pf.getMetadata().getNamespace()) : List.of()));
+                ? List.of(pf.getMetadata().getNamespace()) : List.of(),
+            BY_LISTED_NODE, pf -> pf.getStatus() == null ? List.of()
+                : pf.getStatus().getNodes().stream().map(NodeState::getName).toList()));
 
     services = informer(context, Service.class, "services",
         svc -> ids(primaries.byIndex(BY_SERVICE, key(svc.getMetadata().getNamespace(), svc.getMetadata().getName()))));
@@ -118,8 +129,33 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         BY_CLAIM, pf -> List.of(PortClaims.key(pf)),
         LOSING_CLAIM, pf -> isLosingClaim(pf) ? List.of(LOSING_CLAIM) : List.of()));
 
+    // Node labels decide which nodes a forward selects; status heartbeats must not wake anyone.
+    nodes = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Node.class, PortForward.class)
+            .withName("nodes")
+            .withSecondaryToPrimaryMapper(node -> ids(primaries.list().toList()))
+            .withOnUpdateFilter((before, after) ->
+                !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels()))
+            .build(),
+        context);
+    // A report wakes the forwards it lists and those whose status lists its node (one it dropped).
+    // A report that only renews its sync time wakes nobody.
+    reports = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(PortForwardNodeReport.class, PortForward.class)
+            .withName("node-reports")
+            .withSecondaryToPrimaryMapper(report -> {
+              Set<ResourceID> affected = new HashSet<>(ids(primaries.byIndex(BY_LISTED_NODE, report.getMetadata().getName())));
+              if (report.getStatus() != null) {
+                report.getStatus().getForwards().forEach(f -> affected.add(new ResourceID(f.getName(), f.getNamespace())));
+              }
+              return affected;
+            })
+            .withOnUpdateFilter((before, after) -> !sameExceptSyncTime(before, after))
+            .build(),
+        context);
+
     resolver = new TargetResolver(new InformerClusterView(services, endpointSlices, pods), InetAddress::getAllByName);
-    return List.of(services, endpointSlices, pods, claims);
+    return List.of(services, endpointSlices, pods, claims, nodes, reports);
   }
 
   @Override
@@ -161,7 +197,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     String message = "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName();
     Check error = Check.fail(Reason.RECONCILE_ERROR, message);
     Check unknown = Check.fail(Reason.RECONCILE_ERROR, message);
-    Verdict verdict = new Verdict(error, unknown, unknown, unknown, targetSummary(pf.getSpec()));
+    Verdict verdict = new Verdict(error, unknown, unknown, unknown, targetSummary(pf.getSpec()), List.of(), List.of());
     PortForwardStatus next = StatusAggregator.next(pf, verdict, clock.instant());
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
@@ -215,10 +251,21 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       programmed = Check.fail(Reason.REFS_NOT_RESOLVED, "not programmed: the target is not resolved");
       ready = Check.fail(Reason.REFS_NOT_RESOLVED, "not ready: the target is not resolved");
     } else {
-      programmed = Check.fail(Reason.AWAITING_DATA_PLANE, "no node agent has reported this forward yet");
-      ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: no node has programmed the forward yet");
+      DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(),
+          node -> reports.get(new ResourceID(node)));
+      long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
+      programmed = plane.programmed();
+      if (!programmed.ok()) {
+        ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: " + programmed.message());
+      } else if (readyBackends == 0 && !targets.isEmpty()) {
+        ready = Check.fail(Reason.NO_READY_BACKENDS, "programmed, but the target has no ready backend");
+      } else {
+        ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
+            + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
+      }
+      return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints());
     }
-    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec));
+    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), List.of(), List.of());
   }
 
   /** The settings' policy, also denying the API server, whose addresses need the API to find. */
@@ -273,6 +320,15 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
   private static Stream<Target> targets(PortForward pf) {
     return ForwardPolicy.targets(pf.getSpec());
+  }
+
+  private static boolean sameExceptSyncTime(PortForwardNodeReport a, PortForwardNodeReport b) {
+    if (a.getStatus() == null || b.getStatus() == null) {
+      return a.getStatus() == b.getStatus();
+    }
+    return a.getStatus().isProgrammed() == b.getStatus().isProgrammed()
+        && Objects.equals(a.getStatus().getMessage(), b.getStatus().getMessage())
+        && StatusAggregator.sameJson(a.getStatus().getForwards(), b.getStatus().getForwards());
   }
 
   private static boolean isLosingClaim(PortForward pf) {

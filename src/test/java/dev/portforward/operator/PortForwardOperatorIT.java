@@ -41,7 +41,9 @@ class PortForwardOperatorIT {
   @Test
   void statusFollowsTheTargetFromMissingToResolved(KubernetesClient client, TestNamespace ns) {
     int port = uniquePort();
-    client.resource(toService(ns.name(), "web", port, "web", 8080, spec -> {})).create();
+    // No node carries this label, so the data-plane verdict is fixed whatever nodes other tests add.
+    client.resource(toService(ns.name(), "web", port, "web", 8080,
+        spec -> spec.getListen().setNodeSelector(java.util.Map.of("portforward.dev/test", ns.name())))).create();
 
     PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.RESOLVED_REFS, "False", Reason.SERVICE_NOT_FOUND);
     assertThat(condition(pf, Conditions.ACCEPTED)).get().extracting(Condition::getStatus).isEqualTo("True");
@@ -61,8 +63,8 @@ class PortForwardOperatorIT {
         p -> condition(p, Conditions.RESOLVED_REFS).map(Condition::getMessage)
             .filter("Service web has 1 ready endpoint(s)"::equals).isPresent());
     assertThat(condition(pf, Conditions.RESOLVED_REFS).orElseThrow().getStatus()).isEqualTo("True");
-    // No data plane reports yet (node agents come with their own role): never True without evidence.
-    assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getReason()).isEqualTo(Reason.AWAITING_DATA_PLANE);
+    // Never True without evidence from the data plane.
+    assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getReason()).isEqualTo(Reason.NO_SELECTED_NODES);
     assertThat(condition(pf, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
 
     assertThat(events(client, ns.name(), "web")).extracting(Event::getReason)

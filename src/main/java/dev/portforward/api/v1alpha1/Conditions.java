@@ -28,7 +28,12 @@ public final class Conditions {
     public static final String NOT_ACCEPTED = "NotAccepted";
     public static final String REFS_NOT_RESOLVED = "RefsNotResolved";
     public static final String AWAITING_DATA_PLANE = "AwaitingDataPlane";
+    public static final String NO_SELECTED_NODES = "NoSelectedNodes";
+    public static final String NODES_NOT_PROGRAMMED = "NodesNotProgrammed";
+    public static final String PROGRAMMED = "Programmed";
     public static final String NOT_PROGRAMMED = "NotProgrammed";
+    public static final String NO_READY_BACKENDS = "NoReadyBackends";
+    public static final String READY = "Ready";
     public static final String RECONCILE_ERROR = "ReconcileError";
 
     private Reason() {}

@@ -7,6 +7,10 @@ public final class Limits {
   public static final int MAX_LISTEN_ADDRESSES = 16;
   public static final int MAX_SELECTOR_LABELS = 16;
   public static final int MAX_DESTINATIONS = 64;
+  /** Keeps a node's report well below etcd's object size limit. */
+  public static final int MAX_FORWARDS_PER_NODE = 5000;
+  /** PortForward status lists at most this many nodes. */
+  public static final int MAX_STATUS_NODES = 100;
   /** The longest IPv6 address text (IPv4-mapped, 45 characters). */
   public static final int MAX_IP = 45;
   /** An IP address and a "/prefix". */

@@ -3,6 +3,7 @@ package dev.portforward.operator.status;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.Endpoint;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -12,6 +13,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The one place where status is built. Conditions carry observedGeneration; a condition keeps its
@@ -21,6 +23,7 @@ import java.util.Optional;
 public final class StatusAggregator {
 
   private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final int SUMMARY_ENDPOINTS = 3;
 
   private StatusAggregator() {}
 
@@ -32,6 +35,9 @@ public final class StatusAggregator {
     PortForwardStatus status = new PortForwardStatus();
     status.setObservedGeneration(generation);
     status.setTarget(verdict.target());
+    status.setNodes(verdict.nodes());
+    status.setEndpoints(verdict.endpoints());
+    status.setEndpointsSummary(summary(verdict.endpoints()));
     status.setConditions(
         List.of(
             condition(Conditions.ACCEPTED, verdict.accepted(), generation, previous, time),
@@ -41,9 +47,27 @@ public final class StatusAggregator {
     return status;
   }
 
+  /** Up to three endpoints, for kubectl get; null when there are none. */
+  static String summary(List<Endpoint> endpoints) {
+    if (endpoints.isEmpty()) {
+      return null;
+    }
+    String shown = endpoints.stream()
+        .limit(SUMMARY_ENDPOINTS)
+        .map(e -> (e.getAddress().contains(":") ? "[" + e.getAddress() + "]" : e.getAddress()) + ":" + e.getPort())
+        .collect(Collectors.joining(","));
+    int more = endpoints.size() - SUMMARY_ENDPOINTS;
+    return more > 0 ? shown + " +" + more + " more" : shown;
+  }
+
   /** Whether writing {@code next} would change anything. */
   public static boolean unchanged(PortForwardStatus current, PortForwardStatus next) {
-    return current != null && JSON.valueToTree(current).equals(JSON.valueToTree(next));
+    return current != null && sameJson(current, next);
+  }
+
+  /** Equal as the API server would store them. */
+  public static boolean sameJson(Object a, Object b) {
+    return JSON.valueToTree(a).equals(JSON.valueToTree(b));
   }
 
   /** The condition of a type, if present. */

@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.PortForwardStatus;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class StatusAggregatorTest {
@@ -59,7 +60,7 @@ class StatusAggregatorTest {
         ? Check.ok(refsReason, "Service web has 1 ready endpoint(s)")
         : Check.fail(refsReason, "Service web not found in namespace n");
     Check waiting = Check.fail("AwaitingDataPlane", "no node agent has reported this forward yet");
-    return new Verdict(accepted, refs, waiting, waiting, "service/web:80");
+    return new Verdict(accepted, refs, waiting, waiting, "service/web:80", List.of(), List.of());
   }
 
   private static PortForward pf(Long generation) {

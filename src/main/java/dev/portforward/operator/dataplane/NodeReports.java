@@ -1,0 +1,128 @@
+package dev.portforward.operator.dataplane;
+
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.Endpoint;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Limits;
+import dev.portforward.api.v1alpha1.NodeState;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.operator.status.Check;
+import io.fabric8.kubernetes.api.model.Node;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Aggregates the node agents' reports into one PortForward's data-plane state. Pure: the caller
+ * passes the nodes and reports it sees. A forward is Programmed when every node that its
+ * listen.nodeSelector selects reports the forward's current generation in place.
+ */
+public final class NodeReports {
+
+  private NodeReports() {}
+
+  public static DataPlaneState aggregate(
+      PortForward pf, List<Node> nodes, Function<String, Optional<PortForwardNodeReport>> reportOf) {
+    Map<String, String> selector = Optional.ofNullable(pf.getSpec().getListen().getNodeSelector()).orElse(Map.of());
+    List<String> selected = nodes.stream()
+        .filter(n -> labels(n).entrySet().containsAll(selector.entrySet()))
+        .map(n -> n.getMetadata().getName())
+        .sorted()
+        .toList();
+    if (selected.isEmpty()) {
+      return new DataPlaneState(
+          Check.fail(Reason.NO_SELECTED_NODES, selector.isEmpty()
+              ? "the cluster has no nodes"
+              : "no node matches listen.nodeSelector " + selector),
+          List.of(), List.of());
+    }
+    Map<String, NodeState> previous = pf.getStatus() == null ? Map.of()
+        : pf.getStatus().getNodes().stream().collect(Collectors.toMap(NodeState::getName, Function.identity(), (a, b) -> a));
+
+    List<NodeState> states = new ArrayList<>();
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (String node : selected) {
+      PortForwardNodeReport report = reportOf.apply(node).orElse(null);
+      Optional<ForwardReport> entry = Optional.ofNullable(report)
+          .map(r -> r.getStatus() == null ? List.<ForwardReport>of() : r.getStatus().getForwards())
+          .flatMap(forwards -> forwards.stream()
+              .filter(f -> pf.getMetadata().getNamespace().equals(f.getNamespace())
+                  && pf.getMetadata().getName().equals(f.getName()))
+              .findFirst());
+      boolean programmed = entry.filter(ForwardReport::isProgrammed)
+          .filter(f -> f.getGeneration() == pf.getMetadata().getGeneration())
+          .isPresent();
+      String message;
+      if (report == null || report.getStatus() == null) {
+        message = "no agent reports from this node";
+      } else if (entry.isEmpty() || entry.get().getGeneration() != pf.getMetadata().getGeneration()) {
+        message = "the agent has not programmed generation " + pf.getMetadata().getGeneration() + " yet";
+      } else {
+        message = programmed ? null : Objects.requireNonNullElse(entry.get().getMessage(), "not programmed");
+      }
+      String syncTime = report == null || report.getStatus() == null ? null : report.getStatus().getLastSyncTime();
+      states.add(nodeState(node, programmed, message, syncTime, previous.get(node)));
+      if (programmed) {
+        for (String address : Optional.ofNullable(entry.get().getAddresses()).orElse(List.of())) {
+          endpoints.add(endpoint(node, address, pf));
+        }
+      }
+    }
+
+    long done = states.stream().filter(NodeState::isProgrammed).count();
+    Check programmed;
+    if (done == states.size()) {
+      programmed = Check.ok(Reason.PROGRAMMED, "programmed on " + done + " node(s)");
+    } else if (states.stream().allMatch(s -> s.getLastSyncTime() == null)) {
+      programmed = Check.fail(Reason.AWAITING_DATA_PLANE, "no node agent has reported yet");
+    } else {
+      programmed = Check.fail(Reason.NODES_NOT_PROGRAMMED,
+          "programmed on " + done + " of " + states.size() + " node(s); " + states.stream()
+              .filter(s -> !s.isProgrammed())
+              .limit(3)
+              .map(s -> s.getName() + ": " + s.getMessage())
+              .collect(Collectors.joining("; ")));
+    }
+    // Nodes with a problem first, so the bounded list always shows them.
+    List<NodeState> listed = states.stream()
+        .sorted(Comparator.comparing(NodeState::isProgrammed).thenComparing(NodeState::getName))
+        .limit(Limits.MAX_STATUS_NODES)
+        .toList();
+    return new DataPlaneState(programmed, listed, endpoints);
+  }
+
+  /**
+   * A node's entry keeps its lastSyncTime while nothing about it changes, so an agent's periodic
+   * resync does not rewrite every PortForward's status.
+   */
+  private static NodeState nodeState(String node, boolean programmed, String message, String syncTime,
+      NodeState previous) {
+    NodeState state = new NodeState();
+    state.setName(node);
+    state.setProgrammed(programmed);
+    state.setMessage(message);
+    boolean same = previous != null && previous.isProgrammed() == programmed
+        && Objects.equals(previous.getMessage(), message);
+    state.setLastSyncTime(same ? previous.getLastSyncTime() : syncTime);
+    return state;
+  }
+
+  private static Endpoint endpoint(String node, String address, PortForward pf) {
+    Endpoint endpoint = new Endpoint();
+    endpoint.setNode(node);
+    endpoint.setAddress(address);
+    endpoint.setPort(pf.getSpec().getListen().getPort());
+    endpoint.setProtocol(pf.getSpec().getProtocol());
+    return endpoint;
+  }
+
+  private static Map<String, String> labels(Node node) {
+    return Optional.ofNullable(node.getMetadata().getLabels()).orElse(Map.of());
+  }
+}

@@ -1,0 +1,111 @@
+package dev.portforward.operator.dataplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.NodeReportStatus;
+import dev.portforward.api.v1alpha1.NodeState;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class NodeReportsTest {
+
+  private final Map<String, PortForwardNodeReport> reports = new HashMap<>();
+  private final List<Node> nodes = List.of(node("edge-1", "edge"), node("edge-2", "edge"), node("core-1", "core"));
+
+  @Test
+  void onlySelectedNodesCount() {
+    PortForward pf = pf(Map.of("role", "edge"));
+    report("edge-1", "2026-01-01T00:00:00Z", entry(pf, true, "192.0.2.1"));
+    report("edge-2", "2026-01-01T00:00:00Z", entry(pf, true, "192.0.2.2"));
+
+    DataPlaneState state = aggregate(pf);
+
+    assertThat(state.programmed().ok()).isTrue();
+    assertThat(state.nodes()).extracting(NodeState::getName).containsExactly("edge-1", "edge-2");
+    assertThat(aggregate(pf(Map.of("role", "gpu"))).programmed().reason()).isEqualTo(Reason.NO_SELECTED_NODES);
+  }
+
+  @Test
+  void aRenewedSyncTimeKeepsTheNodesEntrySoNothingIsRewritten() {
+    PortForward pf = pf(Map.of("role", "edge"));
+    report("edge-1", "2026-01-01T00:00:00Z", entry(pf, true, "192.0.2.1"));
+    report("edge-2", "2026-01-01T00:00:00Z", entry(pf, true, "192.0.2.2"));
+    PortForwardStatus status = new PortForwardStatus();
+    status.setNodes(aggregate(pf).nodes());
+    pf.setStatus(status);
+
+    report("edge-1", "2026-01-01T00:10:00Z", entry(pf, true, "192.0.2.1"));
+
+    assertThat(aggregate(pf).nodes()).extracting(NodeState::getLastSyncTime).containsOnly("2026-01-01T00:00:00Z");
+  }
+
+  @Test
+  void problemsAreListedFirstAndNamedInTheMessage() {
+    PortForward pf = pf(Map.of());
+    report("core-1", "t", entry(pf, false, "192.0.2.3"));
+    report("edge-1", "t", entry(pf, true, "192.0.2.1"));
+
+    DataPlaneState state = aggregate(pf);
+
+    assertThat(state.programmed().reason()).isEqualTo(Reason.NODES_NOT_PROGRAMMED);
+    assertThat(state.programmed().message()).isEqualTo(
+        "programmed on 1 of 3 node(s); core-1: rules not applied; edge-2: no agent reports from this node");
+    assertThat(state.nodes()).extracting(NodeState::getName).containsExactly("core-1", "edge-2", "edge-1");
+    assertThat(state.endpoints()).hasSize(1);
+  }
+
+  private DataPlaneState aggregate(PortForward pf) {
+    return NodeReports.aggregate(pf, nodes, name -> Optional.ofNullable(reports.get(name)));
+  }
+
+  private void report(String node, String syncTime, ForwardReport... forwards) {
+    PortForwardNodeReport report = new PortForwardNodeReport();
+    report.setMetadata(new ObjectMetaBuilder().withName(node).build());
+    NodeReportStatus status = new NodeReportStatus();
+    status.setProgrammed(true);
+    status.setLastSyncTime(syncTime);
+    status.setForwards(List.of(forwards));
+    report.setStatus(status);
+    reports.put(node, report);
+  }
+
+  private static ForwardReport entry(PortForward pf, boolean programmed, String address) {
+    ForwardReport entry = new ForwardReport();
+    entry.setNamespace(pf.getMetadata().getNamespace());
+    entry.setName(pf.getMetadata().getName());
+    entry.setGeneration(pf.getMetadata().getGeneration());
+    entry.setProgrammed(programmed);
+    entry.setMessage(programmed ? null : "rules not applied");
+    entry.setAddresses(List.of(address));
+    return entry;
+  }
+
+  private static PortForward pf(Map<String, String> nodeSelector) {
+    PortForward pf = new PortForward();
+    pf.setMetadata(new ObjectMetaBuilder().withNamespace("n").withName("web").withGeneration(1L).build());
+    PortForwardSpec spec = new PortForwardSpec();
+    Listen listen = new Listen();
+    listen.setPort(8080);
+    listen.setNodeSelector(nodeSelector);
+    spec.setListen(listen);
+    pf.setSpec(spec);
+    return pf;
+  }
+
+  private static Node node(String name, String role) {
+    return new NodeBuilder().withNewMetadata().withName(name).addToLabels("role", role).endMetadata().build();
+  }
+}
