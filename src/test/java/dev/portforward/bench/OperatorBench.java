@@ -63,6 +63,8 @@ public final class OperatorBench {
       System.out.printf("operator RSS: %d MiB with 0 PortForwards, %d MiB with %d%n",
           rssIdle / 1024, rssLoaded / 1024, count);
     }
+    // The client's event loops are not daemon threads.
+    System.exit(0);
   }
 
   private static String namespace(KubernetesClient client, String name) {

@@ -3,6 +3,8 @@ package dev.portforward.testbed;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -32,10 +34,17 @@ public final class LocalRun {
   }
 
   private static void awaitStatusAndPrint(ControlPlane cp) throws Exception {
-    PortForwards.awaitAccepted(RealCluster.clientFor(cp), "default", "web");
-    new ProcessBuilder(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString(),
-        "get", "portforward", "web", "-n", "default", "-o", "yaml")
-        .inheritIO().start().waitFor();
+    try (KubernetesClient client = RealCluster.clientFor(cp)) {
+      PortForwards.awaitAccepted(client, "default", "web");
+    }
+    kubectl(cp, "get", "portforwards", "-A");
+    kubectl(cp, "get", "portforward", "web", "-n", "default", "-o", "yaml");
+  }
+
+  private static void kubectl(ControlPlane cp, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString()));
+    command.addAll(List.of(args));
+    new ProcessBuilder(command).inheritIO().start().waitFor();
   }
 
   private LocalRun() {}
