@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The CRDs users install (crds/) are exactly what the build generates from the Java model, so the
- * two can never drift apart. Fix a failure with: cp target/classes/META-INF/fabric8/*.yml crds/
+ * two can never drift apart. Fix a failure with:
+ * cp target/classes/META-INF/fabric8/*.yml crds/ && cp crds/*.yml helm/portforward-operator/crds/
  */
 class CrdDriftTest {
 

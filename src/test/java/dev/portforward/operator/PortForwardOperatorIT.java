@@ -69,6 +69,19 @@ class PortForwardOperatorIT {
 
     assertThat(events(client, ns.name(), "web")).extracting(Event::getReason)
         .contains(Reason.SERVICE_NOT_FOUND, Reason.RESOLVED_REFS);
+
+    // The operator owns the status and its finalizer, and never touches the user's spec.
+    assertThat(pf.getMetadata().getManagedFields())
+        .filteredOn(m -> "portforward".equals(m.getManager()))
+        .allSatisfy(m -> {
+          String fields = m.getFieldsV1().getAdditionalProperties().keySet().toString();
+          assertThat(fields).isIn("[f:status]", "[f:metadata]");
+          if (fields.equals("[f:metadata]")) {
+            assertThat(m.getFieldsV1().getAdditionalProperties().get("f:metadata").toString())
+                .isEqualTo("{f:finalizers={v:\"portforwards.portforward.dev/finalizer\"={}}}");
+          }
+        })
+        .hasSize(2);
   }
 
   @Test

@@ -78,6 +78,17 @@ class ForwardPolicyTest {
         .extracting(Refusal::reason).isEqualTo(Reason.MODE_NOT_ALLOWED);
   }
 
+  @Test
+  void relayModesAndGatewayMappingAreRefusedUntilTheDataPlaneDoesThem() {
+    PortForwardSpec relayed = spec(8080, null);
+    Relay relay = new Relay();
+    relay.setMode(RelayMode.Deployment);
+    relayed.setRelay(relay);
+    assertThat(ForwardPolicy.from(Settings.defaults()).check(relayed)).get()
+        .isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
+            "relay.mode Deployment is not supported by this version yet; use relay.mode None"));
+  }
+
   static PortForwardSpec spec(int port, String externalHost) {
     PortForwardSpec spec = new PortForwardSpec();
     Listen listen = new Listen();

@@ -1,0 +1,124 @@
+package dev.portforward.packaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.RealCluster;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The Helm chart and the plain manifests rendered from it: lint-clean, in step with each other and
+ * with crds/, accepted by a real API server, and idempotent under server-side apply, as a GitOps
+ * tool applies them again and again.
+ */
+@ExtendWith(RealCluster.class)
+class ChartIT {
+
+  private static final Path ROOT = ControlPlane.projectRoot();
+  private static final Path CHART = ROOT.resolve("helm/portforward-operator");
+  private static final Path DEPLOY = ROOT.resolve("deploy/portforward-operator.yaml");
+
+  @Test
+  void chartIsLintClean() throws Exception {
+    assertThat(run(helm(), "lint", "--strict", "--kube-version", "1.36.0", CHART.toString()).exitCode()).isZero();
+  }
+
+  @Test
+  void deployIsWhatTheChartRenders() throws Exception {
+    Result rendered = run(helm(), "template", "portforward-operator", CHART.toString(),
+        "--namespace", "portforward-system", "--kube-version", "1.36.0", "--set", "namespace.create=true");
+    assertThat(rendered.exitCode()).isZero();
+    assertThat(Files.readString(DEPLOY)).as("deploy/ is stale: run deploy/render.sh").isEqualTo(rendered.out());
+  }
+
+  @Test
+  void chartShipsTheCrdsOfCrdsDirectory() throws Exception {
+    for (Path crd : list(ROOT.resolve("crds"))) {
+      assertThat(CHART.resolve("crds").resolve(crd.getFileName())).as("copy of %s in the chart", crd)
+          .hasSameTextualContentAs(crd);
+    }
+    assertThat(list(CHART.resolve("crds"))).hasSameSizeAs(list(ROOT.resolve("crds")));
+  }
+
+  @Test
+  void everyManifestIsAcceptedAndApplyingTwiceChangesNothing(ControlPlane cp) throws Exception {
+    // The CRDs from crds/ are already installed in this API server by RealCluster; a dry run
+    // creates nothing, so the namespace the other objects go into must exist first.
+    kubectl(cp, "create", "namespace", "portforward-system");
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "--field-manager=gitops",
+        "-f", DEPLOY.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+
+    assertThat(kubectl(cp, "apply", "--server-side", "--field-manager=gitops", "-f", DEPLOY.toString()).exitCode())
+        .isZero();
+    String before = versions(cp);
+    Result again = kubectl(cp, "apply", "--server-side", "--field-manager=gitops", "-f", DEPLOY.toString());
+    assertThat(again.exitCode()).isZero();
+    assertThat(versions(cp)).isEqualTo(before);
+    assertThat(again.out()).doesNotContain("configured").contains("serverside-applied");
+  }
+
+  @Test
+  void nonDefaultValuesRenderValidManifests(ControlPlane cp) throws Exception {
+    Result rendered = run(helm(), "template", "custom", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0",
+        "--set", "policy.privilegedPorts=true,policy.externalTargets=true,networkPolicy.enabled=true",
+        "--set", "policy.externalTargetCidrs={203.0.113.0/24,198.51.100.0/24}",
+        "--set", "agent.enabled=false,operator.replicas=1");
+    assertThat(rendered.exitCode()).isZero();
+    assertThat(rendered.out()).contains("value: \"203.0.113.0/24,198.51.100.0/24\"").doesNotContain("DaemonSet");
+    Path file = Files.createTempFile("custom-", ".yaml");
+    Files.writeString(file, rendered.out());
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+  }
+
+  @Test
+  void theValuesSchemaRefusesUnknownAndMistypedValues() throws Exception {
+    Result typo = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "policy.privilegedPort=true");
+    assertThat(typo.exitCode()).isNotZero();
+    assertThat(typo.out()).contains("privilegedPort");
+    Result badPort = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "policy.listenPortMax=70000");
+    assertThat(badPort.exitCode()).isNotZero();
+    assertThat(badPort.out()).contains("listenPortMax");
+  }
+
+  /** resourceVersion of every object deploy/ holds, in one string. */
+  private static String versions(ControlPlane cp) throws Exception {
+    return kubectl(cp, "get", "-f", DEPLOY.toString(), "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}").out();
+  }
+
+  private static Path helm() throws Exception {
+    return ControlPlane.binaries().resolve("helm");
+  }
+
+  private static Result kubectl(ControlPlane cp, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString()));
+    command.addAll(List.of(args));
+    return run(command.toArray(String[]::new));
+  }
+
+  private static Result run(Object... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(Stream.of(command).map(Object::toString).toList()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    return new Result(p.waitFor(), out);
+  }
+
+  private static List<Path> list(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.sorted().toList();
+    }
+  }
+
+  private record Result(int exitCode, String out) {}
+}
