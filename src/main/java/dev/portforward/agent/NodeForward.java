@@ -1,0 +1,40 @@
+package dev.portforward.agent;
+
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.common.Cidr;
+import java.net.InetAddress;
+import java.util.List;
+
+/**
+ * One forward as a node must program it: typed values only, resolved from a PortForward and its
+ * target's endpoints. The renderer turns these into rules; nothing else reaches the kernel.
+ *
+ * @param namespace the PortForward's namespace (a DNS label, checked by the API server)
+ * @param name the PortForward's name
+ * @param generation the PortForward's metadata.generation that this describes
+ * @param listenAddresses node addresses that accept the forward; empty means every local address
+ * @param sourceRanges clients allowed to use the forward; empty means every client
+ * @param routes per-source backends, first match wins, before the default backends
+ * @param backends where the remaining clients go; empty drops them
+ */
+public record NodeForward(
+    String namespace,
+    String name,
+    long generation,
+    Protocol protocol,
+    List<InetAddress> listenAddresses,
+    int port,
+    List<Cidr> sourceRanges,
+    List<SourceRoute> routes,
+    List<Backend> backends) {
+
+  /** An address and port that traffic is rewritten to. */
+  public record Backend(InetAddress address, int port) {}
+
+  /** Clients from these ranges go to these backends. */
+  public record SourceRoute(List<Cidr> sources, List<Backend> backends) {}
+
+  public String id() {
+    return namespace + "/" + name;
+  }
+}

@@ -1,0 +1,208 @@
+package dev.portforward.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.agent.nft.Nft;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.common.Cidr;
+import dev.portforward.testbed.NetNs;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Real packets through real nftables: a client namespace, a node namespace that the agent's rules
+ * program, and two pod namespaces with real TCP and UDP backends that answer with their name.
+ *
+ * <pre>
+ * client 10.77.1.2 -- 10.77.1.1 node 10.77.2.1 -- 10.77.2.2 pod1
+ *                                    10.77.3.1 -- 10.77.3.2 pod2
+ * </pre>
+ */
+class DnatIT {
+
+  private static final String NODE_IP = "10.77.1.1";
+
+  private NetNs net;
+  private String client;
+  private String node;
+  private String pod1;
+  private String pod2;
+  private NodeSync sync;
+  private Nft nft;
+
+  @BeforeEach
+  void topology() throws Exception {
+    net = NetNs.create();
+    client = net.host("client");
+    node = net.host("node");
+    pod1 = net.host("pod1");
+    pod2 = net.host("pod2");
+    net.link(client, "10.77.1.2/24", node, NODE_IP + "/24");
+    net.link(pod1, "10.77.2.2/24", node, "10.77.2.1/24");
+    net.link(pod2, "10.77.3.2/24", node, "10.77.3.1/24");
+    net.exec(client, "ip", "route", "add", "default", "via", NODE_IP);
+    net.exec(pod1, "ip", "route", "add", "default", "via", "10.77.2.1");
+    net.exec(pod2, "ip", "route", "add", "default", "via", "10.77.3.1");
+    net.exec(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    for (String pod : List.of(pod1, pod2)) {
+      String name = pod.substring(pod.lastIndexOf('-') + 1);
+      net.spawn(pod, "socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo " + name);
+      net.spawn(pod, "socat", "UDP-RECVFROM:5353,fork,reuseaddr", "SYSTEM:echo " + name);
+    }
+    nft = new Nft(NetNs.inside(node));
+    sync = new NodeSync(nft);
+  }
+
+  @AfterEach
+  void teardown() {
+    net.close();
+  }
+
+  @Test
+  void aPrivilegedPortReachesABackendOnAHighPortWithNoProcessListening() {
+    apply(tcp("web", 80, List.of(), List.of(), backend("10.77.2.2", 8080)));
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(80), "pod1"::equals);
+  }
+
+  @Test
+  void newConnectionsAreSpreadOverAllBackends() {
+    apply(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080), backend("10.77.3.2", 8080)));
+
+    Set<String> seen = new HashSet<>();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      seen.add(tcpAsk(8080));
+      return seen.containsAll(List.of("pod1", "pod2"));
+    });
+  }
+
+  @Test
+  void onlyAllowedSourcesGetThrough() {
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.1.0/24")), List.of(), backend("10.77.2.2", 8080)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
+
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.9.0/24")), List.of(), backend("10.77.2.2", 8080)));
+    assertThat(tcpAsk(8080)).as("a client outside sourceRanges, with the backend up").isEmpty();
+  }
+
+  @Test
+  void aSourceRouteWinsOverTheDefaultBackends() {
+    SourceRoute toPod2 = new SourceRoute(List.of(Cidr.parse("10.77.1.0/24")), List.of(backend("10.77.3.2", 8080)));
+    SourceRoute elsewhere = new SourceRoute(List.of(Cidr.parse("10.77.8.0/24")), List.of(backend("10.77.2.2", 8080)));
+    apply(tcp("web", 8080, List.of(), List.of(elsewhere, toPod2), backend("10.77.2.2", 8080)));
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod2"::equals);
+  }
+
+  @Test
+  void aUdpClientFollowsTheBackendSwitchBecauseConntrackForgetsTheOldOne() {
+    apply(udp("dns", 5353, backend("10.77.2.2", 5353)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> udpAsk(5353), "pod1"::equals);
+
+    apply(udp("dns", 5353, backend("10.77.3.2", 5353)));
+
+    // Same client address and port as before: without the conntrack cleanup, the old mapping
+    // would keep sending it to pod1 for as long as it keeps talking.
+    assertThat(udpAsk(5353)).isEqualTo("pod2");
+  }
+
+  @Test
+  void anUnchangedStateWritesNothingAndDriftIsRepaired() {
+    List<NodeForward> desired = List.of(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)));
+    assertThat(sync.sync(desired).applied()).isTrue();
+    assertThat(sync.sync(desired).applied()).as("nothing changed").isFalse();
+    String programmed = nft.listTable();
+
+    net.exec(node, "nft", "delete", "table", "inet", "portforward");
+    assertRepaired(desired, programmed);
+    net.exec(node, "nft", "flush", "chain", "inet", "portforward", "fw0");
+    assertRepaired(desired, programmed);
+    String handle = net.exec(node, "nft", "-a", "list", "chain", "inet", "portforward", "forwards").lines()
+        .filter(l -> l.contains("listen_any")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
+    net.exec(node, "nft", "delete", "rule", "inet", "portforward", "forwards", "handle", handle);
+    assertRepaired(desired, programmed);
+    net.exec(node, "nft", "add", "rule", "inet", "portforward", "forwards", "tcp", "dport", "22", "accept");
+    assertRepaired(desired, programmed);
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
+  }
+
+  @Test
+  void anEstablishedConnectionSurvivesAReapplyAndOtherTablesAreNeverTouched() throws Exception {
+    net.exec(node, "nft", "add", "table", "ip", "other");
+    net.exec(node, "nft", "add", "chain", "ip", "other", "input", "{ type filter hook input priority 0; }");
+    net.exec(node, "nft", "add", "rule", "ip", "other", "input", "tcp", "dport", "9999", "accept");
+    String other = net.exec(node, "nft", "list", "table", "ip", "other");
+    apply(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
+
+    // A long-lived connection through the forward: pod1 echoes what the client sends.
+    net.spawn(pod1, "socat", "TCP-LISTEN:9090,reuseaddr", "EXEC:cat");
+    apply(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)),
+        tcp("echo", 9090, List.of(), List.of(), backend("10.77.2.2", 9090)));
+    Process session = net.spawn(client, "socat", "-", "TCP:" + NODE_IP + ":9090,retry=20,interval=0.2");
+    var toServer = session.outputWriter();
+    var fromServer = session.inputReader();
+    toServer.write("before\n");
+    toServer.flush();
+    assertThat(fromServer.readLine()).isEqualTo("before");
+
+    apply(tcp("echo", 9090, List.of(), List.of(), backend("10.77.2.2", 9090)),
+        tcp("other", 7070, List.of(), List.of(), backend("10.77.3.2", 8080)));
+    toServer.write("after\n");
+    toServer.flush();
+    assertThat(fromServer.readLine()).isEqualTo("after");
+
+    sync.cleanup();
+    assertThat(nft.listTable()).isEmpty();
+    assertThat(net.exec(node, "nft", "list", "table", "ip", "other")).isEqualTo(other);
+  }
+
+  private void assertRepaired(List<NodeForward> desired, String programmed) {
+    assertThat(sync.sync(desired).applied()).as("drift is repaired").isTrue();
+    assertThat(nft.listTable()).isEqualTo(programmed);
+  }
+
+  private void apply(NodeForward... forwards) {
+    NodeSync.Outcome outcome = sync.sync(List.of(forwards));
+    assertThat(outcome.error()).isNull();
+  }
+
+  /** Asks the forward on the node over TCP and returns the answer ("" when refused or dropped). */
+  private String tcpAsk(int port) {
+    try {
+      return net.exec(client, "socat", "-T2", "-", "TCP:" + NODE_IP + ":" + port + ",connect-timeout=1").strip();
+    } catch (IllegalStateException refused) {
+      return "";
+    }
+  }
+
+  /** Asks over UDP, always from the same client port, so that conntrack sees one flow. */
+  private String udpAsk(int port) {
+    try {
+      return net.exec(client, "bash", "-c",
+          "echo ask | socat -T1 - UDP:" + NODE_IP + ":" + port + ",sourceport=40000,reuseaddr").strip();
+    } catch (IllegalStateException noAnswer) {
+      return "";
+    }
+  }
+
+  private static NodeForward tcp(String name, int port, List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
+    return new NodeForward("test", name, 1, Protocol.TCP, List.of(), port, sources, routes, List.of(backends));
+  }
+
+  private static NodeForward udp(String name, int port, Backend... backends) {
+    return new NodeForward("test", name, 1, Protocol.UDP, List.of(), port, List.of(), List.of(), List.of(backends));
+  }
+
+  private static Backend backend(String address, int port) {
+    return new Backend(Cidr.parseAddress(address), port);
+  }
+}
