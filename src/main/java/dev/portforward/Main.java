@@ -1,5 +1,6 @@
 package dev.portforward;
 
+import dev.portforward.agent.AgentRole;
 import dev.portforward.operator.OperatorRole;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
@@ -16,9 +17,10 @@ import java.util.Arrays;
 @QuarkusMain
 public final class Main implements QuarkusApplication {
 
-  static final String USAGE = "usage: portforward-operator operator|agent|relay [options]";
+  static final String USAGE = "usage: portforward-operator operator | agent [--cleanup]";
 
   @Inject Instance<OperatorRole> operator;
+  @Inject Instance<AgentRole> agent;
 
   @Override
   public int run(String... args) throws Exception {
@@ -29,6 +31,7 @@ public final class Main implements QuarkusApplication {
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     return switch (args[0]) {
       case "operator" -> operator.get().run(rest);
+      case "agent" -> agent.get().run(rest);
       default -> {
         System.err.println("unknown role '" + args[0] + "'; " + USAGE);
         yield 2;

@@ -9,6 +9,7 @@ import dev.portforward.agent.nft.Nft;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
 import dev.portforward.testbed.NetNs;
+import dev.portforward.testbed.NodeTopology;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -18,52 +19,29 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Real packets through real nftables: a client namespace, a node namespace that the agent's rules
- * program, and two pod namespaces with real TCP and UDP backends that answer with their name.
- *
- * <pre>
- * client 10.77.1.2 -- 10.77.1.1 node 10.77.2.1 -- 10.77.2.2 pod1
- *                                    10.77.3.1 -- 10.77.3.2 pod2
- * </pre>
+ * Real packets through real nftables: the rules the agent renders, applied in a node namespace
+ * between a client and two pods (see {@link NodeTopology}).
  */
 class DnatIT {
 
-  private static final String NODE_IP = "10.77.1.1";
-
+  private NodeTopology hosts;
   private NetNs net;
-  private String client;
   private String node;
-  private String pod1;
-  private String pod2;
   private NodeSync sync;
   private Nft nft;
 
   @BeforeEach
   void topology() throws Exception {
-    net = NetNs.create();
-    client = net.host("client");
-    node = net.host("node");
-    pod1 = net.host("pod1");
-    pod2 = net.host("pod2");
-    net.link(client, "10.77.1.2/24", node, NODE_IP + "/24");
-    net.link(pod1, "10.77.2.2/24", node, "10.77.2.1/24");
-    net.link(pod2, "10.77.3.2/24", node, "10.77.3.1/24");
-    net.exec(client, "ip", "route", "add", "default", "via", NODE_IP);
-    net.exec(pod1, "ip", "route", "add", "default", "via", "10.77.2.1");
-    net.exec(pod2, "ip", "route", "add", "default", "via", "10.77.3.1");
-    net.exec(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-    for (String pod : List.of(pod1, pod2)) {
-      String name = pod.substring(pod.lastIndexOf('-') + 1);
-      net.spawn(pod, "socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo " + name);
-      net.spawn(pod, "socat", "UDP-RECVFROM:5353,fork,reuseaddr", "SYSTEM:echo " + name);
-    }
+    hosts = NodeTopology.create();
+    net = hosts.net;
+    node = hosts.node;
     nft = new Nft(NetNs.inside(node));
     sync = new NodeSync(nft);
   }
 
   @AfterEach
   void teardown() {
-    net.close();
+    hosts.close();
   }
 
   @Test
@@ -144,10 +122,10 @@ class DnatIT {
     await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
 
     // A long-lived connection through the forward: pod1 echoes what the client sends.
-    net.spawn(pod1, "socat", "TCP-LISTEN:9090,reuseaddr", "EXEC:cat");
+    net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,reuseaddr", "EXEC:cat");
     apply(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)),
         tcp("echo", 9090, List.of(), List.of(), backend("10.77.2.2", 9090)));
-    Process session = net.spawn(client, "socat", "-", "TCP:" + NODE_IP + ":9090,retry=20,interval=0.2");
+    Process session = net.spawn(hosts.client, "socat", "-", "TCP:" + NodeTopology.NODE_IP + ":9090,retry=20,interval=0.2");
     var toServer = session.outputWriter();
     var fromServer = session.inputReader();
     toServer.write("before\n");
@@ -175,23 +153,12 @@ class DnatIT {
     assertThat(outcome.error()).isNull();
   }
 
-  /** Asks the forward on the node over TCP and returns the answer ("" when refused or dropped). */
   private String tcpAsk(int port) {
-    try {
-      return net.exec(client, "socat", "-T2", "-", "TCP:" + NODE_IP + ":" + port + ",connect-timeout=1").strip();
-    } catch (IllegalStateException refused) {
-      return "";
-    }
+    return hosts.tcpAsk(port);
   }
 
-  /** Asks over UDP, always from the same client port, so that conntrack sees one flow. */
   private String udpAsk(int port) {
-    try {
-      return net.exec(client, "bash", "-c",
-          "echo ask | socat -T1 - UDP:" + NODE_IP + ":" + port + ",sourceport=40000,reuseaddr").strip();
-    } catch (IllegalStateException noAnswer) {
-      return "";
-    }
+    return hosts.udpAsk(port);
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {

@@ -2,7 +2,7 @@ package dev.portforward.bench;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.testbed.ControlPlane;
-import dev.portforward.testbed.OperatorProcess;
+import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -34,7 +34,7 @@ public final class OperatorBench {
       Duration ours;
       long rssIdle;
       long rssLoaded;
-      try (OperatorProcess operator = new OperatorProcess(cp, Map.of()).start()) {
+      try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start()) {
         rssIdle = operator.rssKiB();
         ours = applyAndAwaitAccepted(client, namespace(client, "bench-operator"), count);
         rssLoaded = operator.rssKiB();

@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.portforward.testbed.ControlPlane;
-import dev.portforward.testbed.OperatorProcess;
+import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -25,7 +25,7 @@ class OperatorLifecycleIT {
 
   @Test
   void badSettingsStopTheOperatorAtStartUpNamingTheSetting(ControlPlane cp) throws Exception {
-    try (OperatorProcess operator = new OperatorProcess(cp, Map.of(
+    try (RoleProcess operator = RoleProcess.operator(cp, Map.of(
         "portforward.policy.listen-port-min", "2000",
         "portforward.policy.listen-port-max", "1000"))) {
       assertThatThrownBy(operator::start).hasMessageContaining("operator exited");
@@ -36,8 +36,8 @@ class OperatorLifecycleIT {
 
   @Test
   void aStandbyWaitsAndTakesOverWhenTheLeaderDies(
-      KubernetesClient client, TestNamespace ns, ControlPlane cp, OperatorProcess leader) throws Exception {
-    try (OperatorProcess standby = new OperatorProcess(cp, SharedOperator.TEST_SETTINGS).start()) {
+      KubernetesClient client, TestNamespace ns, ControlPlane cp, RoleProcess leader) throws Exception {
+    try (RoleProcess standby = RoleProcess.operator(cp, SharedOperator.TEST_SETTINGS).start()) {
       client.resource(toService(ns.name(), "before", uniquePort(), "web", 80, spec -> {})).create();
       awaitAccepted(client, ns.name(), "before");
       assertThat(reconciles(standby)).as("a standby does not reconcile").isZero();
@@ -50,7 +50,7 @@ class OperatorLifecycleIT {
     }
   }
 
-  private static double reconciles(OperatorProcess operator) throws Exception {
+  private static double reconciles(RoleProcess operator) throws Exception {
     return operator.get("/q/metrics").body().lines()
         .filter(l -> l.startsWith("operator_sdk_controllers_execution_reconcile_success_total{"))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))

@@ -14,7 +14,7 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.Target;
-import dev.portforward.testbed.OperatorProcess;
+import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -183,7 +183,7 @@ class PortForwardOperatorIT {
   }
 
   @Test
-  void reconcilingAnUnchangedWorldWritesNothing(KubernetesClient client, TestNamespace ns, OperatorProcess operator)
+  void reconcilingAnUnchangedWorldWritesNothing(KubernetesClient client, TestNamespace ns, RoleProcess operator)
       throws Exception {
     client.resource(service(ns.name(), "web", 80)).create();
     client.resource(toService(ns.name(), "steady", uniquePort(), "web", 80, spec -> {})).create();
@@ -205,7 +205,7 @@ class PortForwardOperatorIT {
 
   @Test
   void aKilledOperatorRestartsAndConvergesWithoutRewritingSettledStatus(
-      KubernetesClient client, TestNamespace ns, OperatorProcess operator) throws Exception {
+      KubernetesClient client, TestNamespace ns, RoleProcess operator) throws Exception {
     client.resource(service(ns.name(), "web", 80)).create();
     client.resource(toService(ns.name(), "settled", uniquePort(), "web", 80, spec -> {})).create();
     client.resource(toService(ns.name(), "waiting", uniquePort(), "later", 80, spec -> {})).create();
@@ -215,7 +215,7 @@ class PortForwardOperatorIT {
 
     operator.kill();
     client.resource(service(ns.name(), "later", 80)).create();
-    OperatorProcess restarted = operator.start();
+    RoleProcess restarted = operator.start();
 
     awaitCondition(client, ns.name(), "waiting", Conditions.RESOLVED_REFS, "True", Reason.RESOLVED_REFS);
     await().atMost(WAIT).until(() -> reconciles(restarted, ns.name(), "settled") >= 1);
@@ -225,7 +225,7 @@ class PortForwardOperatorIT {
   }
 
   @Test
-  void healthAndMetricsAreServed(KubernetesClient client, TestNamespace ns, OperatorProcess operator) throws Exception {
+  void healthAndMetricsAreServed(KubernetesClient client, TestNamespace ns, RoleProcess operator) throws Exception {
     client.resource(toService(ns.name(), "measured", uniquePort(), "web", 80, spec -> {})).create();
     awaitAccepted(client, ns.name(), "measured");
     assertThat(operator.get("/q/health/live").statusCode()).isEqualTo(200);
@@ -234,7 +234,7 @@ class PortForwardOperatorIT {
         .contains("operator_sdk_reconciliations_success_total", "operator_sdk_controllers_execution_reconcile_seconds");
   }
 
-  private static double reconciles(OperatorProcess operator, String namespace, String name) throws Exception {
+  private static double reconciles(RoleProcess operator, String namespace, String name) throws Exception {
     Matcher m = Pattern.compile(
             "^operator_sdk_reconciliations_success_total\\{[^}]*name=\"" + name + "\",namespace=\"" + namespace
                 + "\"[^}]*} (\\S+)$", Pattern.MULTILINE)

@@ -20,7 +20,7 @@ public final class LocalRun {
     try (ControlPlane cp = ControlPlane.start(dir);
         KubernetesClient client = RealCluster.clientFor(cp)) {
       RealCluster.installCrds(client);
-      try (OperatorProcess operator = new OperatorProcess(cp, Map.of()).start()) {
+      try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start()) {
         Path example = ControlPlane.projectRoot().resolve("docs/examples/quickstart.yaml");
         client.load(Files.newInputStream(example)).serverSideApply();
         System.out.printf("%ncontrol plane: %s%nkubeconfig:    %s%noperator log:  %s%n%n",

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * JUnit 5 extension: one packaged operator process for the run, against {@link RealCluster}'s
  * control plane, with the test settings below; restarted before a test if an earlier test killed it.
- * Tests receive it as an {@link OperatorProcess} parameter. Register it after {@link RealCluster}.
+ * Tests receive it as an {@link RoleProcess} parameter. Register it after {@link RealCluster}.
  */
 public final class SharedOperator implements BeforeEachCallback, ParameterResolver {
 
@@ -20,7 +20,7 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
       "portforward.policy.external-target-cidrs", "203.0.113.0/24",
       "portforward.policy.target-denylist", "198.51.100.0/24");
 
-  private static OperatorProcess running;
+  private static RoleProcess running;
 
   @Override
   public void beforeEach(ExtensionContext context) throws Exception {
@@ -29,7 +29,7 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
 
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
-    return parameter.getParameter().getType() == OperatorProcess.class;
+    return parameter.getParameter().getType() == RoleProcess.class;
   }
 
   @Override
@@ -39,9 +39,9 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
 
   private static synchronized void get(ExtensionContext context) throws Exception {
     if (running == null) {
-      running = new OperatorProcess(RealCluster.shared(context).controlPlane(), TEST_SETTINGS);
+      running = RoleProcess.operator(RealCluster.shared(context).controlPlane(), TEST_SETTINGS);
       context.getRoot().getStore(ExtensionContext.Namespace.create(SharedOperator.class))
-          .put(OperatorProcess.class, running);
+          .put(RoleProcess.class, running);
     }
     if (!running.isAlive()) {
       running.start();

@@ -16,26 +16,61 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * The packaged operator (target/quarkus-app) running as its own process against the test
- * control plane, exactly as a Deployment would run it: so a test can kill it with SIGKILL,
- * restart it, and scrape its health and metrics endpoints.
+ * A role of the packaged jar (target/quarkus-app) running as its own process against the test
+ * control plane, exactly as a Deployment or DaemonSet would run it: so a test can kill it with
+ * SIGKILL, restart it, and scrape its health and metrics endpoints.
  */
-public final class OperatorProcess implements AutoCloseable, ExtensionContext.Store.CloseableResource {
+public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
   private final ControlPlane controlPlane;
+  private final String role;
+  private final String startedWhen;
   private final Map<String, String> properties;
   private final int httpPort = ControlPlane.freePort();
   private final Path log;
   private Process process;
 
-  public OperatorProcess(ControlPlane controlPlane, Map<String, String> properties) {
+  private RoleProcess(ControlPlane controlPlane, String role, String startedWhen, Map<String, String> properties) {
     this.controlPlane = controlPlane;
+    this.role = role;
+    this.startedWhen = startedWhen;
     this.properties = properties;
-    this.log = controlPlane.directory().resolve("operator-" + httpPort + ".log");
+    this.log = controlPlane.directory().resolve(role + "-" + httpPort + ".log");
   }
 
-  /** Starts the process and waits until its readiness endpoint says the operator runs. */
-  public OperatorProcess start() throws IOException {
+  /** The operator; started once its readiness check passes (the operator runs). */
+  public static RoleProcess operator(ControlPlane controlPlane, Map<String, String> properties) {
+    return new RoleProcess(controlPlane, "operator", "/q/health/ready", properties);
+  }
+
+  /** A node agent; started once it is live. */
+  public static RoleProcess agent(ControlPlane controlPlane, Map<String, String> properties) {
+    return new RoleProcess(controlPlane, "agent", "/q/health/live", properties);
+  }
+
+  /** Starts the process and waits until its health endpoint answers. */
+  public RoleProcess start() throws IOException {
+    process = command().start();
+    Awaitility.await(role + " started (log: " + log + ")")
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofMillis(250))
+        .failFast(role + " exited; log: " + log, () -> !process.isAlive())
+        .ignoreExceptionsInstanceOf(IOException.class)
+        .until(() -> get(startedWhen).statusCode() == 200);
+    return this;
+  }
+
+  /** Runs the role with extra arguments (such as agent --cleanup) and returns its exit code. */
+  public int runToCompletion(String... args) throws IOException, InterruptedException {
+    process = command(args).start();
+    if (!process.waitFor(2, TimeUnit.MINUTES)) {
+      kill();
+      throw new IllegalStateException(role + " did not finish; log: " + log);
+    }
+    return process.exitValue();
+  }
+
+  private ProcessBuilder command(String... args) {
     Path jar = ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
       throw new IllegalStateException(jar + " is missing: integration tests run after `mvn package`");
@@ -47,19 +82,13 @@ public final class OperatorProcess implements AutoCloseable, ExtensionContext.St
         "-Dquarkus.http.host=127.0.0.1",
         "-Dportforward.leader-election.lease-namespace=default"));
     properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
-    command.addAll(List.of("-jar", jar.toString(), "operator"));
+    command.addAll(List.of("-jar", jar.toString(), role));
+    command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().put("KUBECONFIG", controlPlane.kubeconfig().toString());
-    process = builder.start();
-    Awaitility.await("operator ready (log: " + log + ")")
-        .atMost(Duration.ofMinutes(2))
-        .pollInterval(Duration.ofMillis(250))
-        .failFast("operator exited; log: " + log, () -> !process.isAlive())
-        .ignoreExceptionsInstanceOf(IOException.class)
-        .until(() -> get("/q/health/ready").statusCode() == 200);
-    return this;
+    return builder;
   }
 
   /** SIGKILL: no shutdown hooks, no lease release, exactly like a node dying under the pod. */

@@ -1,0 +1,201 @@
+package dev.portforward.agent;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.NodeReportStatus;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/**
+ * The agent's control loop: watches what its node's forwards depend on, coalesces bursts of
+ * changes into one sync, re-checks the kernel periodically (drift), and reports the outcome in
+ * its node's PortForwardNodeReport. When the API server is away it keeps its caches and its
+ * rules: nothing is ever flushed for want of an answer.
+ */
+public final class AgentLoop implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(AgentLoop.class);
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+  private final KubernetesClient client;
+  private final String nodeName;
+  private final NodeSync sync;
+  private final Duration minSyncInterval;
+  private final Duration resyncPeriod;
+  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(
+      r -> new Thread(r, "agent-sync"));
+  private final AtomicBoolean pending = new AtomicBoolean();
+  private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+  private SharedIndexInformer<PortForward> portForwards;
+  private SharedIndexInformer<Service> services;
+  private SharedIndexInformer<EndpointSlice> endpointSlices;
+  private SharedIndexInformer<Pod> pods;
+  private SharedIndexInformer<Node> node;
+  private NodeReportStatus reported;
+
+  public AgentLoop(KubernetesClient client, String nodeName, NodeSync sync, Duration minSyncInterval,
+      Duration resyncPeriod) {
+    this.client = client;
+    this.nodeName = nodeName;
+    this.sync = sync;
+    this.minSyncInterval = minSyncInterval;
+    this.resyncPeriod = resyncPeriod;
+  }
+
+  public AgentLoop start() {
+    portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
+    services = watch(client.services().inAnyNamespace().runnableInformer(0));
+    endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+    pods = watch(client.pods().inAnyNamespace().runnableInformer(0));
+    node = watch(client.nodes().withName(nodeName).runnableInformer(0));
+    informers.forEach(SharedIndexInformer::start);
+    executor.scheduleWithFixedDelay(this::syncNow, resyncPeriod.toMillis(), resyncPeriod.toMillis(), TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  private <T extends HasMetadata> SharedIndexInformer<T> watch(SharedIndexInformer<T> informer) {
+    // Keep listing and watching through any API outage, however long: never give up on a cache.
+    informer.exceptionHandler((started, error) -> {
+      LOG.warnf("node %s: watch failed, retrying: %s", nodeName, error.getMessage());
+      return true;
+    });
+    informer.addEventHandler(new ResourceEventHandler<>() {
+      @Override public void onAdd(T obj) {
+        trigger();
+      }
+
+      @Override public void onUpdate(T before, T after) {
+        trigger();
+      }
+
+      @Override public void onDelete(T obj, boolean finalStateUnknown) {
+        trigger();
+      }
+    });
+    informers.add(informer);
+    return informer;
+  }
+
+  /** Coalesces: at most one sync is pending, run minSyncInterval after the first change. */
+  private void trigger() {
+    if (pending.compareAndSet(false, true)) {
+      executor.schedule(() -> {
+        pending.set(false);
+        syncNow();
+      }, minSyncInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void syncNow() {
+    try {
+      Node self = node.getStore().getByKey(nodeName);
+      if (self == null || !informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
+        return;
+      }
+      NodePlanner.Plan plan = NodePlanner.plan(self, view());
+      NodeSync.Outcome outcome = sync.sync(plan.forwards());
+      if (outcome.error() != null) {
+        LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
+      }
+      report(self, plan, outcome);
+    } catch (RuntimeException e) {
+      // The loop must outlive any one failure; the next change or resync tries again.
+      LOG.errorf(e, "node %s: sync failed", nodeName);
+    }
+  }
+
+  private NodePlanner.View view() {
+    return new NodePlanner.View() {
+      @Override public List<PortForward> portForwards() {
+        return portForwards.getStore().list();
+      }
+
+      @Override public Optional<Service> service(String namespace, String name) {
+        return Optional.ofNullable(services.getStore().getByKey(namespace + "/" + name));
+      }
+
+      @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
+        return endpointSlices.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace).stream()
+            .filter(s -> s.getMetadata().getLabels() != null
+                && service.equals(s.getMetadata().getLabels().get(SERVICE_NAME_LABEL)))
+            .toList();
+      }
+
+      @Override public List<Pod> pods(String namespace) {
+        return pods.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace);
+      }
+    };
+  }
+
+  /** Writes the node's report when what it says changed; an unreachable API server waits. */
+  private void report(Node self, NodePlanner.Plan plan, NodeSync.Outcome outcome) {
+    NodeReportStatus status = new NodeReportStatus();
+    status.setProgrammed(outcome.programmed());
+    status.setMessage(outcome.error());
+    List<ForwardReport> forwards = plan.report();
+    if (!outcome.programmed()) {
+      forwards.forEach(f -> {
+        f.setProgrammed(false);
+        f.setMessage("the node's ruleset could not be applied: " + outcome.error());
+      });
+    }
+    status.setForwards(forwards);
+    if (reported != null && JSON.valueToTree(reported).equals(JSON.valueToTree(withTime(status, reported.getLastSyncTime())))) {
+      return;
+    }
+    status.setLastSyncTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+    try {
+      var reports = client.resources(PortForwardNodeReport.class);
+      PortForwardNodeReport report = reports.withName(nodeName).get();
+      if (report == null) {
+        report = new PortForwardNodeReport();
+        report.setMetadata(new ObjectMetaBuilder().withName(nodeName)
+            // Owned by the Node: a node that leaves the cluster takes its report along.
+            .addNewOwnerReference().withApiVersion("v1").withKind("Node").withName(nodeName)
+            .withUid(self.getMetadata().getUid()).endOwnerReference()
+            .build());
+        report = reports.resource(report).create();
+      }
+      report.setStatus(status);
+      reports.resource(report).updateStatus();
+      reported = status;
+    } catch (KubernetesClientException e) {
+      LOG.warnf("node %s: could not write the node report (will retry): %s", nodeName, e.getMessage());
+    }
+  }
+
+  private static NodeReportStatus withTime(NodeReportStatus status, String time) {
+    status.setLastSyncTime(time);
+    return status;
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    informers.forEach(SharedIndexInformer::close);
+  }
+}

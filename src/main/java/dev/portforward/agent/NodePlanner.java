@@ -1,0 +1,194 @@
+package dev.portforward.agent;
+
+import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Route;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.Cidr;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeAddress;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * Decides what one node must program: the PortForwards the operator accepted (for their current
+ * generation) whose listen.nodeSelector selects this node, each resolved to ready backends. Pure:
+ * it reads only what it is given.
+ */
+public final class NodePlanner {
+
+  /** The cluster as the agent's caches see it. */
+  public interface View {
+    List<PortForward> portForwards();
+
+    Optional<Service> service(String namespace, String name);
+
+    List<EndpointSlice> endpointSlices(String namespace, String service);
+
+    List<Pod> pods(String namespace);
+  }
+
+  /**
+   * What to program, and the report of every forward this node should carry: programmed when it
+   * is among {@code forwards} (and the transaction succeeds), otherwise with the reason it is not.
+   */
+  public record Plan(List<NodeForward> forwards, List<ForwardReport> report) {}
+
+  private static final Cidr LOOPBACK4 = Cidr.parse("127.0.0.0/8");
+  private static final Cidr LOOPBACK6 = Cidr.parse("::1/128");
+  private static final Cidr LINK_LOCAL4 = Cidr.parse("169.254.0.0/16");
+  private static final Cidr LINK_LOCAL6 = Cidr.parse("fe80::/10");
+
+  private NodePlanner() {}
+
+  public static Plan plan(Node node, View view) {
+    List<InetAddress> nodeAddresses = Optional.ofNullable(node.getStatus())
+        .map(s -> s.getAddresses()).orElse(List.of()).stream()
+        .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
+        .map(NodeAddress::getAddress)
+        .map(NetUtil::createInetAddressFromIpAddressString)
+        .filter(Objects::nonNull)
+        .toList();
+    Map<String, String> labels = Optional.ofNullable(node.getMetadata().getLabels()).orElse(Map.of());
+
+    List<NodeForward> forwards = new ArrayList<>();
+    List<ForwardReport> report = new ArrayList<>();
+    for (PortForward pf : view.portForwards()) {
+      PortForwardSpec spec = pf.getSpec();
+      Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
+      if (!isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isKernelForward(spec)) {
+        continue;
+      }
+      List<InetAddress> listen = listenAddresses(spec, nodeAddresses);
+      ForwardReport entry = new ForwardReport();
+      entry.setNamespace(pf.getMetadata().getNamespace());
+      entry.setName(pf.getMetadata().getName());
+      entry.setGeneration(pf.getMetadata().getGeneration());
+      entry.setAddresses((listen.isEmpty() ? nodeAddresses : listen).stream().map(NetUtil::toAddressString).toList());
+      report.add(entry);
+      if (spec.getListen().getAddresses() != null && !spec.getListen().getAddresses().isEmpty() && listen.isEmpty()) {
+        entry.setMessage("none of listen.addresses " + spec.getListen().getAddresses() + " is an address of this node");
+        continue;
+      }
+      try {
+        String ns = pf.getMetadata().getNamespace();
+        List<SourceRoute> routes = new ArrayList<>();
+        for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
+          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+        }
+        forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
+            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes,
+            backends(view, ns, spec.getTarget())));
+        entry.setProgrammed(true);
+      } catch (IllegalArgumentException unusable) {
+        entry.setMessage(unusable.getMessage());
+      }
+    }
+    return new Plan(forwards, report);
+  }
+
+  /** Accepted by the operator for the generation we see: policy and port ownership are settled. */
+  private static boolean isAccepted(PortForward pf) {
+    return pf.getMetadata().getDeletionTimestamp() == null
+        && pf.getStatus() != null
+        && Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
+        && pf.getStatus().getConditions().stream()
+            .anyMatch(c -> Conditions.ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static boolean isKernelForward(PortForwardSpec spec) {
+    return spec.getTarget() != null && (spec.getRelay() == null || spec.getRelay().getMode() == RelayMode.None);
+  }
+
+  private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {
+    return Optional.ofNullable(spec.getListen().getAddresses()).orElse(List.of()).stream()
+        .map(Cidr::parseAddress)
+        .filter(nodeAddresses::contains)
+        .toList();
+  }
+
+  private static List<Backend> backends(View view, String namespace, Target target) {
+    List<Backend> backends;
+    if (target.getService() != null) {
+      backends = serviceBackends(view, namespace, target.getService().getName(), target.getService().getPort());
+    } else if (target.getPods() != null) {
+      backends = view.pods(namespace).stream()
+          .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+          .filter(p -> Optional.ofNullable(p.getMetadata().getLabels()).orElse(Map.of()).entrySet()
+              .containsAll(target.getPods().getSelector().entrySet()))
+          .filter(NodePlanner::isReady)
+          .flatMap(p -> Stream.ofNullable(p.getStatus().getPodIP()))
+          .map(ip -> new Backend(Cidr.parseAddress(ip), target.getPods().getPort()))
+          .toList();
+    } else {
+      String host = target.getExternal().getHost();
+      if (NetUtil.createInetAddressFromIpAddressString(host) == null) {
+        throw new IllegalArgumentException("external host " + host + " is a name; kernel forwards need an address");
+      }
+      backends = List.of(new Backend(Cidr.parseAddress(host), target.getExternal().getPort()));
+    }
+    for (Backend b : backends) {
+      if (LOOPBACK4.contains(b.address()) || LOOPBACK6.contains(b.address())
+          || LINK_LOCAL4.contains(b.address()) || LINK_LOCAL6.contains(b.address())) {
+        // Reaching 127.0.0.1 would need route_localnet (CVE-2020-8558): that is the Sidecar relay's job.
+        throw new IllegalArgumentException("backend " + NetUtil.toAddressString(b.address())
+            + " is loopback or link-local, which kernel forwarding never reaches");
+      }
+    }
+    return backends;
+  }
+
+  private static List<Backend> serviceBackends(View view, String namespace, String name, int port) {
+    Optional<String> portName = view.service(namespace, name)
+        .flatMap(s -> s.getSpec().getPorts().stream().filter(p -> p.getPort() == port).findFirst())
+        .map(ServicePort::getName)
+        .map(n -> n == null ? "" : n);
+    if (portName.isEmpty()) {
+      return List.of();
+    }
+    List<Backend> backends = new ArrayList<>();
+    for (EndpointSlice slice : view.endpointSlices(namespace, name)) {
+      Optional<Integer> slicePort = Optional.ofNullable(slice.getPorts()).orElse(List.of()).stream()
+          .filter(p -> portName.get().equals(Objects.requireNonNullElse(p.getName(), "")))
+          .map(p -> p.getPort())
+          .filter(Objects::nonNull)
+          .findFirst();
+      if (slicePort.isEmpty() || slice.getEndpoints() == null) {
+        continue;
+      }
+      slice.getEndpoints().stream()
+          .filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
+          .flatMap(e -> e.getAddresses().stream())
+          .map(NetUtil::createInetAddressFromIpAddressString)
+          .filter(Objects::nonNull)
+          .distinct()
+          .forEach(a -> backends.add(new Backend(a, slicePort.get())));
+    }
+    return backends;
+  }
+
+  private static boolean isReady(Pod pod) {
+    return pod.getStatus() != null && pod.getStatus().getConditions() != null
+        && pod.getStatus().getConditions().stream()
+            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static List<Cidr> cidrs(List<String> values) {
+    return Optional.ofNullable(values).orElse(List.of()).stream().map(Cidr::parse).toList();
+  }
+}

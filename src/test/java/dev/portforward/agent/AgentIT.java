@@ -1,0 +1,114 @@
+package dev.portforward.agent;
+
+import static dev.portforward.testbed.PortForwards.awaitCondition;
+import static dev.portforward.testbed.PortForwards.toService;
+import static dev.portforward.testbed.PortForwards.uniquePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.Endpoint;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.NetNs;
+import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The whole path: a PortForward applied to a real API server, accepted by the operator, programmed
+ * by a node agent process into a node namespace, traffic from a client namespace reaching a pod
+ * namespace, and the PortForward's status saying where the forward can be reached.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class AgentIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void aPortForwardBecomesKernelDnatAndItsStatusSaysWhere(KubernetesClient client, TestNamespace ns, ControlPlane cp)
+      throws Exception {
+    try (NodeTopology hosts = NodeTopology.create()) {
+      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+      String nodeName = ns.name() + "-node";
+      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).withLabels(label)
+          .endMetadata().build()).create();
+      node.setStatus(new io.fabric8.kubernetes.api.model.NodeStatusBuilder()
+          .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
+      client.resource(node).updateStatus();
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
+          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+      EndpointSlice slice = client.resource(slice(ns, NodeTopology.POD1_IP)).create();
+      int port = uniquePort();
+      client.resource(toService(ns.name(), "web", port, "web", 80, spec -> spec.getListen().setNodeSelector(label)))
+          .create();
+
+      Map<String, String> settings = Map.of(
+          "portforward.agent.node-name", nodeName,
+          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)));
+      RoleProcess agent = RoleProcess.agent(cp, settings).start();
+      try {
+        PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
+        assertThat(pf.getStatus().getEndpoints()).extracting(Endpoint::getNode, Endpoint::getAddress, Endpoint::getPort)
+            .containsExactly(org.assertj.core.groups.Tuple.tuple(nodeName, NodeTopology.NODE_IP, port));
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod1"::equals);
+
+        // The backend moves: new connections follow.
+        slice.getEndpoints().get(0).setAddresses(java.util.List.of(NodeTopology.POD2_IP));
+        client.resource(slice).update();
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
+
+        // The agent dies: the rules stay, and a new agent takes over without duplicating them.
+        String programmed = hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward");
+        agent.kill();
+        assertThat(hosts.tcpAsk(port)).isEqualTo("pod2");
+        agent.start();
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
+        assertThat(hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward")).isEqualTo(programmed);
+
+        // Without the API server, traffic keeps flowing on the rules in place.
+        cp.stopApiServer();
+        try {
+          await().during(Duration.ofSeconds(60)).atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(2))
+              .until(() -> hosts.tcpAsk(port), "pod2"::equals);
+        } finally {
+          cp.startApiServer();
+        }
+
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
+        await().atMost(WAIT).until(() -> !hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward")
+            .contains(String.valueOf(port)));
+        assertThat(hosts.tcpAsk(port)).isEmpty();
+      } finally {
+        agent.close();
+        client.resource(node).delete();
+      }
+
+      RoleProcess cleanup = RoleProcess.agent(cp, settings);
+      assertThat(cleanup.runToCompletion("--cleanup")).isZero();
+      assertThat(hosts.net.exec(hosts.node, "nft", "list", "tables")).doesNotContain("portforward");
+    }
+  }
+
+  private static EndpointSlice slice(TestNamespace ns, String address) {
+    return new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace(ns.name()).withName("web-1")
+        .addToLabels("kubernetes.io/service-name", "web").endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+        .addNewEndpoint().withAddresses(address).withNewConditions().withReady(true).endConditions().endEndpoint()
+        .build();
+  }
+}

@@ -1,0 +1,83 @@
+package dev.portforward.testbed;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A client, a node and two pods as network namespaces, with real TCP and UDP backends in the pods
+ * that answer with the pod's name ("pod1", "pod2"). The node routes between them; it is where
+ * the agent's rules go.
+ *
+ * <pre>
+ * client 10.77.1.2 -- 10.77.1.1 node 10.77.2.1 -- 10.77.2.2 pod1 (tcp 8080, udp 5353)
+ *                                    10.77.3.1 -- 10.77.3.2 pod2 (tcp 8080, udp 5353)
+ * </pre>
+ */
+public final class NodeTopology implements AutoCloseable {
+
+  public static final String NODE_IP = "10.77.1.1";
+  public static final String CLIENT_IP = "10.77.1.2";
+  public static final String POD1_IP = "10.77.2.2";
+  public static final String POD2_IP = "10.77.3.2";
+
+  public final NetNs net;
+  public final String client;
+  public final String node;
+  public final String pod1;
+  public final String pod2;
+
+  private NodeTopology(NetNs net) throws IOException {
+    this.net = net;
+    client = net.host("client");
+    node = net.host("node");
+    pod1 = net.host("pod1");
+    pod2 = net.host("pod2");
+    net.link(client, CLIENT_IP + "/24", node, NODE_IP + "/24");
+    net.link(pod1, POD1_IP + "/24", node, "10.77.2.1/24");
+    net.link(pod2, POD2_IP + "/24", node, "10.77.3.1/24");
+    net.exec(client, "ip", "route", "add", "default", "via", NODE_IP);
+    net.exec(pod1, "ip", "route", "add", "default", "via", "10.77.2.1");
+    net.exec(pod2, "ip", "route", "add", "default", "via", "10.77.3.1");
+    net.exec(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    for (String pod : List.of(pod1, pod2)) {
+      String name = pod.substring(pod.lastIndexOf('-') + 1);
+      net.spawn(pod, "socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo " + name);
+      net.spawn(pod, "socat", "UDP-RECVFROM:5353,fork,reuseaddr", "SYSTEM:echo " + name);
+    }
+  }
+
+  /** Builds the topology, or skips the calling test (saying why) where namespaces cannot be made. */
+  public static NodeTopology create() throws IOException {
+    NetNs net = NetNs.create();
+    try {
+      return new NodeTopology(net);
+    } catch (RuntimeException | IOException e) {
+      net.close();
+      throw e;
+    }
+  }
+
+  /** Asks the node's port over TCP from the client; the answer, or "" when refused or dropped. */
+  public String tcpAsk(int port) {
+    try {
+      return net.exec(client, "socat", "-T2", "-", "TCP:" + NODE_IP + ":" + port + ",connect-timeout=1").strip();
+    } catch (IllegalStateException refused) {
+      return "";
+    }
+  }
+
+  /** Asks over UDP, always from the same client port, so that conntrack sees one flow. */
+  public String udpAsk(int port) {
+    try {
+      return net.exec(client, "bash", "-c",
+          "echo ask | socat -T1 - UDP:" + NODE_IP + ":" + port + ",sourceport=40000,reuseaddr").strip();
+    } catch (IllegalStateException noAnswer) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() {
+    net.close();
+  }
+}
