@@ -143,6 +143,15 @@ class DnatIT {
     assertThat(net.exec(node, "nft", "list", "table", "ip", "other")).isEqualTo(other);
   }
 
+  @Test
+  void theGoldenRulesetsAreAcceptedByTheKernel() throws Exception {
+    for (String golden : List.of("representative.nft", "empty.nft")) {
+      nft.apply(java.nio.file.Files.readString(java.nio.file.Path.of("src/test/resources/golden", golden)));
+    }
+    sync.cleanup();
+    assertThat(nft.listTable()).isEmpty();
+  }
+
   private void assertRepaired(List<NodeForward> desired, String programmed) {
     assertThat(sync.sync(desired).applied()).as("drift is repaired").isTrue();
     assertThat(nft.listTable()).isEqualTo(programmed);

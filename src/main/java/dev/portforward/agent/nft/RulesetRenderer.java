@@ -29,6 +29,28 @@ public final class RulesetRenderer {
   public static final String TABLE = "portforward";
   private static final Pattern DNS_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
+  /**
+   * Only packets to this node's own addresses are forwarded, never those to loopback: forwarding
+   * from 127.0.0.1 would need route_localnet (CVE-2020-8558), which this agent never sets.
+   */
+  private static final String DISPATCH = """
+        chain prerouting {
+          type nat hook prerouting priority -100; policy accept;
+          fib daddr type local jump forwards
+        }
+        chain output {
+          type nat hook output priority -100; policy accept;
+          ip daddr 127.0.0.0/8 return
+          ip6 daddr ::1 return
+          fib daddr type local jump forwards
+        }
+        chain forwards {
+          meta l4proto . ip daddr . th dport vmap @listen_ip4
+          meta l4proto . ip6 daddr . th dport vmap @listen_ip6
+          meta l4proto . th dport vmap @listen_any
+        }
+      """;
+
   private RulesetRenderer() {}
 
   /** The transaction that makes the table exactly {@code forwards}. */
@@ -64,25 +86,7 @@ public final class RulesetRenderer {
     out.append(map("listen_ip4", "inet_proto . ipv4_addr . inet_service : verdict", byAddress4));
     out.append(map("listen_ip6", "inet_proto . ipv6_addr . inet_service : verdict", byAddress6));
     out.append(map("listen_any", "inet_proto . inet_service : verdict", byPort));
-    // Only packets to this node's own addresses, and never to loopback: forwarding from 127.0.0.1
-    // would need route_localnet (CVE-2020-8558), which this agent never sets.
-    out.append("""
-          chain prerouting {
-            type nat hook prerouting priority -100; policy accept;
-            fib daddr type local jump forwards
-          }
-          chain output {
-            type nat hook output priority -100; policy accept;
-            ip daddr 127.0.0.0/8 return
-            ip6 daddr ::1 return
-            fib daddr type local jump forwards
-          }
-          chain forwards {
-            meta l4proto . ip daddr . th dport vmap @listen_ip4
-            meta l4proto . ip6 daddr . th dport vmap @listen_ip6
-            meta l4proto . th dport vmap @listen_any
-          }
-        """.indent(0).lines().map(l -> "  " + l).collect(Collectors.joining("\n", "", "\n")));
+    out.append(DISPATCH);
     out.append(chains);
     out.append("}\n");
     return out.toString();

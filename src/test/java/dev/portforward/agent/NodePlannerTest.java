@@ -1,0 +1,113 @@
+package dev.portforward.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portforward.api.v1alpha1.ExternalTarget;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.Cidr;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class NodePlannerTest {
+
+  private final Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("role", "edge").endMetadata()
+      .withNewStatus().addNewAddress().withType("InternalIP").withAddress("192.0.2.1").endAddress().endStatus().build();
+  private final List<PortForward> forwards = new ArrayList<>();
+
+  @Test
+  void onlyAcceptedForwardsThatSelectThisNodeArePlanned() {
+    forwards.add(external("accepted", Map.of(), "203.0.113.5", true));
+    forwards.add(external("refused", Map.of(), "203.0.113.6", false));
+    forwards.add(external("elsewhere", Map.of("role", "core"), "203.0.113.7", true));
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+
+    assertThat(plan.forwards()).extracting(NodeForward::name).containsExactly("accepted");
+    assertThat(plan.report()).extracting(ForwardReport::getName, ForwardReport::isProgrammed, ForwardReport::getAddresses)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("accepted", true, List.of("192.0.2.1")));
+  }
+
+  @Test
+  void loopbackBackendsAndForeignListenAddressesAreReportedNotProgrammed() {
+    forwards.add(external("loop", Map.of(), "127.0.0.1", true));
+    PortForward foreign = external("foreign", Map.of(), "203.0.113.5", true);
+    foreign.getSpec().getListen().setAddresses(List.of("198.51.100.1"));
+    forwards.add(foreign);
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+
+    assertThat(plan.forwards()).isEmpty();
+    assertThat(plan.report()).extracting(ForwardReport::getMessage).containsExactly(
+        "backend 127.0.0.1 is loopback or link-local, which kernel forwarding never reaches",
+        "none of listen.addresses [198.51.100.1] is an address of this node");
+  }
+
+  @Test
+  void theForwardCarriesTypedValuesOnly() {
+    PortForward pf = external("typed", Map.of(), "203.0.113.5", true);
+    pf.getSpec().setSourceRanges(List.of("10.1.2.3/8"));
+    forwards.add(pf);
+
+    NodeForward forward = NodePlanner.plan(node, view()).forwards().get(0);
+
+    assertThat(forward.sourceRanges()).containsExactly(Cidr.parse("10.0.0.0/8"));
+    assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("203.0.113.5"), 443));
+  }
+
+  private NodePlanner.View view() {
+    return new NodePlanner.View() {
+      @Override public List<PortForward> portForwards() {
+        return forwards;
+      }
+
+      @Override public Optional<Service> service(String namespace, String name) {
+        return Optional.empty();
+      }
+
+      @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
+        return List.of();
+      }
+
+      @Override public List<Pod> pods(String namespace) {
+        return List.of();
+      }
+    };
+  }
+
+  private static PortForward external(String name, Map<String, String> nodeSelector, String host, boolean accepted) {
+    PortForward pf = new PortForward();
+    pf.setMetadata(new ObjectMetaBuilder().withNamespace("n").withName(name).withGeneration(1L).build());
+    PortForwardSpec spec = new PortForwardSpec();
+    Listen listen = new Listen();
+    listen.setPort(8443);
+    listen.setNodeSelector(nodeSelector);
+    spec.setListen(listen);
+    ExternalTarget external = new ExternalTarget();
+    external.setHost(host);
+    external.setPort(443);
+    Target target = new Target();
+    target.setExternal(external);
+    spec.setTarget(target);
+    pf.setSpec(spec);
+    PortForwardStatus status = new PortForwardStatus();
+    status.setObservedGeneration(1L);
+    status.setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus(accepted ? "True" : "False").build()));
+    pf.setStatus(status);
+    return pf;
+  }
+}

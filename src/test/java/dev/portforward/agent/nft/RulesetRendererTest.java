@@ -1,0 +1,70 @@
+package dev.portforward.agent.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.portforward.agent.NodeForward;
+import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.common.Cidr;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Golden files of the rendered ruleset for representative forwards. After an intended change,
+ * regenerate with -Dgolden.update=true and review the diff; DnatIT proves the rules on a kernel.
+ */
+class RulesetRendererTest {
+
+  @Test
+  void representativeForwards() throws Exception {
+    List<NodeForward> forwards = List.of(
+        // 80 -> 8080 on every node address, two backends.
+        forward("shop", "web", Protocol.TCP, List.of(), 80, List.of(), List.of(),
+            backend("10.244.1.5", 8080), backend("10.244.2.7", 8080)),
+        // UDP on one address, allowlisted sources (both families), one backend.
+        forward("infra", "dns", Protocol.UDP, List.of("192.0.2.10"), 5353,
+            List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("2001:db8::/32")), List.of(), backend("10.244.3.9", 53)),
+        // Per-source route first, the rest to the default backend, dual-stack listen.
+        forward("shop", "admin", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 8443, List.of(),
+            List.of(new SourceRoute(List.of(Cidr.parse("10.1.0.0/16")), List.of(backend("10.244.4.4", 443)))),
+            backend("10.244.5.5", 443), backend("fd00::5", 443)));
+
+    assertGolden("representative.nft", RulesetRenderer.render(forwards));
+  }
+
+  @Test
+  void noForwardsIsAnEmptyTableAndCleanupTouchesOnlyOurs() throws Exception {
+    assertGolden("empty.nft", RulesetRenderer.render(List.of()));
+    assertThat(RulesetRenderer.cleanup()).isEqualTo("table inet portforward {}\ndelete table inet portforward\n");
+  }
+
+  @Test
+  void namesThatAreNotKubernetesNamesNeverReachTheRuleset() {
+    NodeForward evil = forward("ns", "x\" ; flush ruleset ; \"", Protocol.TCP, List.of(), 80, List.of(), List.of(),
+        backend("10.0.0.1", 80));
+    assertThatThrownBy(() -> RulesetRenderer.render(List.of(evil))).hasMessageContaining("not a Kubernetes object name");
+  }
+
+  private static void assertGolden(String name, String actual) throws Exception {
+    Path golden = Path.of("src/test/resources/golden", name);
+    if (Boolean.getBoolean("golden.update")) {
+      Files.writeString(golden, actual);
+    }
+    assertThat(actual).as("golden file %s (regenerate with -Dgolden.update=true)", golden)
+        .isEqualTo(Files.readString(golden));
+  }
+
+  private static NodeForward forward(String ns, String name, Protocol protocol, List<String> listen, int port,
+      List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
+    return new NodeForward(ns, name, 1, protocol, listen.stream().map(Cidr::parseAddress).toList(), port, sources,
+        routes, List.of(backends));
+  }
+
+  private static Backend backend(String address, int port) {
+    return new Backend(Cidr.parseAddress(address), port);
+  }
+}
