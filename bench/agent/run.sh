@@ -8,5 +8,5 @@ for p in iperf3 nftables conntrack socat; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
 mvn -B -q test-compile
-classpath="target/test-classes:target/classes:$(mvn -B -q -Dstyle.color=never dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)"
+classpath="$(bash test-cluster/test-classpath.sh)"
 exec java -cp "$classpath" dev.portforward.bench.AgentBench

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="$(bash test-cluster/build.sh)"
 mvn -B -q package -DskipTests
-classpath="target/test-classes:target/classes:$(mvn -B -q -Dstyle.color=never dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)"
+classpath="$(bash test-cluster/test-classpath.sh)"
 exec java -Dtestbed.bin="$bin" -cp "$classpath" dev.portforward.bench.OperatorBench "${1:-1000}"

@@ -73,7 +73,8 @@ public final class AgentLoop implements AutoCloseable {
     pods = watch(client.pods().inAnyNamespace().runnableInformer(0));
     node = watch(client.nodes().withName(nodeName).runnableInformer(0));
     informers.forEach(SharedIndexInformer::start);
-    executor.scheduleWithFixedDelay(this::syncNow, resyncPeriod.toMillis(), resyncPeriod.toMillis(), TimeUnit.MILLISECONDS);
+    executor.scheduleWithFixedDelay(() -> syncNow(true), resyncPeriod.toMillis(), resyncPeriod.toMillis(),
+        TimeUnit.MILLISECONDS);
     return this;
   }
 
@@ -105,19 +106,20 @@ public final class AgentLoop implements AutoCloseable {
     if (pending.compareAndSet(false, true)) {
       executor.schedule(() -> {
         pending.set(false);
-        syncNow();
+        syncNow(false);
       }, minSyncInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
-  private void syncNow() {
+  /** Plans and applies; {@code verify} also checks the kernel's table for drift. */
+  private void syncNow(boolean verify) {
     try {
       Node self = node.getStore().getByKey(nodeName);
       if (self == null || !informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
         return;
       }
       NodePlanner.Plan plan = NodePlanner.plan(self, view());
-      NodeSync.Outcome outcome = sync.sync(plan.forwards());
+      NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
       if (outcome.error() != null) {
         LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
       }

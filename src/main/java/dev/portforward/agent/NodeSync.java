@@ -4,55 +4,82 @@ import dev.portforward.agent.nft.Conntrack;
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.agent.nft.RulesetRenderer;
 import java.util.List;
-import java.util.Objects;
 
 /**
- * Keeps the kernel's table equal to the desired forwards. A sync with nothing changed reads the
- * table once and writes nothing; a changed desired state, or a table someone else changed (drift),
- * is replaced whole in one transaction; a failed transaction leaves the previous rules in force
- * and forces a full apply on the next sync.
+ * Keeps the kernel's table equal to the desired forwards. A change touches only the forwards that
+ * changed, in one transaction; an unchanged desired state performs no operation at all. The
+ * periodic {@link #verify} compares the kernel's table with what it should hold and replaces it
+ * whole when someone changed it (drift) or when it cannot tell (after partial updates); a failed
+ * transaction leaves the previous rules in force and forces a whole replacement next time.
  */
 public final class NodeSync {
 
-  /** What one sync did, for the node's report and for metrics. */
+  /** What one sync did, for the node's report. */
   public record Outcome(boolean applied, boolean programmed, String error) {}
 
   private final Nft nft;
   private final Conntrack conntrack;
-  private List<NodeForward> applied = List.of();
-  private String appliedRuleset;
-  /** The kernel's own listing right after our last successful apply: drift is any difference. */
-  private String kernelAfterApply;
+  /** What the kernel holds, as far as this agent knows; null when it cannot know (start, failure). */
+  private List<NodeForward> applied;
+  /** The kernel's own listing right after the last whole replacement; null after partial updates. */
+  private String kernelAfterReplace;
 
   public NodeSync(Nft nft) {
     this.nft = nft;
     this.conntrack = new Conntrack(nft);
   }
 
+  /** Brings the kernel to {@code desired} with the least work. */
   public synchronized Outcome sync(List<NodeForward> desired) {
-    String ruleset = RulesetRenderer.render(desired);
+    if (applied == null) {
+      return replace(desired);
+    }
+    if (applied.equals(desired)) {
+      return new Outcome(false, true, null);
+    }
     try {
-      boolean unchanged = ruleset.equals(appliedRuleset) && Objects.equals(nft.listTable(), kernelAfterApply);
-      if (unchanged) {
-        return new Outcome(false, true, null);
-      }
-      nft.apply(ruleset);
-      kernelAfterApply = nft.listTable();
-      appliedRuleset = ruleset;
-      conntrack.forgetRemovedBackends(applied, desired);
-      applied = List.copyOf(desired);
-      return new Outcome(true, true, null);
+      nft.apply(RulesetRenderer.update(applied, desired));
+      kernelAfterReplace = null;
+      return done(desired);
     } catch (Nft.NftException e) {
-      appliedRuleset = null;
+      applied = null;
       return new Outcome(false, false, e.getMessage());
     }
+  }
+
+  /** Like {@link #sync}, but first checks the kernel's table and repairs any drift. */
+  public synchronized Outcome verify(List<NodeForward> desired) {
+    try {
+      if (applied == null || kernelAfterReplace == null || !kernelAfterReplace.equals(nft.listTable())) {
+        return replace(desired);
+      }
+    } catch (Nft.NftException e) {
+      return new Outcome(false, false, e.getMessage());
+    }
+    return sync(desired);
+  }
+
+  private Outcome replace(List<NodeForward> desired) {
+    try {
+      nft.apply(RulesetRenderer.render(desired));
+      kernelAfterReplace = nft.listTable();
+      return done(desired);
+    } catch (Nft.NftException e) {
+      applied = null;
+      return new Outcome(false, false, e.getMessage());
+    }
+  }
+
+  private Outcome done(List<NodeForward> desired) {
+    conntrack.forgetRemovedBackends(applied == null ? List.of() : applied, desired);
+    applied = List.copyOf(desired);
+    return new Outcome(true, true, null);
   }
 
   /** Removes the table: the agent's cleanup mode. */
   public synchronized void cleanup() {
     nft.deleteTable();
-    appliedRuleset = null;
-    kernelAfterApply = null;
-    applied = List.of();
+    applied = null;
+    kernelAfterReplace = null;
   }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
 import dev.portforward.agent.nft.Nft;
+import dev.portforward.agent.nft.RulesetRenderer;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
 import dev.portforward.testbed.NetNs;
@@ -97,11 +98,12 @@ class DnatIT {
     List<NodeForward> desired = List.of(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)));
     assertThat(sync.sync(desired).applied()).isTrue();
     assertThat(sync.sync(desired).applied()).as("nothing changed").isFalse();
+    assertThat(sync.verify(desired).applied()).as("nothing changed, nothing drifted").isFalse();
     String programmed = nft.listTable();
 
     net.exec(node, "nft", "delete", "table", "inet", "portforward");
     assertRepaired(desired, programmed);
-    net.exec(node, "nft", "flush", "chain", "inet", "portforward", "fw0");
+    net.exec(node, "nft", "flush", "chain", "inet", "portforward", RulesetRenderer.chainName(desired.get(0)));
     assertRepaired(desired, programmed);
     String handle = net.exec(node, "nft", "-a", "list", "chain", "inet", "portforward", "forwards").lines()
         .filter(l -> l.contains("listen_any")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
@@ -153,7 +155,7 @@ class DnatIT {
   }
 
   private void assertRepaired(List<NodeForward> desired, String programmed) {
-    assertThat(sync.sync(desired).applied()).as("drift is repaired").isTrue();
+    assertThat(sync.verify(desired).applied()).as("drift is repaired").isTrue();
     assertThat(nft.listTable()).isEqualTo(programmed);
   }
 

@@ -37,6 +37,20 @@ class RulesetRendererTest {
   }
 
   @Test
+  void anUpdateTouchesOnlyWhatChanged() throws Exception {
+    NodeForward kept = forward("shop", "web", Protocol.TCP, List.of(), 80, List.of(), List.of(), backend("10.244.1.5", 8080));
+    NodeForward moved = forward("shop", "api", Protocol.TCP, List.of(), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
+        backend("10.244.1.6", 8080));
+    NodeForward movedTo = forward("shop", "api", Protocol.TCP, List.of(), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
+        backend("10.244.9.9", 8080));
+    NodeForward added = forward("shop", "new", Protocol.UDP, List.of("192.0.2.10"), 53, List.of(), List.of(),
+        backend("10.244.1.7", 53));
+
+    assertGolden("update.nft", RulesetRenderer.update(List.of(kept, moved), List.of(kept, movedTo, added)));
+    assertThat(RulesetRenderer.update(List.of(kept, moved), List.of(moved, kept))).isEmpty();
+  }
+
+  @Test
   void noForwardsIsAnEmptyTableAndCleanupTouchesOnlyOurs() throws Exception {
     assertGolden("empty.nft", RulesetRenderer.render(List.of()));
     assertThat(RulesetRenderer.cleanup()).isEqualTo("table inet portforward {}\ndelete table inet portforward\n");
