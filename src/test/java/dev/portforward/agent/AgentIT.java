@@ -8,7 +8,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.Endpoint;
+import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
@@ -18,6 +20,9 @@ import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
@@ -70,13 +75,39 @@ class AgentIT {
         client.resource(slice).update();
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
 
-        // The agent dies: the rules stay, and a new agent takes over without duplicating them.
+        // A second forward, to pods chosen by label, carries a long-lived connection: pod1 echoes.
+        hosts.net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,reuseaddr", "EXEC:cat");
+        readyPod(client, ns, "echo", NodeTopology.POD1_IP);
+        int echoPort = uniquePort();
+        client.resource(toService(ns.name(), "echo", echoPort, "unused", 80, spec -> {
+          spec.getListen().setNodeSelector(label);
+          PodsTarget pods = new PodsTarget();
+          pods.setSelector(Map.of("app", "echo"));
+          pods.setPort(9090);
+          Target target = new Target();
+          target.setPods(pods);
+          spec.setTarget(target);
+        })).create();
+        awaitCondition(client, ns.name(), "echo", Conditions.READY, "True", Conditions.Reason.READY);
+        Process session = hosts.net.spawn(hosts.client, "socat", "-",
+            "TCP:" + NodeTopology.NODE_IP + ":" + echoPort + ",retry=50,interval=0.2");
+        var toEcho = session.outputWriter();
+        var fromEcho = session.inputReader();
+        toEcho.write("before\n");
+        toEcho.flush();
+        assertThat(fromEcho.readLine()).isEqualTo("before");
+
+        // The agent dies (SIGKILL): the rules and the connection stay, and a new agent takes over
+        // without duplicating anything.
         String programmed = hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward");
         agent.kill();
         assertThat(hosts.tcpAsk(port)).isEqualTo("pod2");
         agent.start();
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
         assertThat(hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward")).isEqualTo(programmed);
+        toEcho.write("after a restart\n");
+        toEcho.flush();
+        assertThat(fromEcho.readLine()).isEqualTo("after a restart");
 
         // Without the API server, traffic keeps flowing on the rules in place.
         cp.stopApiServer();
@@ -100,6 +131,16 @@ class AgentIT {
       assertThat(cleanup.runToCompletion("--cleanup")).isZero();
       assertThat(hosts.net.exec(hosts.node, "nft", "list", "tables")).doesNotContain("portforward");
     }
+  }
+
+  /** A Pod as a kubelet would report it: running at {@code ip}, Ready. */
+  private static void readyPod(KubernetesClient client, TestNamespace ns, String app, String ip) {
+    Pod pod = client.resource(new PodBuilder().withNewMetadata().withNamespace(ns.name()).withName(app)
+        .addToLabels("app", app).endMetadata()
+        .withNewSpec().addNewContainer().withName(app).withImage(app).endContainer().endSpec().build()).create();
+    pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(ip).addNewPodIP().withIp(ip).endPodIP()
+        .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
+    client.resource(pod).updateStatus();
   }
 
   private static EndpointSlice slice(TestNamespace ns, String address) {
