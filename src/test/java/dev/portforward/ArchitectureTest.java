@@ -14,21 +14,13 @@ class ArchitectureTest {
   /** The data plane keeps forwarding whatever happens to the operator, so it cannot depend on it. */
   @ArchTest
   static final ArchRule dataPlaneIsFreeOfTheOperatorFramework =
-      noClasses().that().resideInAnyPackage("..agent..", "..relay..", "..gateway..", "..common..", "..api..")
+      noClasses().that().resideInAnyPackage("dev.portforward.agent..", "dev.portforward.common..", "dev.portforward.api..")
           .should().dependOnClassesThat()
           .resideInAnyPackage("io.javaoperatorsdk..", "io.quarkiverse.operatorsdk..", "dev.portforward.operator..");
-
-  /** The relay runs from a config file alone: no Kubernetes client in its path. */
-  @ArchTest
-  static final ArchRule relayIsFreeOfKubernetes =
-      noClasses().that().resideInAPackage("..relay..")
-          .should().dependOnClassesThat().resideInAnyPackage("io.fabric8.kubernetes.client..")
-          .allowEmptyShould(true);
 
   /** Shared code is shared by all roles, so it depends on none of them. */
   @ArchTest
   static final ArchRule commonDependsOnNoRole =
       noClasses().that().resideInAPackage("dev.portforward.common..")
-          .should().dependOnClassesThat().resideInAnyPackage(
-              "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..");
+          .should().dependOnClassesThat().resideInAnyPackage("dev.portforward.operator..", "dev.portforward.agent..");
 }

@@ -10,11 +10,11 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.TargetEndpoints;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Decides what one node must program: the PortForwards the operator accepted (for their current
@@ -127,14 +126,8 @@ public final class NodePlanner {
     if (target.getService() != null) {
       backends = serviceBackends(view, namespace, target.getService().getName(), target.getService().getPort());
     } else if (target.getPods() != null) {
-      backends = view.pods(namespace).stream()
-          .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
-          .filter(p -> Optional.ofNullable(p.getMetadata().getLabels()).orElse(Map.of()).entrySet()
-              .containsAll(target.getPods().getSelector().entrySet()))
-          .filter(NodePlanner::isReady)
-          .flatMap(p -> Stream.ofNullable(p.getStatus().getPodIP()))
-          .map(ip -> new Backend(Cidr.parseAddress(ip), target.getPods().getPort()))
-          .toList();
+      backends = ready(TargetEndpoints.ofPods(view.pods(namespace), target.getPods().getSelector(),
+          target.getPods().getPort()));
     } else {
       String host = target.getExternal().getHost();
       if (NetUtil.createInetAddressFromIpAddressString(host) == null) {
@@ -154,38 +147,19 @@ public final class NodePlanner {
   }
 
   private static List<Backend> serviceBackends(View view, String namespace, String name, int port) {
-    Optional<String> portName = view.service(namespace, name)
+    return view.service(namespace, name)
         .flatMap(s -> s.getSpec().getPorts().stream().filter(p -> p.getPort() == port).findFirst())
-        .map(ServicePort::getName)
-        .map(n -> n == null ? "" : n);
-    if (portName.isEmpty()) {
-      return List.of();
-    }
-    List<Backend> backends = new ArrayList<>();
-    for (EndpointSlice slice : view.endpointSlices(namespace, name)) {
-      Optional<Integer> slicePort = Optional.ofNullable(slice.getPorts()).orElse(List.of()).stream()
-          .filter(p -> portName.get().equals(Objects.requireNonNullElse(p.getName(), "")))
-          .map(p -> p.getPort())
-          .filter(Objects::nonNull)
-          .findFirst();
-      if (slicePort.isEmpty() || slice.getEndpoints() == null) {
-        continue;
-      }
-      slice.getEndpoints().stream()
-          .filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
-          .flatMap(e -> e.getAddresses().stream())
-          .map(NetUtil::createInetAddressFromIpAddressString)
-          .filter(Objects::nonNull)
-          .distinct()
-          .forEach(a -> backends.add(new Backend(a, slicePort.get())));
-    }
-    return backends;
+        .map(servicePort -> ready(TargetEndpoints.ofServicePort(servicePort, view.endpointSlices(namespace, name))))
+        .orElse(List.of());
   }
 
-  private static boolean isReady(Pod pod) {
-    return pod.getStatus() != null && pod.getStatus().getConditions() != null
-        && pod.getStatus().getConditions().stream()
-            .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  /** Only ready endpoints take new connections; one address behind several slices counts once. */
+  private static List<Backend> ready(List<TargetEndpoints.Endpoint> endpoints) {
+    return endpoints.stream()
+        .filter(TargetEndpoints.Endpoint::ready)
+        .map(e -> new Backend(e.address(), e.port()))
+        .distinct()
+        .toList();
   }
 
   private static List<Cidr> cidrs(List<String> values) {

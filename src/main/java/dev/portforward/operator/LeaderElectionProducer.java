@@ -1,15 +1,15 @@
 package dev.portforward.operator;
 
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
-import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 
 /** Turns the typed settings into the operator framework's leader election (prod profile only). */
-@ApplicationScoped
+@Singleton
 final class LeaderElectionProducer {
 
   @Produces
-  @ApplicationScoped
+  @Singleton
   LeaderElectionConfiguration leaderElection(OperatorConfig config) {
     OperatorConfig.LeaderElection le = config.leaderElection();
     return new LeaderElectionConfiguration(

@@ -3,12 +3,11 @@ package dev.portforward.operator;
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
-import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 /** Reconciler metrics per controller, and per PortForward only when asked for. */
-@ApplicationScoped
+@Singleton
 final class MetricsProducer {
 
   @Produces
