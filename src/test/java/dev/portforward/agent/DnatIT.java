@@ -146,6 +146,39 @@ class DnatIT {
   }
 
   @Test
+  void aFailedTransactionLeavesThePreviousRulesAndTheNextSyncReplacesTheTable() throws Exception {
+    // nft under a wrapper that fails while a flag file exists, as a kernel refusing a batch would.
+    java.nio.file.Path flag = java.nio.file.Files.createTempFile("nft-fails-", "");
+    List<String> failing = new java.util.ArrayList<>(List.of("bash", "-c",
+        "if [ -e " + flag + " ] && [ \"$6\" = -f ]; then echo 'Error: injected' >&2; exit 1; fi; exec \"$@\"", "_"));
+    failing.addAll(NetNs.inside(node));
+    java.nio.file.Files.delete(flag);
+    NodeSync flaky = new NodeSync(new Nft(failing));
+    NodeForward web = tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080));
+    NodeForward api = tcp("api", 8081, List.of(), List.of(), backend("10.77.3.2", 8080));
+    assertThat(flaky.sync(List.of(web)).programmed()).isTrue();
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
+
+    java.nio.file.Files.createFile(flag);
+    NodeSync.Outcome failed = flaky.sync(List.of(web, api));
+    assertThat(failed.programmed()).isFalse();
+    assertThat(failed.error()).contains("injected");
+    assertThat(tcpAsk(8080)).as("the previous rules stay in force").isEqualTo("pod1");
+
+    java.nio.file.Files.delete(flag);
+    assertThat(flaky.sync(List.of(web, api)).applied()).isTrue();
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8081), "pod2"::equals);
+    assertThat(nft.listTable()).as("replaced whole: exactly the desired table")
+        .isEqualTo(afterReplacing(List.of(web, api)));
+  }
+
+  /** What the kernel lists after a whole replacement with {@code forwards}. */
+  private String afterReplacing(List<NodeForward> forwards) {
+    new NodeSync(nft).sync(forwards);
+    return nft.listTable();
+  }
+
+  @Test
   void theGoldenRulesetsAreAcceptedByTheKernel() throws Exception {
     for (String golden : List.of("representative.nft", "empty.nft")) {
       nft.apply(java.nio.file.Files.readString(java.nio.file.Path.of("src/test/resources/golden", golden)));

@@ -53,6 +53,8 @@ public final class Nft {
         if (stdin != null) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
         }
+      } catch (IOException exitedWithoutReading) {
+        // The command stopped before reading its input; its output and exit code say why.
       }
       String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
