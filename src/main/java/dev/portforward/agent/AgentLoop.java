@@ -3,6 +3,7 @@ package dev.portforward.agent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
@@ -164,6 +165,12 @@ public final class AgentLoop implements AutoCloseable {
         f.setProgrammed(false);
         f.setMessage("the node's ruleset could not be applied: " + outcome.error());
       });
+    }
+    if (forwards.size() > Limits.MAX_FORWARDS_PER_NODE) {
+      // A report the API server would refuse helps nobody: list what fits, and say so.
+      status.setMessage((outcome.error() == null ? "" : outcome.error() + "; ") + "this node carries "
+          + forwards.size() + " forwards; the report lists the first " + Limits.MAX_FORWARDS_PER_NODE);
+      forwards = forwards.subList(0, Limits.MAX_FORWARDS_PER_NODE);
     }
     status.setForwards(forwards);
     if (reported != null && JSON.valueToTree(reported).equals(JSON.valueToTree(withTime(status, reported.getLastSyncTime())))) {

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 public final class Nft {
 
   private static final long TIMEOUT_SECONDS = 30;
+  /** Errors end up in a node report, whose messages the CRD bounds at 1024 characters. */
+  private static final int MAX_ERROR = 512;
 
   private final List<String> prefix;
 
@@ -62,8 +64,9 @@ public final class Nft {
         throw new NftException(String.join(" ", command) + ": no answer in " + TIMEOUT_SECONDS + "s");
       }
       if (process.exitValue() != 0) {
+        String said = out.strip().lines().limit(5).reduce((a, b) -> a + "; " + b).orElse("");
         throw new NftException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): "
-            + out.strip().lines().limit(5).reduce((a, b) -> a + "; " + b).orElse(""));
+            + (said.length() > MAX_ERROR ? said.substring(0, MAX_ERROR) + "..." : said));
       }
       return out;
     } catch (IOException e) {
