@@ -194,10 +194,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   @Override
   public ErrorStatusUpdateControl<PortForward> updateErrorStatus(
       PortForward pf, Context<PortForward> context, Exception e) {
-    String message = "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName();
-    Check error = Check.fail(Reason.RECONCILE_ERROR, message);
-    Check unknown = Check.fail(Reason.RECONCILE_ERROR, message);
-    Verdict verdict = new Verdict(error, unknown, unknown, unknown, targetSummary(pf.getSpec()), List.of(), List.of());
+    Check error = Check.fail(Reason.RECONCILE_ERROR,
+        "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName());
+    Verdict verdict = new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of());
     PortForwardStatus next = StatusAggregator.next(pf, verdict, clock.instant());
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
@@ -228,44 +227,48 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     if (refusal.isEmpty()) {
       refusal = deniedBackend(policy, targets, resolutions);
     }
-    Check accepted;
-    if (refusal.isPresent()) {
-      accepted = Check.fail(refusal.get().reason(), refusal.get().message());
-    } else {
-      accepted = PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, PortClaims.key(pf)), policy)
-          .map(owner -> Check.fail(Reason.PORT_CONFLICT,
-              "port " + PortClaims.key(pf) + " is already claimed by PortForward "
-                  + owner.getMetadata().getNamespace() + "/" + owner.getMetadata().getName()
-                  + " (created " + owner.getMetadata().getCreationTimestamp() + "); the oldest claimant"
-                  + " keeps a port; pick another listen.port, listen.addresses or listen.nodeSelector"))
-          .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + PortClaims.key(pf)));
-    }
-
+    Check accepted = refusal
+        .map(r -> Check.fail(r.reason(), r.message()))
+        .orElseGet(() -> portOwnership(pf, policy));
     Check resolvedRefs = resolvedRefs(targets, resolutions);
-    Check programmed;
-    Check ready;
     if (!accepted.ok()) {
-      programmed = Check.fail(Reason.NOT_ACCEPTED, "not programmed: the forward is not accepted");
-      ready = Check.fail(Reason.NOT_ACCEPTED, "not ready: the forward is not accepted");
-    } else if (!resolvedRefs.ok()) {
-      programmed = Check.fail(Reason.REFS_NOT_RESOLVED, "not programmed: the target is not resolved");
-      ready = Check.fail(Reason.REFS_NOT_RESOLVED, "not ready: the target is not resolved");
-    } else {
-      DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(),
-          node -> reports.get(new ResourceID(node)));
-      long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
-      programmed = plane.programmed();
-      if (!programmed.ok()) {
-        ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: " + programmed.message());
-      } else if (readyBackends == 0 && !targets.isEmpty()) {
-        ready = Check.fail(Reason.NO_READY_BACKENDS, "programmed, but the target has no ready backend");
-      } else {
-        ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
-            + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
-      }
-      return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints());
+      return blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted");
     }
-    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), List.of(), List.of());
+    if (!resolvedRefs.ok()) {
+      return blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved");
+    }
+    DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
+    Check programmed = plane.programmed();
+    long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
+    Check ready;
+    if (!programmed.ok()) {
+      ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: " + programmed.message());
+    } else if (readyBackends == 0 && !targets.isEmpty()) {
+      ready = Check.fail(Reason.NO_READY_BACKENDS, "programmed, but the target has no ready backend");
+    } else {
+      ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
+          + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
+    }
+    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints());
+  }
+
+  /** Accepted, unless another PortForward holds the port. */
+  private Check portOwnership(PortForward pf, ForwardPolicy policy) {
+    String port = PortClaims.key(pf);
+    return PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, port), policy)
+        .map(owner -> Check.fail(Reason.PORT_CONFLICT,
+            "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
+                + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()
+                + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
+                + " listen.port, listen.addresses or listen.nodeSelector"))
+        .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
+  }
+
+  /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */
+  private static Verdict blocked(Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why) {
+    return new Verdict(accepted, resolvedRefs,
+        Check.fail(reason, "not programmed: " + why), Check.fail(reason, "not ready: " + why),
+        targetSummary(spec), List.of(), List.of());
   }
 
   /** The settings' policy, also denying the API server, whose addresses need the API to find. */
