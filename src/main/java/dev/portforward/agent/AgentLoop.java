@@ -18,6 +18,9 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,6 +31,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
@@ -57,14 +61,28 @@ public final class AgentLoop implements AutoCloseable {
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<Node> node;
   private NodeReportStatus reported;
+  private volatile boolean programmed;
+  private final AtomicInteger forwardsProgrammed = new AtomicInteger();
+  private final Counter applies;
+  private final Counter failures;
+  private final Timer syncTime;
 
   public AgentLoop(KubernetesClient client, String nodeName, NodeSync sync, Duration minSyncInterval,
-      Duration resyncPeriod) {
+      Duration resyncPeriod, MeterRegistry metrics) {
     this.client = client;
     this.nodeName = nodeName;
     this.sync = sync;
     this.minSyncInterval = minSyncInterval;
     this.resyncPeriod = resyncPeriod;
+    metrics.gauge("portforward.agent.forwards.programmed", forwardsProgrammed);
+    this.applies = metrics.counter("portforward.agent.applies");
+    this.failures = metrics.counter("portforward.agent.apply.failures");
+    this.syncTime = metrics.timer("portforward.agent.sync");
+  }
+
+  /** Ready: the caches are synced and the last sync put the rules in place. */
+  public boolean isProgrammed() {
+    return programmed;
   }
 
   public AgentLoop start() {
@@ -120,8 +138,16 @@ public final class AgentLoop implements AutoCloseable {
         return;
       }
       NodePlanner.Plan plan = NodePlanner.plan(self, view());
+      long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
+      syncTime.record(Duration.ofNanos(System.nanoTime() - start));
+      programmed = outcome.programmed();
+      if (outcome.applied()) {
+        applies.increment();
+        forwardsProgrammed.set(plan.forwards().size());
+      }
       if (outcome.error() != null) {
+        failures.increment();
         LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
       }
       report(self, plan, outcome);

@@ -1,7 +1,9 @@
 package dev.portforward.agent;
 
 import dev.portforward.agent.nft.Nft;
+import dev.portforward.common.RoleReadiness;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
@@ -16,10 +18,14 @@ public class AgentRole {
 
   private final KubernetesClient client;
   private final AgentConfig config;
+  private final RoleReadiness readiness;
+  private final MeterRegistry metrics;
 
-  AgentRole(KubernetesClient client, AgentConfig config) {
+  AgentRole(KubernetesClient client, AgentConfig config, RoleReadiness readiness, MeterRegistry metrics) {
     this.client = client;
     this.config = config;
+    this.readiness = readiness;
+    this.metrics = metrics;
   }
 
   public int run(String... args) {
@@ -30,7 +36,9 @@ public class AgentRole {
     }
     String node = config.nodeName().orElseThrow(() -> new IllegalArgumentException(
         "portforward.agent.node-name (environment PORTFORWARD_AGENT_NODE_NAME) is required"));
-    try (AgentLoop loop = new AgentLoop(client, node, sync, config.minSyncInterval(), config.resyncPeriod()).start()) {
+    try (AgentLoop loop = new AgentLoop(client, node, sync, config.minSyncInterval(), config.resyncPeriod(), metrics)
+        .start()) {
+      readiness.use("agent", loop::isProgrammed);
       Quarkus.waitForExit();
     }
     return 0;

@@ -69,6 +69,9 @@ class AgentIT {
         assertThat(pf.getStatus().getEndpoints()).extracting(Endpoint::getNode, Endpoint::getAddress, Endpoint::getPort)
             .containsExactly(org.assertj.core.groups.Tuple.tuple(nodeName, NodeTopology.NODE_IP, port));
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod1"::equals);
+        assertThat(agent.get("/q/metrics").body())
+            .containsPattern("portforward_agent_applies_total(\\{[^}]*})? [1-9]")
+            .contains("portforward_agent_forwards_programmed", "portforward_agent_sync_seconds_count");
 
         // The backend moves: new connections follow.
         slice.getEndpoints().get(0).setAddresses(java.util.List.of(NodeTopology.POD2_IP));

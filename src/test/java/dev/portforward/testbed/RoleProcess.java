@@ -43,9 +43,9 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return new RoleProcess(controlPlane, "operator", "/q/health/ready", properties);
   }
 
-  /** A node agent; started once it is live. */
+  /** A node agent; started once it is ready: caches synced and its node's rules in place. */
   public static RoleProcess agent(ControlPlane controlPlane, Map<String, String> properties) {
-    return new RoleProcess(controlPlane, "agent", "/q/health/live", properties);
+    return new RoleProcess(controlPlane, "agent", "/q/health/ready", properties);
   }
 
   /** Starts the process and waits until its health endpoint answers. */
