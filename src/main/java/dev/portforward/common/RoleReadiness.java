@@ -1,6 +1,7 @@
 package dev.portforward.common;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Default;
 import java.util.function.BooleanSupplier;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
@@ -12,6 +13,7 @@ import org.eclipse.microprofile.health.Readiness;
  * role has said, the process is not ready.
  */
 @Readiness
+@Default
 @ApplicationScoped
 public class RoleReadiness implements HealthCheck {
 

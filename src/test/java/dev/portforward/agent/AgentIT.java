@@ -28,6 +28,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -74,7 +75,7 @@ class AgentIT {
             .contains("portforward_agent_forwards_programmed", "portforward_agent_sync_seconds_count");
 
         // The backend moves: new connections follow.
-        slice.getEndpoints().get(0).setAddresses(java.util.List.of(NodeTopology.POD2_IP));
+        slice.getEndpoints().get(0).setAddresses(List.of(NodeTopology.POD2_IP));
         client.resource(slice).update();
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
 
@@ -102,12 +103,12 @@ class AgentIT {
 
         // The agent dies (SIGKILL): the rules and the connection stay, and a new agent takes over
         // without duplicating anything.
-        String programmed = hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward");
+        List<String> programmed = rules(hosts);
         agent.kill();
         assertThat(hosts.tcpAsk(port)).isEqualTo("pod2");
         agent.start();
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod2"::equals);
-        assertThat(hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward")).isEqualTo(programmed);
+        assertThat(rules(hosts)).as("the same rules, none twice").isEqualTo(programmed);
         toEcho.write("after a restart\n");
         toEcho.flush();
         assertThat(fromEcho.readLine()).isEqualTo("after a restart");
@@ -134,6 +135,12 @@ class AgentIT {
       assertThat(cleanup.runToCompletion("--cleanup")).isZero();
       assertThat(hosts.net.exec(hosts.node, "nft", "list", "tables")).doesNotContain("portforward");
     }
+  }
+
+  /** The node's table as sorted lines: the same rules in any chain order compare equal, duplicates do not. */
+  private static List<String> rules(NodeTopology hosts) {
+    return hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward").lines()
+        .map(String::strip).sorted().toList();
   }
 
   /** A Pod as a kubelet would report it: running at {@code ip}, Ready. */
