@@ -9,8 +9,9 @@ for p in iperf3 sockperf socat haproxy nginx libnginx-mod-stream; do
 done
 # The Debian packages start their services where they can: the bench runs its own.
 systemctl stop haproxy nginx >/dev/null 2>&1 || true
-# 10,000 idle connections are 20,000 sockets in the relay and 20,000 in the bench (client + backend).
-ulimit -n 200000
+# Idle connections take two sockets each in a proxy and in the bench (client + backend): as many
+# open files as allowed.
+ulimit -n "$(ulimit -Hn)"
 mvn -B -q package -DskipTests
 mvn -B -q test-compile
 classpath="$(bash test-cluster/test-classpath.sh)"

@@ -33,7 +33,7 @@ import org.awaitility.Awaitility;
 /**
  * The relay role against HAProxy (no splice), socat and nginx stream, side by side on loopback in
  * one run: TCP throughput, added request/response latency, new connections per second, UDP packets
- * per second at <= 1% loss, and 10,000 idle connections. Every proxy forwards to the same backends;
+ * per second at <= 1% loss, and about 10,000 idle connections. Every proxy forwards to the same backends;
  * "direct" is the client straight to the backend. Run by bench/relay/run.sh.
  */
 public final class RelayBench {
@@ -45,7 +45,9 @@ public final class RelayBench {
   private static final int SOCKPERF = 3;
   private static final int CONNECT = 4;
   private static final int ECHO = 5;
-  private static final int IDLE = 10_000;
+  // 10,000 would be the goal, but a proxy holds two sockets per connection and the hard limit on
+  // open files here is 20,000 (no CAP_SYS_RESOURCE to raise it); 9,500 leaves room for the rest.
+  private static final int IDLE = 9_500;
   private static final int ROUNDS = 3;
   private static final long UDP_TRIAL_NANOS = 1_500_000_000L;
 
@@ -69,7 +71,7 @@ public final class RelayBench {
 
   private static final List<Way> TCP_WAYS = List.of(Way.RELAY, Way.HAPROXY, Way.SOCAT, Way.DIRECT);
   private static final List<Way> UDP_WAYS = List.of(Way.RELAY, Way.NGINX, Way.SOCAT, Way.DIRECT);
-  // socat forks a process per connection: 10,000 of them say nothing about socat that matters.
+  // socat forks a process per connection: thousands of them say nothing about socat that matters.
   private static final List<Way> IDLE_WAYS = List.of(Way.RELAY, Way.HAPROXY, Way.DIRECT);
 
   public static void main(String[] args) throws Exception {
@@ -145,11 +147,11 @@ public final class RelayBench {
     StringBuilder cfg = new StringBuilder("""
         global
           nbthread 2
-          maxconn 40000
+          maxconn 9900
           nosplice
         defaults
           mode tcp
-          maxconn 20000
+          maxconn 9900
           timeout connect 5s
           timeout client 10m
           timeout server 10m
@@ -195,9 +197,11 @@ public final class RelayBench {
         .until(() -> listening("tcp", tcp) && listening("udp", UDP_WAYS.stream().map(w -> w.port(UDP)).toList()));
   }
 
-  /** Whether every port has a socket bound in /proc/net/{tcp,udp}: asks no server anything. */
+  /** Whether every port has a socket bound in /proc/net: asks no server anything. */
   private static boolean listening(String table, List<Integer> ports) throws IOException {
-    List<String> lines = Files.readAllLines(Path.of("/proc/net", table));
+    // Java's sockets are IPv6 ones (IPv4-mapped), listed in tcp6 and udp6.
+    List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("/proc/net", table)));
+    lines.addAll(Files.readAllLines(Path.of("/proc/net", table + "6")));
     for (int port : ports) {
       String local = String.format(":%04X ", port);
       // TCP sockets must be in LISTEN (0A); UDP ones only bound.
@@ -394,14 +398,17 @@ public final class RelayBench {
         goal(connects, 0, Way.HAPROXY, 0.8, true), goal(connects, 0, Way.SOCAT, 3.0, true));
     row("UDP 64 B datagrams/s at <= 1% loss", udp, 0, 1, "%.0f",
         goal(udp, 0, Way.NGINX, 1.0, true), goal(udp, 0, Way.DIRECT, 0.5, true));
-    row("connect + echo, 10k open, p50 (us)", idle, 0, 1, "%.0f");
-    row("connect + echo, 10k open, p99 (us)", idle, 1, 1, "%.0f");
+    String open = String.format("%,d open", IDLE);
+    row("connect + echo, " + open + ", p50 (us)", idle, 0, 1, "%.0f");
+    row("connect + echo, " + open + ", p99 (us)", idle, 1, 1, "%.0f");
     Map<Way, double[]> rss = new EnumMap<>(Way.class);
     rss.put(Way.RELAY, new double[] {idle.get(Way.RELAY)[2]});
     rss.put(Way.HAPROXY, new double[] {idle.get(Way.HAPROXY)[2]});
-    row("RSS with 10k idle connections (MiB)", rss, 0, 1 / 1024.0, "%.0f");
-    System.out.printf("relay RSS before the 10k idle connections: %d MiB; logs and configs in %s%n",
-        relayFresh / 1024, dir);
+    row("RSS with " + open + " (MiB)", rss, 0, 1 / 1024.0, "%.0f");
+    double perConnection = (idle.get(Way.RELAY)[2] - relayFresh) / IDLE;
+    System.out.printf(Locale.ROOT, "relay RSS before: %d MiB; %.1f KiB per idle connection, so %.0f MiB at 10,000%n",
+        relayFresh / 1024, perConnection, (relayFresh + perConnection * 10_000) / 1024);
+    System.out.printf("logs and configs in %s%n", dir);
   }
 
   /** Latency through each proxy minus the direct latency; direct keeps its own round trip. */
