@@ -2,6 +2,7 @@ package dev.portforward;
 
 import dev.portforward.agent.AgentRole;
 import dev.portforward.operator.OperatorRole;
+import dev.portforward.relay.RelayRole;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
@@ -17,10 +18,11 @@ import java.util.Arrays;
 @QuarkusMain
 public final class Main implements QuarkusApplication {
 
-  static final String USAGE = "usage: portforward-operator operator | agent [--cleanup]";
+  static final String USAGE = "usage: portforward-operator operator | agent [--cleanup] | relay --config FILE";
 
   @Inject Instance<OperatorRole> operator;
   @Inject Instance<AgentRole> agent;
+  @Inject Instance<RelayRole> relay;
 
   @Override
   public int run(String... args) throws Exception {
@@ -32,6 +34,7 @@ public final class Main implements QuarkusApplication {
     return switch (args[0]) {
       case "operator" -> operator.get().run(rest);
       case "agent" -> agent.get().run(rest);
+      case "relay" -> relay.get().run(rest);
       default -> {
         System.err.println("unknown role '" + args[0] + "'; " + USAGE);
         yield 2;

@@ -6,6 +6,7 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.DeniedRange;
 import dev.portforward.operator.OperatorConfig;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -21,18 +22,6 @@ import java.util.stream.Stream;
 public final class ForwardPolicy {
 
   static final int FIRST_UNPRIVILEGED_PORT = 1024;
-
-  /** Always denied, whatever the settings say: targets here reach the node or the cloud itself. */
-  static final List<DeniedRange> BUILT_IN_DENYLIST =
-      List.of(
-          denied("127.0.0.0/8", "loopback"),
-          denied("::1/128", "loopback"),
-          denied("0.0.0.0/8", "an unspecified address"),
-          denied("::/128", "an unspecified address"),
-          denied("169.254.0.0/16", "link-local, where cloud metadata services live"),
-          denied("fe80::/10", "link-local"),
-          denied("fd00:ec2::254/128", "a cloud metadata service"),
-          denied("100.100.100.200/32", "a cloud metadata service"));
 
   private final OperatorConfig.Policy settings;
   private final List<Cidr> externalTargetCidrs;
@@ -65,7 +54,7 @@ public final class ForwardPolicy {
           "portforward.policy.external-target-cidrs must list at least one CIDR when"
               + " portforward.policy.external-targets=true");
     }
-    List<DeniedRange> denylist = new ArrayList<>(BUILT_IN_DENYLIST);
+    List<DeniedRange> denylist = new ArrayList<>(DeniedRange.ALWAYS);
     parseAll("portforward.policy.target-denylist", settings.targetDenylist())
         .forEach(cidr -> denylist.add(new DeniedRange(cidr, "in the operator's target denylist")));
     return new ForwardPolicy(settings, external, List.copyOf(denylist));
@@ -177,10 +166,6 @@ public final class ForwardPolicy {
 
   private static Optional<Refusal> refuse(String reason, String message) {
     return Optional.of(new Refusal(reason, message));
-  }
-
-  private static DeniedRange denied(String cidr, String why) {
-    return new DeniedRange(Cidr.parse(cidr), why);
   }
 
   private static List<Cidr> parseAll(String key, Optional<List<String>> values) {

@@ -1,0 +1,90 @@
+package dev.portforward.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Moves bytes from one connected socket to its peer. Backpressure: while the peer cannot take
+ * more (its write buffer is above the high-water mark), this side stops reading, so a slow
+ * reader holds at most a watermark of memory. Half-close: an end-of-stream from one side becomes
+ * a shutdown of the peer's output once everything before it is written; the connection closes
+ * when both directions have ended. Both channels live on the same event loop, so no handler
+ * state is shared across threads.
+ */
+final class Pump extends ChannelInboundHandlerAdapter {
+
+  private final Channel peer;
+  private final LongAdder bytes;
+
+  private Pump(Channel peer, LongAdder bytes) {
+    this.peer = peer;
+    this.bytes = bytes;
+  }
+
+  /** Joins a client connection and its backend connection and starts reading from both. */
+  static void join(Channel client, Channel backend, ForwardMetrics metrics) {
+    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients));
+    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients));
+    client.config().setAutoRead(backend.isWritable());
+    backend.config().setAutoRead(client.isWritable());
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    bytes.add(((ByteBuf) msg).readableBytes());
+    peer.write(msg, peer.voidPromise());
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    peer.flush();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    peer.config().setAutoRead(ctx.channel().isWritable());
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      Channel self = ctx.channel();
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) written -> {
+        if (!written.isSuccess()) {
+          closeBoth(self);
+          return;
+        }
+        ((DuplexChannel) peer).shutdownOutput().addListener(shut -> {
+          if (!shut.isSuccess() || ((DuplexChannel) peer).isInputShutdown()) {
+            closeBoth(self);
+          }
+        });
+      });
+    }
+    ctx.fireUserEventTriggered(event);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    // Whatever is still queued for the peer goes out before it closes.
+    peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  private void closeBoth(Channel self) {
+    self.close();
+    peer.close();
+  }
+}

@@ -1,0 +1,176 @@
+package dev.portforward.relay;
+
+import dev.portforward.relay.config.Forward;
+import dev.portforward.relay.config.RelayConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The relay's data plane: the forwards of the current config, on one shared event-loop group.
+ * Nothing here knows about Kubernetes; it is driven by {@link #apply} with whatever config the
+ * caller read.
+ */
+public final class Relay implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(Relay.class);
+  private static final long DRAIN_CHECK_MILLIS = 50;
+
+  private final EventLoopGroup group;
+  private final Resolver resolver = new Resolver();
+  private final MeterRegistry registry;
+  private final ScheduledExecutorService drains = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    Thread thread = new Thread(runnable, "relay-drain");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final Map<String, Listener> listeners = new LinkedHashMap<>();
+  private final Map<String, ForwardMetrics> metrics = new HashMap<>();
+  /** Listeners of removed or moved forwards whose connections are draining. */
+  private final Set<Listener> draining = ConcurrentHashMap.newKeySet();
+  private volatile Duration drainTimeout = Duration.ofSeconds(30);
+  private volatile boolean stopping;
+
+  /** @param threads event-loop threads; 0 for twice the number of cores, Netty's default */
+  public Relay(int threads, MeterRegistry registry) {
+    this.group = Transport.group(threads);
+    this.registry = registry;
+  }
+
+  /**
+   * Makes the forwards those of {@code config}. Unchanged forwards are not touched; a forward
+   * whose protocol and listen address are unchanged keeps its socket and connections; removed
+   * ones stop accepting and drain. A forward that cannot bind is reported and left as it was.
+   *
+   * @return one message per forward that could not be applied; empty when all were
+   */
+  public synchronized List<String> apply(RelayConfig config) {
+    drainTimeout = config.drainTimeout();
+    Map<String, Forward> next = new LinkedHashMap<>();
+    config.forwards().forEach(forward -> next.put(forward.name(), forward));
+    for (String name : List.copyOf(listeners.keySet())) {
+      if (!next.containsKey(name)) {
+        retire(listeners.remove(name));
+        LOG.infof("forward=%s removed; draining", name);
+      }
+    }
+    List<Forward> pending = new ArrayList<>();
+    for (Forward forward : next.values()) {
+      Listener current = listeners.get(forward.name());
+      if (current != null && current.forward().equals(forward)) {
+        continue;
+      }
+      if (current != null && current.forward().sharesListenerWith(forward)) {
+        current.update(forward);
+        LOG.infof("forward=%s updated in place", forward.name());
+        continue;
+      }
+      pending.add(forward);
+    }
+    // A second round lets forwards that swap addresses find them free once the others moved.
+    List<String> failures = new ArrayList<>();
+    for (int round = 0; round < 2 && !pending.isEmpty(); round++) {
+      failures.clear();
+      List<Forward> retry = new ArrayList<>();
+      for (Forward forward : pending) {
+        try {
+          start(forward);
+        } catch (Exception e) {
+          retry.add(forward);
+          failures.add("forward " + forward.name() + ": cannot listen on " + forward.listen() + ": " + e.getMessage());
+        }
+      }
+      pending = retry;
+    }
+    failures.forEach(LOG::error);
+    return failures;
+  }
+
+  private void start(Forward forward) throws InterruptedException {
+    ForwardMetrics counters = metrics.computeIfAbsent(
+        forward.name(), name -> new ForwardMetrics(registry, name, forward.protocol().name()));
+    Listener listener = Listener.of(forward, counters, resolver);
+    listener.bind(group);
+    Listener previous = listeners.put(forward.name(), listener);
+    if (previous != null) {
+      retire(previous);
+    }
+    LOG.infof("forward=%s protocol=%s listen=%s target=%s serving", forward.name(), forward.protocol(),
+        forward.listen(), forward.target().map(Object::toString).orElse("(SOCKS5 clients name it)"));
+  }
+
+  /** Stops accepting now and closes what is left when the drain timeout is up. */
+  private void retire(Listener listener) {
+    listener.stopAccepting();
+    draining.add(listener);
+    drains.schedule(() -> finishDrain(listener), drainTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized void finishDrain(Listener listener) {
+    listener.closeAll();
+    draining.remove(listener);
+    String name = listener.forward().name();
+    if (!listeners.containsKey(name) && draining.stream().noneMatch(l -> l.forward().name().equals(name))) {
+      metrics.remove(name).close();
+    }
+  }
+
+  /** False once the relay has begun to stop, so that no new clients are sent its way. */
+  public boolean isServing() {
+    return !group.isShuttingDown() && !stopping;
+  }
+
+  /**
+   * Graceful stop: every socket stops accepting at once; established connections may finish
+   * until {@code deadline} (the config's drain timeout), then whatever is left is closed.
+   */
+  public void drainAndClose() {
+    long deadline = System.nanoTime() + drainTimeout.toNanos();
+    List<Listener> all;
+    synchronized (this) {
+      stopping = true;
+      listeners.values().forEach(Listener::stopAccepting);
+      draining.addAll(listeners.values());
+      listeners.clear();
+      all = List.copyOf(draining);
+    }
+    LOG.infof("stopping: no new connections; draining %d for up to %s", open(all), drainTimeout);
+    while (open(all) > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(DRAIN_CHECK_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    LOG.infof("stopped: closing %d connections left after the drain", open(all));
+    all.forEach(Listener::closeAll);
+    close();
+  }
+
+  private static int open(List<Listener> listeners) {
+    return listeners.stream().mapToInt(Listener::openConnections).sum();
+  }
+
+  @Override
+  public void close() {
+    drains.shutdownNow();
+    synchronized (this) {
+      listeners.values().forEach(Listener::closeAll);
+      draining.forEach(Listener::closeAll);
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    resolver.close();
+  }
+}

@@ -1,0 +1,58 @@
+package dev.portforward.relay;
+
+import dev.portforward.common.RoleReadiness;
+import dev.portforward.relay.config.InvalidConfigException;
+import dev.portforward.relay.config.RelayConfig;
+import dev.portforward.relay.config.RelayConfigParser;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Quarkus;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The relay role: serves the forwards of a config file until SIGTERM, then drains. It needs no
+ * API server, so it can run by hand: {@code relay --config relay.yaml}.
+ */
+@ApplicationScoped
+public class RelayRole {
+
+  private final RelaySettings settings;
+  private final RoleReadiness readiness;
+  private final MeterRegistry metrics;
+
+  RelayRole(RelaySettings settings, RoleReadiness readiness, MeterRegistry metrics) {
+    this.settings = settings;
+    this.readiness = readiness;
+    this.metrics = metrics;
+  }
+
+  public int run(String... args) {
+    List<String> options = List.of(args);
+    int flag = options.indexOf("--config");
+    String file = flag >= 0 && flag + 1 < args.length ? args[flag + 1] : settings.configFile().orElse(null);
+    if (file == null) {
+      System.err.println("relay: --config FILE is required (or portforward.relay.config-file)");
+      return 2;
+    }
+    Path path = Path.of(file);
+    RelayConfig config;
+    try {
+      config = RelayConfigParser.read(path);
+    } catch (InvalidConfigException e) {
+      System.err.println("relay: invalid config " + path + ":\n  " + String.join("\n  ", e.problems()));
+      return 2;
+    }
+    Relay relay = new Relay(settings.eventLoopThreads(), metrics);
+    if (!relay.apply(config).isEmpty()) {
+      relay.close();
+      return 1;
+    }
+    try (ConfigWatcher watcher = new ConfigWatcher(path, config, relay, metrics, settings.configCheckInterval())) {
+      readiness.use("relay", relay::isServing);
+      Quarkus.waitForExit();
+    }
+    relay.drainAndClose();
+    return 0;
+  }
+}

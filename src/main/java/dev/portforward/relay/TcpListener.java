@@ -1,0 +1,118 @@
+package dev.portforward.relay;
+
+import dev.portforward.relay.ForwardMetrics.Refusal;
+import dev.portforward.relay.config.Forward;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/** TCP and SOCKS5 forwards: admits each client (source ranges, connection limit), then relays. */
+final class TcpListener extends Listener {
+
+  static final int BACKLOG = 4096;
+
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private Channel server;
+
+  TcpListener(Forward forward, ForwardMetrics metrics, Resolver resolver) {
+    super(forward, metrics, resolver);
+  }
+
+  @Override
+  void bind(EventLoopGroup group) throws InterruptedException {
+    server = new ServerBootstrap()
+        .group(group)
+        .channel(Transport.serverChannel())
+        .option(ChannelOption.SO_BACKLOG, BACKLOG)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        // Nothing is read from a client before its backend is connected: no unbounded buffering.
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Backend.WATER_MARK)
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel client) {
+            admit(client);
+          }
+        })
+        .bind(forward.listen())
+        .sync()
+        .channel();
+  }
+
+  private void admit(Channel client) {
+    Forward current = forward;
+    InetSocketAddress from = (InetSocketAddress) client.remoteAddress();
+    if (!current.admits(from.getAddress())) {
+      refuse(client, Refusal.SOURCE);
+      return;
+    }
+    if (metrics.active.incrementAndGet() > current.maxConnections()) {
+      metrics.active.decrementAndGet();
+      refuse(client, Refusal.LIMIT);
+      return;
+    }
+    metrics.accepted.increment();
+    connections.add(client);
+    client.closeFuture().addListener(closed -> metrics.active.decrementAndGet());
+    client.pipeline().addLast(
+        new IdleStateHandler(0, 0, current.idleTimeout().toMillis(), TimeUnit.MILLISECONDS), CloseWhenIdle.INSTANCE);
+    if (current.protocol() == Forward.Protocol.SOCKS5) {
+      Socks5Handshake.install(client.pipeline(), current, metrics, resolver);
+    } else {
+      client.pipeline().addLast(new DirectForwarding(current, metrics, resolver));
+    }
+  }
+
+  /** A reset rather than a close: the client learns at once, and no socket lingers in TIME_WAIT. */
+  private void refuse(Channel client, Refusal reason) {
+    metrics.refused(reason);
+    client.config().setOption(ChannelOption.SO_LINGER, 0);
+    client.close();
+  }
+
+  @Override
+  void stopAccepting() {
+    if (server != null) {
+      server.close().syncUninterruptibly();
+    }
+  }
+
+  @Override
+  int openConnections() {
+    return connections.size();
+  }
+
+  @Override
+  void closeAll() {
+    stopAccepting();
+    connections.close().awaitUninterruptibly();
+  }
+
+  @Sharable
+  static final class CloseWhenIdle extends ChannelInboundHandlerAdapter {
+    static final CloseWhenIdle INSTANCE = new CloseWhenIdle();
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+      if (event instanceof IdleStateEvent) {
+        ctx.close();
+      } else {
+        ctx.fireUserEventTriggered(event);
+      }
+    }
+  }
+}
