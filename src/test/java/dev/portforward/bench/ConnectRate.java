@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -25,8 +26,12 @@ public final class ConnectRate {
     }
     InetSocketAddress target = new InetSocketAddress(args[1], Integer.parseInt(args[2]));
     int threads = args.length > 4 ? Integer.parseInt(args[4]) : 1;
-    System.out.printf("%.0f%n", rate(target, Long.parseLong(args[3]), threads));
+    Result result = rate(target, Long.parseLong(args[3]), threads);
+    System.out.printf("%.0f%n", result.perSecond());
   }
+
+  /** Connections per second that got their byte, and how many got none within a second. */
+  public record Result(double perSecond, long failed) {}
 
   /** Accepts on all addresses at {@code port}, forever, answering each connection with one byte. */
   public static void serve(int port) throws IOException {
@@ -41,40 +46,50 @@ public final class ConnectRate {
     }
   }
 
-  /** Connections per second that got their byte, summed over {@code threads} clients. */
-  public static double rate(InetSocketAddress target, long seconds, int threads) throws Exception {
+  /** Summed over {@code threads} clients. */
+  public static Result rate(InetSocketAddress target, long seconds, int threads) throws Exception {
     long start = System.nanoTime();
     long end = start + seconds * 1_000_000_000L;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
-      List<Future<Long>> counts = new ArrayList<>();
+      List<Future<long[]>> counts = new ArrayList<>();
       for (int i = 0; i < threads; i++) {
         counts.add(pool.submit(() -> connectUntil(target, end)));
       }
       long count = 0;
-      for (Future<Long> c : counts) {
-        count += c.get();
+      long failed = 0;
+      for (Future<long[]> c : counts) {
+        count += c.get()[0];
+        failed += c.get()[1];
       }
-      return count / ((System.nanoTime() - start) / 1e9);
+      return new Result(count / ((System.nanoTime() - start) / 1e9), failed);
     } finally {
       pool.shutdown();
     }
   }
 
-  private static long connectUntil(InetSocketAddress target, long end) throws IOException {
+  /** [connections that got their byte, connections that did not]. */
+  private static long[] connectUntil(InetSocketAddress target, long end) throws IOException {
     long count = 0;
+    long failed = 0;
     while (System.nanoTime() < end) {
       try (Socket s = new Socket()) {
         // Reset instead of FIN: no TIME_WAIT on the client, which would run out of ports.
         s.setSoLinger(true, 0);
+        // A lost byte must not stall the run: it is counted instead.
+        s.setSoTimeout(1000);
         s.connect(target, 1000);
         InputStream in = s.getInputStream();
         if (in.read() == 'x') {
           count++;
+        } else {
+          failed++;
         }
+      } catch (SocketTimeoutException e) {
+        failed++;
       }
     }
-    return count;
+    return new long[] {count, failed};
   }
 
   private ConnectRate() {}

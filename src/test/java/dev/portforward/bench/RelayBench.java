@@ -104,19 +104,26 @@ public final class RelayBench {
       long relayFresh = rssKiB(relay.pid());
       for (Way way : IDLE_WAYS) {
         idle.put(way, idle(way, echo, way == Way.RELAY ? relay : way == Way.HAPROXY ? haproxy : null));
+        progress("idle", way, idle.get(way));
       }
 
-      Map<Way, double[]> single = alternate(TCP_WAYS, way -> new double[] {iperf(way, 1)});
-      Map<Way, double[]> multi = alternate(TCP_WAYS, way -> new double[] {iperf(way, 16)});
-      Map<Way, double[]> latency = alternate(TCP_WAYS, RelayBench::sockperf);
-      Map<Way, double[]> connects = alternate(TCP_WAYS,
-          way -> new double[] {ConnectRate.rate(way.address(CONNECT), 3, 4)});
+      Map<Way, double[]> single = alternate("iperf3 -P 1", TCP_WAYS, way -> new double[] {iperf(way, 1)});
+      Map<Way, double[]> multi = alternate("iperf3 -P 16", TCP_WAYS, way -> new double[] {iperf(way, 16)});
+      Map<Way, double[]> latency = alternate("sockperf", TCP_WAYS, RelayBench::sockperf);
+      Map<Way, Long> lost = new EnumMap<>(Way.class);
+      Map<Way, double[]> connects = alternate("connects/s", TCP_WAYS, way -> {
+        ConnectRate.Result result = ConnectRate.rate(way.address(CONNECT), 3, 4);
+        lost.merge(way, result.failed(), Long::sum);
+        return new double[] {result.perSecond()};
+      });
       Map<Way, double[]> udp = new EnumMap<>(Way.class);
       for (Way way : UDP_WAYS) {
         udp.put(way, new double[] {udpRate(way, sink)});
+        progress("UDP datagrams/s", way, udp.get(way));
       }
 
       report(dir, relayFresh, idle, single, multi, latency, connects, udp);
+      System.out.println("connections that got no byte within 1 s (server speaks first, then closes): " + lost);
     }
     System.exit(0);
   }
@@ -220,11 +227,13 @@ public final class RelayBench {
   }
 
   /** Rounds that alternate between the ways; the median of each figure per way. */
-  private static Map<Way, double[]> alternate(List<Way> ways, Measure measure) throws Exception {
+  private static Map<Way, double[]> alternate(String name, List<Way> ways, Measure measure) throws Exception {
     Map<Way, List<double[]>> runs = new EnumMap<>(Way.class);
     for (int round = 0; round < ROUNDS; round++) {
       for (Way way : ways) {
-        runs.computeIfAbsent(way, w -> new ArrayList<>()).add(measure.on(way));
+        double[] figures = measure.on(way);
+        progress(name, way, figures);
+        runs.computeIfAbsent(way, w -> new ArrayList<>()).add(figures);
       }
     }
     Map<Way, double[]> medians = new EnumMap<>(Way.class);
@@ -453,6 +462,11 @@ public final class RelayBench {
 
   // ---- helpers
 
+  /** Each figure as it comes, on stderr: a long run shows where it is, and a failed one what it had. */
+  private static void progress(String name, Way way, double[] figures) {
+    System.err.printf(Locale.ROOT, "  %s via %s: %s%n", name, way, Arrays.toString(figures));
+  }
+
   private interface Body {
     void run() throws Exception;
   }
@@ -498,6 +512,8 @@ public final class RelayBench {
 
     Processes(Path dir) {
       this.dir = dir;
+      // Interrupted runs (Ctrl-C) leave no proxies behind either.
+      Runtime.getRuntime().addShutdownHook(new Thread(this::stop));
     }
 
     Process start(String name, String... command) throws IOException {
@@ -512,13 +528,21 @@ public final class RelayBench {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
+      stop();
+    }
+
+    synchronized void stop() {
       for (Process p : started) {
         p.descendants().forEach(ProcessHandle::destroy);
         p.destroy();
       }
       for (Process p : started) {
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        try {
+          if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+          }
+        } catch (InterruptedException e) {
           p.destroyForcibly();
         }
       }
