@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -28,10 +29,19 @@ final class Pump extends ChannelInboundHandlerAdapter {
     this.bytes = bytes;
   }
 
-  /** Joins a client connection and its backend connection and starts reading from both. */
-  static void join(Channel client, Channel backend, ForwardMetrics metrics) {
+  /**
+   * Joins a client connection and its backend connection and starts reading from both.
+   *
+   * @param early what the client sent before the backend was connected, sent first
+   */
+  static void join(Channel client, Channel backend, ForwardMetrics metrics, List<ByteBuf> early) {
     client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients));
     backend.pipeline().addLast(new Pump(client, metrics.bytesToClients));
+    early.forEach(bytes -> client.pipeline().fireChannelRead(bytes));
+    client.pipeline().fireChannelReadComplete();
+    if (((DuplexChannel) client).isInputShutdown()) {
+      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
     client.config().setAutoRead(backend.isWritable());
     backend.config().setAutoRead(client.isWritable());
   }
