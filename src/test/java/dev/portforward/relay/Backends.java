@@ -41,6 +41,18 @@ final class Backends implements AutoCloseable {
     });
   }
 
+  /** Says its name first, then echoes: shows which backend a connection reached. */
+  int tcpNamed(String name) throws IOException {
+    return tcp(socket -> {
+      try (socket) {
+        socket.getOutputStream().write(name.getBytes());
+        socket.getInputStream().transferTo(socket.getOutputStream());
+      } catch (IOException closed) {
+        // the client went away
+      }
+    });
+  }
+
   /** Runs {@code session} for every accepted connection. */
   int tcp(Consumer<Socket> session) throws IOException {
     ServerSocket server = new ServerSocket(0, 1024, InetAddress.getLoopbackAddress());
