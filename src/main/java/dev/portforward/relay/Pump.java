@@ -23,10 +23,12 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   private final Channel peer;
   private final LongAdder bytes;
+  private final ForwardMetrics metrics;
 
-  private Pump(Channel peer, LongAdder bytes) {
+  private Pump(Channel peer, LongAdder bytes, ForwardMetrics metrics) {
     this.peer = peer;
     this.bytes = bytes;
+    this.metrics = metrics;
   }
 
   /**
@@ -35,8 +37,8 @@ final class Pump extends ChannelInboundHandlerAdapter {
    * @param early what the client sent before the backend was connected, sent first
    */
   static void join(Channel client, Channel backend, ForwardMetrics metrics, List<ByteBuf> early) {
-    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients));
-    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients));
+    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients, metrics));
+    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients, metrics));
     early.forEach(bytes -> client.pipeline().fireChannelRead(bytes));
     client.pipeline().fireChannelReadComplete();
     if (((DuplexChannel) client).isInputShutdown()) {
@@ -90,6 +92,7 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    metrics.failed(ForwardMetrics.Failure.IO);
     ctx.close();
   }
 
