@@ -27,19 +27,18 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** PROXY protocol headers, read back by Netty's HAProxy decoder acting as the backend. */
 class ProxyProtocolTest {
 
-  private final RelayFixture fixture = new RelayFixture();
+  @RegisterExtension final RelayFixture fixture = new RelayFixture();
   private final EventLoopGroup backendLoop = new NioEventLoopGroup(1);
 
   @AfterEach
   void close() {
-    fixture.close();
     backendLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
   }
 
@@ -73,7 +72,8 @@ class ProxyProtocolTest {
             target: {host: 127.0.0.1, port: %d}
             proxyProtocol: %s
         """.formatted(port, ((InetSocketAddress) backend.localAddress()).getPort(), version));
-    try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+    try {
+      Socket client = fixture.connect(port);
       client.getOutputStream().write("GET".getBytes());
       HAProxyMessage header = (HAProxyMessage) received.poll(10, TimeUnit.SECONDS);
       assertThat(header.protocolVersion()).isEqualTo(

@@ -14,20 +14,14 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Applying a new forward table while clients are connected. */
 class ReloadTest {
 
-  private final Backends backends = new Backends();
-  private final RelayFixture fixture = new RelayFixture();
-
-  @AfterEach
-  void close() throws Exception {
-    fixture.close();
-    backends.close();
-  }
+  @RegisterExtension final RelayFixture fixture = new RelayFixture();
+  private final Backends backends = fixture.backends;
 
   private static String config(int listen, int target, String extra) {
     return """
@@ -39,12 +33,11 @@ class ReloadTest {
         %s""".formatted(listen, target, extra);
   }
 
-  /** Connects and returns the name of the backend reached; leaves the connection open in {@code open}. */
-  private static String reach(int port, List<Socket> open) throws IOException {
-    Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-    socket.setSoTimeout(10_000);
-    open.add(socket);
-    return new String(socket.getInputStream().readNBytes(3));
+  /** Connects, checks which backend answered, and leaves the connection open. */
+  private Socket reach(int port, String backend) throws IOException {
+    Socket socket = fixture.connect(port);
+    assertThat(new String(socket.getInputStream().readNBytes(3))).isEqualTo(backend);
+    return socket;
   }
 
   private static void assertEchoes(Socket socket) throws IOException {
@@ -56,19 +49,11 @@ class ReloadTest {
   void aChangedTargetAppliesToNewConnectionsAndKeepsEstablishedOnes() throws Exception {
     int port = RelayFixture.freePort();
     int one = backends.tcpNamed("one");
-    int two = backends.tcpNamed("two");
-    List<Socket> open = new ArrayList<>();
-    try {
-      fixture.apply(config(port, one, ""));
-      assertThat(reach(port, open)).isEqualTo("one");
-      fixture.apply(config(port, two, ""));
-      assertThat(reach(port, open)).isEqualTo("two");
-      assertEchoes(open.get(0));
-    } finally {
-      for (Socket socket : open) {
-        socket.close();
-      }
-    }
+    fixture.apply(config(port, one, ""));
+    Socket established = reach(port, "one");
+    fixture.apply(config(port, backends.tcpNamed("two"), ""));
+    reach(port, "two");
+    assertEchoes(established);
   }
 
   @Test
@@ -76,19 +61,12 @@ class ReloadTest {
     int oldPort = RelayFixture.freePort();
     int newPort = RelayFixture.freePort();
     int target = backends.tcpNamed("one");
-    List<Socket> open = new ArrayList<>();
-    try {
-      fixture.apply(config(oldPort, target, ""));
-      assertThat(reach(oldPort, open)).isEqualTo("one");
-      fixture.apply(config(newPort, target, ""));
-      assertThat(reach(newPort, open)).isEqualTo("one");
-      assertThatThrownBy(() -> reach(oldPort, open)).isInstanceOf(ConnectException.class);
-      assertEchoes(open.get(0));
-    } finally {
-      for (Socket socket : open) {
-        socket.close();
-      }
-    }
+    fixture.apply(config(oldPort, target, ""));
+    Socket established = reach(oldPort, "one");
+    fixture.apply(config(newPort, target, ""));
+    reach(newPort, "one");
+    assertThatThrownBy(() -> fixture.connect(oldPort)).isInstanceOf(ConnectException.class);
+    assertEchoes(established);
   }
 
   @Test
@@ -97,31 +75,23 @@ class ReloadTest {
     int b = RelayFixture.freePort();
     int one = backends.tcpNamed("one");
     int two = backends.tcpNamed("two");
-    String swapped = """
+    String table = """
         forwards:
           - {name: first, listen: {address: 127.0.0.1, port: %d}, target: {host: 127.0.0.1, port: %d}}
           - {name: second, listen: {address: 127.0.0.1, port: %d}, target: {host: 127.0.0.1, port: %d}}
         """;
-    List<Socket> open = new ArrayList<>();
-    try {
-      fixture.apply(swapped.formatted(a, one, b, two));
-      fixture.apply(swapped.formatted(b, one, a, two));
-      assertThat(reach(b, open)).isEqualTo("one");
-      assertThat(reach(a, open)).isEqualTo("two");
-    } finally {
-      for (Socket socket : open) {
-        socket.close();
-      }
-    }
+    fixture.apply(table.formatted(a, one, b, two));
+    fixture.apply(table.formatted(b, one, a, two));
+    reach(b, "one");
+    reach(a, "two");
   }
 
   @Test
   void aForwardThatCannotBindIsReportedAndTheOthersApply() throws Exception {
     int port = RelayFixture.freePort();
     int target = backends.tcpNamed("one");
-    List<Socket> open = new ArrayList<>();
+    fixture.apply(config(port, target, ""));
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      fixture.apply(config(port, target, ""));
       List<String> failures = fixture.relay.apply(RelayConfigParser.parse(config(taken.getLocalPort(), target, """
               - name: extra
                 listen: {address: 127.0.0.1, port: %d}
@@ -129,12 +99,8 @@ class ReloadTest {
             """.formatted(RelayFixture.freePort(), target))));
       assertThat(failures).singleElement().asString()
           .startsWith("forward web: cannot listen on /127.0.0.1:" + taken.getLocalPort());
-      assertThat(reach(port, open)).as("web keeps its previous address").isEqualTo("one");
-    } finally {
-      for (Socket socket : open) {
-        socket.close();
-      }
     }
+    reach(port, "one");
   }
 
   @Test
@@ -149,12 +115,10 @@ class ReloadTest {
     for (int c = 0; c < 4; c++) {
       clients.add(CompletableFuture.runAsync(() -> {
         while (reloading.get() || served.get() < 100) {
-          List<Socket> open = new ArrayList<>();
-          try {
-            assertThat(reach(port, open)).isIn("one", "two");
-            assertEchoes(open.get(0));
+          try (Socket socket = fixture.connect(port)) {
+            assertThat(new String(socket.getInputStream().readNBytes(3))).isIn("one", "two");
+            assertEchoes(socket);
             served.incrementAndGet();
-            open.get(0).close();
           } catch (IOException e) {
             throw new AssertionError("a connection failed during reloads", e);
           }

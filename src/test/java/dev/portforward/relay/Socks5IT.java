@@ -77,7 +77,7 @@ class Socks5IT {
   }
 
   @AfterAll
-  void close() {
+  void close() throws Exception {
     relay.close();
     denyingRelay.close();
     if (netns != null) {

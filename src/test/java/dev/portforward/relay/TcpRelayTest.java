@@ -9,27 +9,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The relay's TCP forwards, through real sockets on loopback. */
 class TcpRelayTest {
 
-  private final Backends backends = new Backends();
-  private final RelayFixture fixture = new RelayFixture();
-
-  @AfterEach
-  void close() throws Exception {
-    fixture.close();
-    backends.close();
-  }
+  @RegisterExtension final RelayFixture fixture = new RelayFixture();
+  private final Backends backends = fixture.backends;
 
   private int forward(String name, int target, String extra) throws Exception {
     int port = RelayFixture.freePort();
@@ -42,15 +33,23 @@ class TcpRelayTest {
     return port;
   }
 
-  private static Socket connect(int port) throws IOException {
-    Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-    socket.setSoTimeout(10_000);
-    return socket;
+  private Socket connect(int port) throws IOException {
+    return fixture.connect(port);
   }
 
   private static String roundTrip(Socket socket, String text) throws IOException {
     socket.getOutputStream().write(text.getBytes());
     return new String(socket.getInputStream().readNBytes(text.length()));
+  }
+
+  /** A refused client is reset at once: its first read fails rather than waiting. */
+  private static void assertRefused(Socket client) {
+    assertThatThrownBy(() -> {
+      client.getOutputStream().write('x');
+      if (client.getInputStream().read() < 0) {
+        throw new SocketException("closed");
+      }
+    }).isInstanceOf(SocketException.class);
   }
 
   @Test
@@ -125,45 +124,19 @@ class TcpRelayTest {
   @Test
   void connectionsBeyondTheLimitAreRefusedAtOnceAndCounted() throws Exception {
     int port = forward("web", backends.tcpEcho(), "maxConnections: 2");
-    List<Socket> open = new ArrayList<>();
-    try {
-      for (int i = 0; i < 2; i++) {
-        open.add(connect(port));
-        assertThat(roundTrip(open.get(i), "ok")).isEqualTo("ok");
-      }
-      try (Socket third = connect(port)) {
-        assertThatThrownBy(() -> {
-          third.getOutputStream().write('x');
-          if (third.getInputStream().read() < 0) {
-            throw new SocketException("closed");
-          }
-        }).isInstanceOf(SocketException.class);
-      }
-      assertThat(fixture.counter("portforward.relay.refused", "forward", "web", "reason", "limit")).isEqualTo(1);
-      open.remove(0).close();
-      await().untilAsserted(() -> {
-        try (Socket again = connect(port)) {
-          assertThat(roundTrip(again, "again")).isEqualTo("again");
-        }
-      });
-    } finally {
-      for (Socket socket : open) {
-        socket.close();
-      }
-    }
+    Socket first = connect(port);
+    assertThat(roundTrip(first, "ok")).isEqualTo("ok");
+    assertThat(roundTrip(connect(port), "ok")).isEqualTo("ok");
+    assertRefused(connect(port));
+    assertThat(fixture.counter("portforward.relay.refused", "forward", "web", "reason", "limit")).isEqualTo(1);
+    first.close();
+    await().untilAsserted(() -> assertThat(roundTrip(connect(port), "again")).isEqualTo("again"));
   }
 
   @Test
   void clientsOutsideTheSourceRangesAreRefusedAndCounted() throws Exception {
     int port = forward("web", backends.tcpEcho(), "sourceRanges: [10.0.0.0/8]");
-    try (Socket client = connect(port)) {
-      client.getOutputStream().write('x');
-      assertThatThrownBy(() -> {
-        if (client.getInputStream().read() < 0) {
-          throw new SocketException("closed");
-        }
-      }).isInstanceOf(SocketException.class);
-    }
+    assertRefused(connect(port));
     assertThat(fixture.counter("portforward.relay.refused", "forward", "web", "reason", "source")).isEqualTo(1);
   }
 

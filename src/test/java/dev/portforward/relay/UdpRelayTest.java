@@ -9,20 +9,14 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The relay's UDP forwards: sessions per client, replies from the listening address. */
 class UdpRelayTest {
 
-  private final Backends backends = new Backends();
-  private final RelayFixture fixture = new RelayFixture();
-
-  @AfterEach
-  void close() throws Exception {
-    fixture.close();
-    backends.close();
-  }
+  @RegisterExtension final RelayFixture fixture = new RelayFixture();
+  private final Backends backends = fixture.backends;
 
   private InetSocketAddress forward(String extra) throws Exception {
     int port = RelayFixture.freePort();
