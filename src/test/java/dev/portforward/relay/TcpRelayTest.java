@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +64,21 @@ class TcpRelayTest {
       assertThat(fixture.counter("portforward.relay.connections", "forward", "web")).isEqualTo(1);
       assertThat(fixture.gauge("portforward.relay.connections.active", "forward", "web")).isZero();
     });
+  }
+
+  @Test
+  void ipv6ClientsAreRelayedToIpv4Targets() throws Exception {
+    int port = RelayFixture.freePort();
+    fixture.apply("""
+        forwards:
+          - name: v6
+            listen: {address: "::1", port: %d}
+            target: {host: 127.0.0.1, port: %d}
+        """.formatted(port, backends.tcpEcho()));
+    try (Socket client = new Socket(InetAddress.getByName("::1"), port)) {
+      client.setSoTimeout(10_000);
+      assertThat(roundTrip(client, "over ipv6")).isEqualTo("over ipv6");
+    }
   }
 
   @Test
