@@ -14,13 +14,25 @@ class ArchitectureTest {
   /** The data plane keeps forwarding whatever happens to the operator, so it cannot depend on it. */
   @ArchTest
   static final ArchRule dataPlaneIsFreeOfTheOperatorFramework =
-      noClasses().that().resideInAnyPackage("dev.portforward.agent..", "dev.portforward.common..", "dev.portforward.api..")
+      noClasses().that().resideInAnyPackage(
+              "dev.portforward.agent..", "dev.portforward.relay..", "dev.portforward.common..", "dev.portforward.api..")
           .should().dependOnClassesThat()
           .resideInAnyPackage("io.javaoperatorsdk..", "io.quarkiverse.operatorsdk..", "dev.portforward.operator..");
+
+  /**
+   * The relay runs from a config file alone, by hand or in a pod without API access: it talks to
+   * no API server and knows nothing of the PortForward API or the other roles.
+   */
+  @ArchTest
+  static final ArchRule relayIsStandalone =
+      noClasses().that().resideInAPackage("dev.portforward.relay..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "io.fabric8..", "dev.portforward.api..", "dev.portforward.agent..", "dev.portforward.operator..");
 
   /** Shared code is shared by all roles, so it depends on none of them. */
   @ArchTest
   static final ArchRule commonDependsOnNoRole =
       noClasses().that().resideInAPackage("dev.portforward.common..")
-          .should().dependOnClassesThat().resideInAnyPackage("dev.portforward.operator..", "dev.portforward.agent..");
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..");
 }

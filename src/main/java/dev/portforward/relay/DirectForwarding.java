@@ -6,13 +6,12 @@ import dev.portforward.relay.config.Forward.Target;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import org.jboss.logging.Logger;
 
 /** A TCP forward's client connection: connect to the fixed target, then pump. */
-final class DirectForwarding extends ChannelInboundHandlerAdapter {
+final class DirectForwarding extends Connecting {
 
   private static final Logger LOG = Logger.getLogger(DirectForwarding.class);
 
@@ -48,8 +47,7 @@ final class DirectForwarding extends ChannelInboundHandlerAdapter {
           backend.close();
         } else {
           Backend.sendProxyHeader(client, backend, forward.proxyProtocol());
-          client.pipeline().remove(this);
-          Pump.join(client, backend, metrics);
+          join(ctx, backend, metrics);
         }
       });
     });

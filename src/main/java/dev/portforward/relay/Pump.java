@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -22,16 +23,27 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   private final Channel peer;
   private final LongAdder bytes;
+  private final ForwardMetrics metrics;
 
-  private Pump(Channel peer, LongAdder bytes) {
+  private Pump(Channel peer, LongAdder bytes, ForwardMetrics metrics) {
     this.peer = peer;
     this.bytes = bytes;
+    this.metrics = metrics;
   }
 
-  /** Joins a client connection and its backend connection and starts reading from both. */
-  static void join(Channel client, Channel backend, ForwardMetrics metrics) {
-    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients));
-    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients));
+  /**
+   * Joins a client connection and its backend connection and starts reading from both.
+   *
+   * @param early what the client sent before the backend was connected, sent first
+   */
+  static void join(Channel client, Channel backend, ForwardMetrics metrics, List<ByteBuf> early) {
+    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients, metrics));
+    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients, metrics));
+    early.forEach(bytes -> client.pipeline().fireChannelRead(bytes));
+    client.pipeline().fireChannelReadComplete();
+    if (((DuplexChannel) client).isInputShutdown()) {
+      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
     client.config().setAutoRead(backend.isWritable());
     backend.config().setAutoRead(client.isWritable());
   }
@@ -80,6 +92,7 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    metrics.failed(ForwardMetrics.Failure.IO);
     ctx.close();
   }
 

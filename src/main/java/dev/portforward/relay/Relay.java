@@ -78,23 +78,34 @@ public final class Relay implements AutoCloseable {
       }
       pending.add(forward);
     }
-    // A second round lets forwards that swap addresses find them free once the others moved.
-    List<String> failures = new ArrayList<>();
-    for (int round = 0; round < 2 && !pending.isEmpty(); round++) {
-      failures.clear();
-      List<Forward> retry = new ArrayList<>();
-      for (Forward forward : pending) {
-        try {
-          start(forward);
-        } catch (Exception e) {
-          retry.add(forward);
-          failures.add("forward " + forward.name() + ": cannot listen on " + forward.listen() + ": " + e.getMessage());
+    // Bind before retiring, so a moved forward stays reachable throughout. Where that fails
+    // because another moving forward of ours still holds the port (two forwards swapping
+    // ports), those old listeners stop first and the bind is tried once more.
+    Map<Forward, String> failed = startAll(pending);
+    if (!failed.isEmpty()) {
+      for (Forward stuck : failed.keySet()) {
+        Listener old = listeners.get(stuck.name());
+        if (old != null && failed.keySet().stream().anyMatch(f -> f != stuck && f.sameSocketSpace(old.forward()))) {
+          retire(listeners.remove(stuck.name()));
         }
       }
-      pending = retry;
+      failed = startAll(List.copyOf(failed.keySet()));
     }
+    List<String> failures = List.copyOf(failed.values());
     failures.forEach(LOG::error);
     return failures;
+  }
+
+  private Map<Forward, String> startAll(List<Forward> forwards) {
+    Map<Forward, String> failed = new LinkedHashMap<>();
+    for (Forward forward : forwards) {
+      try {
+        start(forward);
+      } catch (Exception e) {
+        failed.put(forward, "forward " + forward.name() + ": cannot listen on " + forward.listen() + ": " + e.getMessage());
+      }
+    }
+    return failed;
   }
 
   private void start(Forward forward) throws InterruptedException {

@@ -6,6 +6,8 @@ import dev.portforward.relay.config.RelayConfig;
 import dev.portforward.relay.config.RelayConfigParser;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +22,8 @@ public class RelayRole {
   private final RelaySettings settings;
   private final RoleReadiness readiness;
   private final MeterRegistry metrics;
+  private volatile Relay relay;
+  private volatile ConfigWatcher watcher;
 
   RelayRole(RelaySettings settings, RoleReadiness readiness, MeterRegistry metrics) {
     this.settings = settings;
@@ -48,11 +52,22 @@ public class RelayRole {
       relay.close();
       return 1;
     }
-    try (ConfigWatcher watcher = new ConfigWatcher(path, config, relay, metrics, settings.configCheckInterval())) {
-      readiness.use("relay", relay::isServing);
-      Quarkus.waitForExit();
-    }
-    relay.drainAndClose();
+    watcher = new ConfigWatcher(path, config, relay, metrics, settings.configCheckInterval());
+    this.relay = relay;
+    readiness.use("relay", relay::isServing);
+    Quarkus.waitForExit();
     return 0;
+  }
+
+  /**
+   * SIGTERM: drain inside the shutdown itself, which the JVM waits for; the main thread is not
+   * waited for. Metrics stay up meanwhile. The pod's terminationGracePeriodSeconds must exceed
+   * the drain timeout.
+   */
+  void drainOnShutdown(@Observes ShutdownEvent event) {
+    if (relay != null) {
+      watcher.close();
+      relay.drainAndClose();
+    }
   }
 }

@@ -4,12 +4,10 @@ import dev.portforward.relay.ForwardMetrics.Failure;
 import dev.portforward.relay.ForwardMetrics.Refusal;
 import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.Socks5;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.socksx.v5.DefaultSocks5CommandResponse;
@@ -34,8 +32,6 @@ import java.net.ConnectException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -46,7 +42,7 @@ import org.jboss.logging.Logger;
  * destination rules and that same address is dialled, so a name cannot pass the check with one
  * answer and connect with another. A client gets {@link #HANDSHAKE_TIMEOUT_SECONDS} seconds to finish.
  */
-final class Socks5Handshake extends ChannelInboundHandlerAdapter {
+final class Socks5Handshake extends Connecting {
 
   static final long HANDSHAKE_TIMEOUT_SECONDS = 10;
   private static final Logger LOG = Logger.getLogger(Socks5Handshake.class);
@@ -55,8 +51,6 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
   private final Socks5 rules;
   private final ForwardMetrics metrics;
   private final Resolver resolver;
-  /** Bytes a client sends after CONNECT, before the reply; they go to the target first. */
-  private final List<ByteBuf> early = new ArrayList<>();
   private ScheduledFuture<?> deadline;
   private boolean connecting;
 
@@ -82,7 +76,8 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (connecting) {
-      early.add((ByteBuf) msg);
+      // Bytes a client sends after CONNECT, before the reply: they go to the target first.
+      super.channelRead(ctx, msg);
       return;
     }
     try {
@@ -179,11 +174,7 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
     // The decoder hands over what it had buffered beyond the request: more early bytes.
     pipeline.remove(Socks5CommandRequestDecoder.class);
     Backend.sendProxyHeader(client, backend, forward.proxyProtocol());
-    early.forEach(buffer -> backend.write(buffer, backend.voidPromise()));
-    early.clear();
-    backend.flush();
-    pipeline.remove(this);
-    Pump.join(client, backend, metrics);
+    join(ctx, backend, metrics);
   }
 
   private ChannelFuture reply(ChannelHandlerContext ctx, Socks5CommandStatus status) {
@@ -195,13 +186,6 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
     if (deadline != null) {
       deadline.cancel(false);
     }
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    early.forEach(ReferenceCountUtil::release);
-    early.clear();
-    ctx.fireChannelInactive();
   }
 
   @Override

@@ -49,6 +49,20 @@ public final class NetNs implements AutoCloseable {
     exec(b, "ip", "link", "set", ifB, "up");
   }
 
+  /**
+   * A veth pair between this (the test's own) namespace and {@code ns}, so that the test process
+   * can reach {@code nsAddress}. Deleting the namespace deletes the pair.
+   */
+  public void linkToHost(String ns, String hostAddress, String nsAddress) {
+    String ifHost = "h" + Integer.toHexString(ns.hashCode() & 0xfffffff);
+    String ifNs = "n" + Integer.toHexString(ns.hashCode() & 0xfffffff);
+    run("ip", "link", "add", ifHost, "type", "veth", "peer", "name", ifNs, "netns", ns);
+    run("ip", "addr", "add", hostAddress, "dev", ifHost);
+    run("ip", "link", "set", ifHost, "up");
+    exec(ns, "ip", "addr", "add", nsAddress, "dev", ifNs);
+    exec(ns, "ip", "link", "set", ifNs, "up");
+  }
+
   /** Runs a command in a namespace and returns its output; fails the test on a non-zero exit. */
   public String exec(String ns, String... command) {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
-  private final ControlPlane controlPlane;
+  /** The control plane's kubeconfig; null for the relay, which needs no API server. */
+  private final Path kubeconfig;
   private final String role;
   private final String startedWhen;
   private final Map<String, String> properties;
@@ -30,22 +31,27 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
   private final Path log;
   private Process process;
 
-  private RoleProcess(ControlPlane controlPlane, String role, String startedWhen, Map<String, String> properties) {
-    this.controlPlane = controlPlane;
+  private RoleProcess(Path directory, Path kubeconfig, String role, String startedWhen, Map<String, String> properties) {
+    this.kubeconfig = kubeconfig;
     this.role = role;
     this.startedWhen = startedWhen;
     this.properties = properties;
-    this.log = controlPlane.directory().resolve(role + "-" + httpPort + ".log");
+    this.log = directory.resolve(role + "-" + httpPort + ".log");
   }
 
   /** The operator; started once its readiness check passes (the operator runs). */
   public static RoleProcess operator(ControlPlane controlPlane, Map<String, String> properties) {
-    return new RoleProcess(controlPlane, "operator", "/q/health/ready", properties);
+    return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "operator", "/q/health/ready", properties);
   }
 
   /** A node agent; started once it is ready: caches synced and its node's rules in place. */
   public static RoleProcess agent(ControlPlane controlPlane, Map<String, String> properties) {
-    return new RoleProcess(controlPlane, "agent", "/q/health/ready", properties);
+    return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "agent", "/q/health/ready", properties);
+  }
+
+  /** A relay, logging into {@code directory}; started once it serves its forwards. */
+  public static RoleProcess relay(Path directory, Map<String, String> properties) {
+    return new RoleProcess(directory, null, "relay", "/q/health/ready", properties);
   }
 
   /** Starts the process and waits until its health endpoint answers. */
@@ -87,8 +93,23 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().put("KUBECONFIG", controlPlane.kubeconfig().toString());
+    if (kubeconfig != null) {
+      builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    }
     return builder;
+  }
+
+  /** SIGTERM, as the kubelet sends when a pod is deleted; returns at once. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  /** Waits for the process to end (the caller has stopped it) and returns its exit code. */
+  public int exitCode() throws InterruptedException {
+    if (!process.waitFor(2, TimeUnit.MINUTES)) {
+      throw new IllegalStateException(role + " did not exit; log: " + log);
+    }
+    return process.exitValue();
   }
 
   /** SIGKILL: no shutdown hooks, no lease release, exactly like a node dying under the pod. */

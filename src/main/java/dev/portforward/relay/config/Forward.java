@@ -44,6 +44,11 @@ public record Forward(
     return sourceRanges.isEmpty() || sourceRanges.stream().anyMatch(range -> range.contains(client));
   }
 
+  /** Whether the two would bind the same port: both UDP, or both stream sockets (TCP, SOCKS5). */
+  public boolean sameSocketSpace(Forward other) {
+    return (protocol == Protocol.UDP) == (other.protocol == Protocol.UDP) && listen.getPort() == other.listen.getPort();
+  }
+
   /** Whether {@code next} can take over this forward's socket: same protocol, same address. */
   public boolean sharesListenerWith(Forward next) {
     return protocol == next.protocol && listen.equals(next.listen);

@@ -1,0 +1,137 @@
+package dev.portforward.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.testbed.RoleProcess;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged relay role as its own process: config file reloads, SIGTERM, bad config. */
+class RelayProcessIT {
+
+  /** 128 + 15: the JVM's status after a shutdown that SIGTERM started. */
+  private static final int SIGTERM_EXIT = 143;
+
+  @TempDir Path directory;
+  private final Backends backends = new Backends();
+  private RoleProcess relay;
+
+  @AfterEach
+  void close() throws Exception {
+    if (relay != null) {
+      relay.close();
+    }
+    backends.close();
+  }
+
+  private Path config(String drainTimeout, int... listenAndTarget) throws IOException {
+    StringBuilder yaml = new StringBuilder("drainTimeout: " + drainTimeout + "\nforwards:\n");
+    for (int i = 0; i < listenAndTarget.length; i += 2) {
+      yaml.append("""
+            - name: fw-%d
+              listen: {address: 127.0.0.1, port: %d}
+              target: {host: 127.0.0.1, port: %d}
+          """.formatted(i / 2, listenAndTarget[i], listenAndTarget[i + 1]));
+    }
+    return write(yaml.toString());
+  }
+
+  /** Replaces the file the way a ConfigMap mount does: the new content appears whole. */
+  private Path write(String yaml) throws IOException {
+    Path next = directory.resolve("relay.yaml.next");
+    Files.writeString(next, yaml);
+    return Files.move(next, directory.resolve("relay.yaml"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private RoleProcess start(Path config) throws IOException {
+    relay = RoleProcess.relay(directory, Map.of(
+        "portforward.relay.config-file", config.toString(),
+        "portforward.relay.config-check-interval", "100ms"));
+    return relay.start();
+  }
+
+  private static Socket connect(int port) throws IOException {
+    Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+    socket.setSoTimeout(10_000);
+    return socket;
+  }
+
+  private static String greeting(int port) throws IOException {
+    try (Socket socket = connect(port)) {
+      return new String(socket.getInputStream().readNBytes(3));
+    }
+  }
+
+  private static void assertEchoes(Socket socket, String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes());
+    assertThat(new String(socket.getInputStream().readNBytes(text.length()))).isEqualTo(text);
+  }
+
+  @Test
+  void reloadsAChangedFileAndKeepsTheLastGoodConfigOnABadOne() throws Exception {
+    int first = RelayFixture.freePort();
+    int second = RelayFixture.freePort();
+    int one = backends.tcpNamed("one");
+    start(config("30s", first, one));
+    assertThat(greeting(first)).isEqualTo("one");
+
+    write("forwards:\n  - {name: broken, listen: {port: 0}, target: {host: x, port: 1}}\n");
+    await().untilAsserted(() -> assertThat(relay.get("/q/metrics").body())
+        .contains("portforward_relay_config_reloads_total{result=\"rejected\"} 1.0"));
+    assertThat(Files.readString(relay.log())).contains("forwards[0].listen.port: must be 1-65535, got 0");
+    assertThat(greeting(first)).as("the last good config stays in force").isEqualTo("one");
+
+    config("30s", first, one, second, backends.tcpNamed("two"));
+    await().ignoreExceptions().until(() -> greeting(second).equals("two"));
+    assertThat(relay.get("/q/metrics").body())
+        .contains("portforward_relay_config_reloads_total{result=\"applied\"} 1.0")
+        .containsPattern("portforward_relay_connections_total\\{forward=\"fw-0\",protocol=\"TCP\"} [1-9]");
+    assertThat(relay.get("/q/health/ready").statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void sigtermStopsAcceptingAndLetsConnectionsFinish() throws Exception {
+    int port = RelayFixture.freePort();
+    start(config("5m", port, backends.tcpEcho()));
+    try (Socket established = connect(port)) {
+      assertEchoes(established, "before");
+      relay.terminate();
+      await().untilAsserted(() ->
+          assertThatThrownBy(() -> connect(port).close()).isInstanceOf(ConnectException.class));
+      assertEchoes(established, "while draining");
+      assertThat(relay.isAlive()).isTrue();
+    }
+    assertThat(relay.exitCode()).as("ended by SIGTERM").isEqualTo(SIGTERM_EXIT);
+  }
+
+  @Test
+  void sigtermClosesWhatIsLeftAtTheDrainDeadline() throws Exception {
+    int port = RelayFixture.freePort();
+    start(config("300ms", port, backends.tcpEcho()));
+    try (Socket established = connect(port)) {
+      assertEchoes(established, "before");
+      relay.terminate();
+      assertThat(established.getInputStream().read()).as("closed at the deadline").isEqualTo(-1);
+    }
+    assertThat(relay.exitCode()).as("ended by SIGTERM").isEqualTo(SIGTERM_EXIT);
+    assertThat(Files.readString(relay.log())).contains("closing 1 connections left after the drain");
+  }
+
+  @Test
+  void anInvalidConfigAtStartIsRefusedNamingTheField() throws Exception {
+    Path config = write("forwards:\n  - {name: web, listen: {port: 8080}, target: {host: x, port: 80}, maxConnections: 0}\n");
+    relay = RoleProcess.relay(directory, Map.of("portforward.relay.config-file", config.toString()));
+    assertThat(relay.runToCompletion()).isEqualTo(2);
+    assertThat(Files.readString(relay.log())).contains("forwards[0].maxConnections: must be 1-1000000, got 0");
+  }
+}

@@ -1,0 +1,179 @@
+package dev.portforward.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The relay's TCP forwards, through real sockets on loopback. */
+class TcpRelayTest {
+
+  @RegisterExtension final RelayFixture fixture = new RelayFixture();
+  private final Backends backends = fixture.backends;
+
+  private int forward(String name, int target, String extra) throws Exception {
+    int port = RelayFixture.freePort();
+    fixture.apply("""
+        forwards:
+          - name: %s
+            listen: {address: 127.0.0.1, port: %d}
+            target: {host: 127.0.0.1, port: %d}
+        %s""".formatted(name, port, target, extra.indent(4)));
+    return port;
+  }
+
+  private Socket connect(int port) throws IOException {
+    return fixture.connect(port);
+  }
+
+  private static String roundTrip(Socket socket, String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes());
+    return new String(socket.getInputStream().readNBytes(text.length()));
+  }
+
+  /** A refused client is reset at once: its first read fails rather than waiting. */
+  private static void assertRefused(Socket client) {
+    assertThatThrownBy(() -> {
+      client.getOutputStream().write('x');
+      if (client.getInputStream().read() < 0) {
+        throw new SocketException("closed");
+      }
+    }).isInstanceOf(SocketException.class);
+  }
+
+  @Test
+  void relaysBothWaysAndCountsBytes() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "");
+    try (Socket client = connect(port)) {
+      assertThat(roundTrip(client, "hello")).isEqualTo("hello");
+    }
+    await().untilAsserted(() -> {
+      assertThat(fixture.counter("portforward.relay.bytes", "forward", "web", "direction", "from_client")).isEqualTo(5);
+      assertThat(fixture.counter("portforward.relay.connections", "forward", "web")).isEqualTo(1);
+      assertThat(fixture.gauge("portforward.relay.connections.active", "forward", "web")).isZero();
+    });
+  }
+
+  @Test
+  void ipv6ClientsAreRelayedToIpv4Targets() throws Exception {
+    int port = RelayFixture.freePort();
+    fixture.apply("""
+        forwards:
+          - name: v6
+            listen: {address: "::1", port: %d}
+            target: {host: 127.0.0.1, port: %d}
+        """.formatted(port, backends.tcpEcho()));
+    try (Socket client = new Socket(InetAddress.getByName("::1"), port)) {
+      client.setSoTimeout(10_000);
+      assertThat(roundTrip(client, "over ipv6")).isEqualTo("over ipv6");
+    }
+  }
+
+  @Test
+  void halfCloseTravelsThroughAndTheOtherDirectionStaysOpen() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "");
+    try (Socket client = connect(port)) {
+      client.getOutputStream().write("ping".getBytes());
+      client.shutdownOutput();
+      // The backend sees end-of-stream only if the relay passed the FIN on; it answers after it.
+      assertThat(new String(client.getInputStream().readAllBytes())).isEqualTo("pingbye");
+    }
+  }
+
+  @Test
+  void slowReaderKeepsRelayMemoryBounded() throws Exception {
+    long total = 256L << 20;
+    AtomicLong written = new AtomicLong();
+    int target = backends.tcp(socket -> {
+      try (socket) {
+        OutputStream out = socket.getOutputStream();
+        byte[] chunk = new byte[64 * 1024];
+        while (written.get() < total) {
+          out.write(chunk);
+          written.addAndGet(chunk.length);
+        }
+      } catch (IOException closed) {
+        // the client went away
+      }
+    });
+    int port = forward("bulk", target, "");
+    long baseline = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+    long peak = 0;
+    long received = 0;
+    try (Socket client = connect(port)) {
+      client.setReceiveBufferSize(64 * 1024);
+      InputStream in = client.getInputStream();
+      byte[] buffer = new byte[16 * 1024];
+      for (int n; (n = in.read(buffer)) >= 0; ) {
+        received += n;
+        peak = Math.max(peak, PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory() - baseline);
+        // The reader's pace (about 1 GB/s at most), far below what the backend can send.
+        LockSupport.parkNanos(15_000);
+      }
+    }
+    assertThat(received).isEqualTo(total);
+    // Without backpressure the relay would buffer most of the 256 MiB the backend sends ahead.
+    assertThat(peak).as("relay buffer memory while the reader lagged").isLessThan(32L << 20);
+  }
+
+  @Test
+  void idleConnectionsAreClosed() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "idleTimeout: 300ms");
+    try (Socket client = connect(port)) {
+      assertThat(roundTrip(client, "x")).isEqualTo("x");
+      assertThat(client.getInputStream().read()).as("closed by the relay once idle").isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void connectionsBeyondTheLimitAreRefusedAtOnceAndCounted() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "maxConnections: 2");
+    Socket first = connect(port);
+    assertThat(roundTrip(first, "ok")).isEqualTo("ok");
+    assertThat(roundTrip(connect(port), "ok")).isEqualTo("ok");
+    assertRefused(connect(port));
+    assertThat(fixture.counter("portforward.relay.refused", "forward", "web", "reason", "limit")).isEqualTo(1);
+    first.close();
+    await().untilAsserted(() -> assertThat(roundTrip(connect(port), "again")).isEqualTo("again"));
+  }
+
+  @Test
+  void clientsOutsideTheSourceRangesAreRefusedAndCounted() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "sourceRanges: [10.0.0.0/8]");
+    assertRefused(connect(port));
+    assertThat(fixture.counter("portforward.relay.refused", "forward", "web", "reason", "source")).isEqualTo(1);
+  }
+
+  @Test
+  void anUnreachableTargetClosesTheClientAndCountsTheError() throws Exception {
+    int port = forward("web", RelayFixture.freePort(), "");
+    try (Socket client = connect(port)) {
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(fixture.counter("portforward.relay.errors", "forward", "web", "kind", "connect")).isEqualTo(1);
+  }
+
+  @Test
+  void aRemovedForwardStopsAcceptingButItsConnectionsDrain() throws Exception {
+    int target = backends.tcpEcho();
+    int port = forward("old", target, "");
+    try (Socket established = connect(port)) {
+      assertThat(roundTrip(established, "before")).isEqualTo("before");
+      fixture.apply("drainTimeout: 5m\nforwards: []");
+      assertThatThrownBy(() -> connect(port)).isInstanceOf(ConnectException.class);
+      assertThat(roundTrip(established, "during the drain")).isEqualTo("during the drain");
+    }
+  }
+}

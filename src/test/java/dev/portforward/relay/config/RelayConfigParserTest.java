@@ -1,0 +1,121 @@
+package dev.portforward.relay.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.portforward.common.Cidr;
+import dev.portforward.relay.config.Forward.Protocol;
+import dev.portforward.relay.config.Forward.ProxyHeader;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class RelayConfigParserTest {
+
+  @Test
+  void aMinimalForwardGetsDocumentedDefaults() throws Exception {
+    RelayConfig config = RelayConfigParser.parse("""
+        forwards:
+          - name: web
+            listen: {port: 8080}
+            target: {host: backend.example, port: 80}
+        """);
+    assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+    Forward web = config.forwards().get(0);
+    assertThat(web.protocol()).isEqualTo(Protocol.TCP);
+    assertThat(web.listen().getAddress()).isEqualTo(InetAddress.getByName("0.0.0.0"));
+    assertThat(web.target()).contains(new Forward.Target("backend.example", 80));
+    assertThat(web.proxyProtocol()).isEqualTo(ProxyHeader.None);
+    assertThat(web.maxConnections()).isEqualTo(10_000);
+    assertThat(web.idleTimeout()).isEqualTo(Duration.ofHours(1));
+    assertThat(web.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(web.sourceRanges()).isEmpty();
+  }
+
+  @Test
+  void udpSessionsExpireSoonerByDefault() throws Exception {
+    Forward dns = RelayConfigParser.parse("""
+        forwards:
+          - {name: dns, protocol: UDP, listen: {port: 53}, target: {host: 10.0.0.10, port: 53}}
+        """).forwards().get(0);
+    assertThat(dns.idleTimeout()).isEqualTo(Duration.ofMinutes(2));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', value = {
+      "{name: web, listen: {port: 0}, target: {host: a, port: 80}}| forwards[0].listen.port: must be 1-65535, got 0",
+      "{name: web, listen: {port: 80}}| forwards[0].target.host: required",
+      "{name: Web, listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].name: required: lower-case",
+      "{name: web, protocol: SCTP, listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].protocol: 'SCTP' is not one of TCP, UDP, SOCKS5",
+      "{name: web, listen: {address: example.com, port: 80}, target: {host: a, port: 80}}| forwards[0].listen.address: 'example.com' is not an IP address",
+      "{name: web, idleTimeout: 5 minutes, listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].idleTimeout: '5 minutes' is not a duration",
+      "{name: web, sourceRanges: [10.0.0.0/33], listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].sourceRanges[0]: prefix length must be 0-32",
+      "{name: dns, protocol: UDP, proxyProtocol: V2, listen: {port: 53}, target: {host: a, port: 53}}| forwards[0].proxyProtocol: only TCP and SOCKS5",
+      "{name: s, protocol: SOCKS5, listen: {port: 1080}, socks5: {allowedDestinations: [10.0.0.0/8]}}| forwards[0].socks5: needs users (usersDirectory) or sourceRanges",
+      "{name: s, protocol: SOCKS5, sourceRanges: [10.0.0.0/8], listen: {port: 1080}, socks5: {}}| forwards[0].socks5.allowedDestinations: required",
+      "{name: s, protocol: SOCKS5, sourceRanges: [10.0.0.0/8], listen: {port: 1080}, target: {host: a, port: 1}, socks5: {allowedDestinations: [10.0.0.0/8]}}| forwards[0].target: not allowed with protocol SOCKS5",
+      "{name: web, listen: {port: 80}, target: {host: a, port: 80}, socks5: {allowedDestinations: [10.0.0.0/8]}}| forwards[0].socks5: only allowed with protocol SOCKS5",
+      "{name: web, listen: {port: 80}, target: {host: a, port: 80}, colour: blue}| forwards[0].colour: Unrecognized field",
+      "{name: web, maxConnections: lots, listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].maxConnections: Cannot deserialize",
+  })
+  void badInputNamesItsField(String forward, String error) {
+    assertThatThrownBy(() -> RelayConfigParser.parse("forwards:\n  - " + forward))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining(error.strip());
+  }
+
+  @Test
+  void everyProblemIsReportedAtOnce() {
+    assertThatThrownBy(() -> RelayConfigParser.parse("""
+        drainTimeout: soon
+        forwards:
+          - {name: a, listen: {port: 80}, target: {host: x, port: 80}}
+          - {name: a, listen: {port: 80}, target: {host: x, port: 99999}}
+        """))
+        .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "drainTimeout: 'soon' is not a duration such as 250ms, 30s, 5m or 1h30m",
+            "forwards[1].target.port: must be 1-65535, got 99999"));
+  }
+
+  @Test
+  void namesAndListenAddressesAreUnique() {
+    assertThatThrownBy(() -> RelayConfigParser.parse("""
+        forwards:
+          - {name: a, listen: {port: 80}, target: {host: x, port: 80}}
+          - {name: a, listen: {port: 80}, target: {host: x, port: 81}}
+          - {name: b, protocol: UDP, listen: {port: 80}, target: {host: x, port: 81}}
+        """))
+        .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "forwards[1].name: 'a' is used by an earlier forward",
+            "forwards[1].listen: /0.0.0.0:80 is used by an earlier forward"));
+  }
+
+  @Test
+  void socks5UsersComeFromAMountedSecretDirectory(@TempDir Path secret) throws Exception {
+    Files.writeString(secret.resolve("alice"), "wonderland\n");
+    Files.createDirectory(secret.resolve("..2026_11_25"));
+    Forward socks = RelayConfigParser.parse("""
+        deniedDestinations: [10.96.0.1]
+        forwards:
+          - name: s
+            protocol: SOCKS5
+            listen: {port: 1080}
+            socks5: {allowedDestinations: [10.0.0.0/8], usersDirectory: %s}
+        """.formatted(secret)).forwards().get(0);
+    Socks5 rules = socks.socks5().orElseThrow();
+    assertThat(rules.users()).containsExactly(java.util.Map.entry("alice", "wonderland"));
+    assertThat(rules.authenticates("alice", "wonderland")).isTrue();
+    assertThat(rules.authenticates("alice", "wonder")).isFalse();
+    assertThat(rules.authenticates("bob", "wonderland")).isFalse();
+    assertThat(rules.refusal(InetAddress.getByName("10.1.2.3"), 443)).isEmpty();
+    assertThat(rules.refusal(InetAddress.getByName("10.96.0.1"), 443)).contains("denied: in the relay's deniedDestinations");
+    assertThat(rules.refusal(InetAddress.getByName("10.1.2.3"), 25)).contains("port 25 needs socks5.allowSmtp");
+    assertThat(rules.refusal(InetAddress.getByName("192.168.1.1"), 443)).contains("not in socks5.allowedDestinations");
+    assertThat(rules.allowedDestinations()).containsExactly(Cidr.parse("10.0.0.0/8"));
+  }
+}
