@@ -52,7 +52,7 @@ public final class RelayBench {
   private static final int ROUNDS = 3;
   // Latency tails move most with other load: more, shorter rounds (each >= 100k round trips).
   private static final int LATENCY_ROUNDS = 5;
-  private static final long UDP_TRIAL_NANOS = 1_500_000_000L;
+  private static final long UDP_TRIAL_NANOS = 1_000_000_000L;
 
   private enum Way {
     RELAY(15000), HAPROXY(16000), SOCAT(17000), NGINX(18000), DIRECT(5200);
@@ -128,11 +128,13 @@ public final class RelayBench {
         lost.merge(way, result.failed(), Long::sum);
         return new double[] {result.perSecond()};
       });
-      Map<Way, double[]> udp = new EnumMap<>(Way.class);
+      // One socket per way for every trial: socat relays for the first peer it hears from only.
+      Map<Way, DatagramChannel> senders = new EnumMap<>(Way.class);
       for (Way way : UDP_WAYS) {
-        udp.put(way, new double[] {udpRate(way, sink)});
-        progress("UDP datagrams/s", way, udp.get(way));
+        senders.put(way, DatagramChannel.open().connect(way.address(UDP)));
       }
+      Map<Way, double[]> udp = alternate("UDP datagrams/s", UDP_WAYS,
+          way -> new double[] {udpRate(senders.get(way), sink)});
 
       report(dir, relayFresh, idle, single, multi, latency, connects, udp);
       // Other work on the machine moves every figure; the load says whether there was any.
@@ -330,38 +332,34 @@ public final class RelayBench {
    * 64-byte datagrams per second that arrive with at most 1% lost: the rate grows by half until it
    * loses more, then four bisections between the last good rate and the bad one.
    */
-  private static double udpRate(Way way, UdpSink sink) throws Exception {
-    try (DatagramChannel out = DatagramChannel.open()) {
-      // One socket for every trial: socat relays for the first peer it hears from only.
-      out.connect(way.address(UDP));
-      udpTrial(out, sink, 20_000); // warm up: the session is set up, the JIT has compiled the path
-      double best = 0;
-      long good = 0;
-      long bad = 0;
-      for (long rate = 20_000; bad == 0; rate = rate * 3 / 2) {
-        double achieved = udpHolds(out, sink, rate);
-        if (achieved == 0) {
-          bad = rate;
-        } else {
-          best = achieved;
-          good = rate;
-          if (achieved < 0.95 * rate) {
-            return best; // the sender's own limit
-          }
+  private static double udpRate(DatagramChannel out, UdpSink sink) throws Exception {
+    udpTrial(out, sink, 20_000); // warm up: the session is set up, the JIT has compiled the path
+    double best = 0;
+    long good = 0;
+    long bad = 0;
+    for (long rate = 20_000; bad == 0; rate = rate * 3 / 2) {
+      double achieved = udpHolds(out, sink, rate);
+      if (achieved == 0) {
+        bad = rate;
+      } else {
+        best = achieved;
+        good = rate;
+        if (achieved < 0.95 * rate) {
+          return best; // the sender's own limit
         }
       }
-      for (int i = 0; i < 4; i++) {
-        long rate = (good + bad) / 2;
-        double achieved = udpHolds(out, sink, rate);
-        if (achieved == 0) {
-          bad = rate;
-        } else {
-          best = achieved;
-          good = rate;
-        }
-      }
-      return best;
     }
+    for (int i = 0; i < 4; i++) {
+      long rate = (good + bad) / 2;
+      double achieved = udpHolds(out, sink, rate);
+      if (achieved == 0) {
+        bad = rate;
+      } else {
+        best = achieved;
+        good = rate;
+      }
+    }
+    return best;
   }
 
   /** The rate achieved if one of two trials loses at most 1%, else 0: one stall of a busy machine fails no rate. */
@@ -457,7 +455,8 @@ public final class RelayBench {
 
   private static void report(Path dir, long relayFresh, Map<Way, double[]> idle, Map<Way, double[]> single,
       Map<Way, double[]> multi, Map<Way, double[]> latency, Map<Way, double[]> connects, Map<Way, double[]> udp) {
-    System.out.printf("%nrelay vs peers on loopback (2 cores); TCP figures are medians of %d alternating runs%n", ROUNDS);
+    System.out.printf("%nrelay vs peers on loopback (2 cores); medians of %d alternating runs (latency: %d),"
+        + " idle connections: one run%n", ROUNDS, LATENCY_ROUNDS);
     System.out.printf("%-38s %9s %9s %9s %9s %9s   %s%n", "metric", "relay", "haproxy", "socat", "nginx", "direct",
         "ratios vs goals");
     row("TCP throughput, 1 stream (Gbit/s)", single, 0, 1e-9, "%.2f",
