@@ -42,9 +42,12 @@ public final class Relay implements AutoCloseable {
   private volatile Duration drainTimeout = Duration.ofSeconds(30);
   private volatile boolean stopping;
 
-  /** @param threads event-loop threads; 0 for twice the number of cores, Netty's default */
+  /**
+   * @param threads event-loop threads; 0 for one per core: a relay only moves bytes and never
+   *     blocks, so more threads than cores only add context switches
+   */
   public Relay(int threads, MeterRegistry registry) {
-    this.group = Transport.group(threads);
+    this.group = Transport.group(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     this.registry = registry;
   }
 
