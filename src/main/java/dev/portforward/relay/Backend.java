@@ -5,7 +5,6 @@ import dev.portforward.relay.config.Forward.ProxyHeader;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
@@ -37,7 +36,7 @@ final class Backend {
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) forward.connectTimeout().toMillis())
-        .handler(new ChannelInboundHandlerAdapter())
+        .handler(new EarlyBytes())
         .connect(address);
   }
 

@@ -99,6 +99,7 @@ final class TcpListener extends Listener {
     } else {
       client.pipeline().addLast(new DirectForwarding(current, metrics, resolver));
     }
+    client.pipeline().addLast(new EarlyBytes());
   }
 
   /** A reset rather than a close: the client learns at once, and no socket lingers in TIME_WAIT. */
