@@ -10,7 +10,7 @@ out="$PWD/target/image"
 mkdir -p "$out"
 export IMAGE_TAR="$out/portforward-operator.tar"
 rm -f "$IMAGE_TAR"
-mvn -B -q package -DskipTests \
+mvn -B -q package -Dmaven.test.skip=true \
   -Dquarkus.package.output-directory=image/app \
   -Dquarkus.container-image.build=true \
   -Dquarkus.container-image.image=portforward-operator:ci \
