@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Unpacks an image tarball (as written by build.sh) into a root filesystem and starts each role
+# Unpacks an OCI image tarball (as written by build.sh) into a root filesystem and starts each role
 # through the image's own entrypoint, user and working directory, as a container runtime would:
 #   relay --config      answers /q/health/ready with 200, as uid 1000
 #   agent --cleanup     exits 0 in a fresh network namespace, as root, and removes the agent's table
@@ -16,12 +16,15 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "check.sh: FAIL: $*" >&2; exit 1; }
 
-# Layers in manifest order; Jib's layers are plain additions (no whiteouts).
+# An OCI layout: index -> manifest -> config and layers, applied in order (Jib's layers are plain
+# additions, no whiteouts).
 mkdir "$work/image" "$work/root"
 tar -C "$work/image" -xf "$image"
-config="$work/image/$(jq -r '.[0].Config' "$work/image/manifest.json")"
-for layer in $(jq -r '.[0].Layers[]' "$work/image/manifest.json"); do
-  tar -C "$work/root" --warning=no-unknown-keyword -xzf "$work/image/$layer"
+blob() { echo "$work/image/blobs/${1/://}"; }
+manifest="$(blob "$(jq -r '.manifests[0].digest' "$work/image/index.json")")"
+config="$(blob "$(jq -r '.config.digest' "$manifest")")"
+for layer in $(jq -r '.layers[].digest' "$manifest"); do
+  tar -C "$work/root" --warning=no-unknown-keyword -xzf "$(blob "$layer")"
 done
 mapfile -t entrypoint < <(jq -r '(.config.Entrypoint // []) + (.config.Cmd // []) | .[]' "$config")
 mapfile -t env < <(jq -r '.config.Env // [] | .[]' "$config")
