@@ -12,13 +12,15 @@ packages=openjdk-17-jre-headless,nftables,conntrack
 key="$(sha256sum "$0" | cut -c1-16)"
 dir="$HOME/.cache/portforward-operator/image-base/$key"
 if [ -f "$dir/base.tar" ]; then echo "$dir/base.tar"; exit 0; fi
-command -v mmdebstrap >/dev/null || { echo "mmdebstrap not installed (apt-get install mmdebstrap)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "build-base.sh: building the base needs root" >&2; exit 1; }
+command -v mmdebstrap >/dev/null || { echo "build-base.sh: needs mmdebstrap (apt-get install mmdebstrap)" >&2; exit 1; }
+arch="$(dpkg --print-architecture)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# dpkg never unpacks docs, man pages or translations (the JRE's postinst still links into
-# man1, so that directory exists); the hooks drop apt's lists and caches and
-# add the unprivileged user (uid 1000) the image runs as by default.
+# dpkg never unpacks docs, man pages or translations (the JRE's postinst still links into man1,
+# so that directory exists); the hooks add the user the image runs as by default (uid 1000) and
+# drop apt's lists and caches.
 mmdebstrap --variant=minbase --mode=root --include="$packages" \
   --aptopt='APT::Install-Recommends "false"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
@@ -32,7 +34,7 @@ mmdebstrap --variant=minbase --mode=root --include="$packages" \
 # docker-save layout: one uncompressed layer, a config whose diff_id is that layer's digest.
 diff_id="sha256:$(sha256sum "$work/layer.tar" | cut -d' ' -f1)"
 cat > "$work/config.json" <<JSON
-{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64"]},"rootfs":{"type":"layers","diff_ids":["$diff_id"]}}
+{"architecture":"$arch","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","JAVA_HOME=/usr/lib/jvm/java-17-openjdk-$arch"]},"rootfs":{"type":"layers","diff_ids":["$diff_id"]}}
 JSON
 echo '[{"Config":"config.json","RepoTags":["portforward-operator-base:latest"],"Layers":["layer.tar"]}]' > "$work/manifest.json"
 mkdir -p "$dir"

@@ -81,7 +81,8 @@ if ip netns exec "$ns" nft list table inet portforward >/dev/null 2>&1; then
 fi
 echo "agent --cleanup: exit 0, table removed" >&2
 
-# operator: no API server can be reached; it must get as far as trying.
+# operator: no API server can be reached; it must get as far as trying. (timeout runs programs,
+# not functions, hence bash -c.)
 status=0
 (timeout 120 bash -c "$(declare -f run); $(declare -p work env entrypoint workdir); run 1000 $ns -- operator") \
   > "$work/operator.log" 2>&1 || status=$?
