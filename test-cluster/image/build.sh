@@ -21,11 +21,11 @@ mvn -B -q package -Dmaven.test.skip=true \
 
 # docker-archive -> OCI layout: the same config and gzipped layers, as content-addressed blobs.
 tar -C "$out/docker" -xf "$IMAGE_TAR"
-blob() {  # blob FILE MEDIA_TYPE: stores FILE as a blob and prints its descriptor
+blob() {  # blob FILE MEDIA_TYPE: moves FILE into the blobs and prints its descriptor
   local digest size
   digest="$(sha256sum "$1" | cut -d' ' -f1)"
   size="$(stat -c %s "$1")"
-  cp "$1" "$out/oci/blobs/sha256/$digest"
+  mv "$1" "$out/oci/blobs/sha256/$digest"
   jq -nc --arg m "$2" --arg d "sha256:$digest" --argjson s "$size" '{mediaType: $m, digest: $d, size: $s}'
 }
 config="$(blob "$out/docker/$(jq -r '.[0].Config' "$out/docker/manifest.json")" application/vnd.oci.image.config.v1+json)"
@@ -40,5 +40,5 @@ jq -nc --argjson m "$manifest" \
   > "$out/oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' > "$out/oci/oci-layout"
 tar -C "$out/oci" -cf "$out/portforward-operator.tar" oci-layout index.json blobs
-rm -rf "$out/docker" "$out/oci" "$out/docker.tar" "$out/manifest.json"
+rm -rf "$out/docker" "$out/oci" "$out/docker.tar"
 echo "$out/portforward-operator.tar"
