@@ -69,6 +69,7 @@ final class TcpListener extends Listener {
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Backend.WATER_MARK)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, Backend.READS)
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel client) {
