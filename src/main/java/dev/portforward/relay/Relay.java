@@ -147,7 +147,7 @@ public final class Relay implements AutoCloseable {
 
   /**
    * Graceful stop: every socket stops accepting at once; established connections may finish
-   * until {@code deadline} (the config's drain timeout), then whatever is left is closed.
+   * until the config's drain timeout is up, then whatever is left is closed.
    */
   public void drainAndClose() {
     long deadline = System.nanoTime() + drainTimeout.toNanos();
