@@ -6,12 +6,13 @@ import dev.portforward.relay.config.Forward.Target;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import org.jboss.logging.Logger;
 
 /** A TCP forward's client connection: connect to the fixed target, then pump. */
-final class DirectForwarding extends Connecting {
+final class DirectForwarding extends ChannelInboundHandlerAdapter {
 
   private static final Logger LOG = Logger.getLogger(DirectForwarding.class);
 
@@ -47,7 +48,8 @@ final class DirectForwarding extends Connecting {
           backend.close();
         } else {
           Backend.sendProxyHeader(client, backend, forward.proxyProtocol());
-          join(ctx, backend, metrics);
+          client.pipeline().remove(this);
+          Pump.join(client, backend, metrics);
         }
       });
     });

@@ -32,20 +32,26 @@ final class Pump extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Joins a client connection and its backend connection and starts reading from both.
-   *
-   * @param early what the client sent before the backend was connected, sent first
+   * Joins a client connection and its backend connection, passes on what each delivered while
+   * they were being connected (bytes, then an end-of-stream), and starts reading from both.
    */
-  static void join(Channel client, Channel backend, ForwardMetrics metrics, List<ByteBuf> early) {
+  static void join(Channel client, Channel backend, ForwardMetrics metrics) {
+    List<ByteBuf> fromClient = client.pipeline().remove(EarlyBytes.class).takeAll();
+    List<ByteBuf> fromBackend = backend.pipeline().remove(EarlyBytes.class).takeAll();
     client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients, metrics));
     backend.pipeline().addLast(new Pump(client, metrics.bytesToClients, metrics));
-    early.forEach(bytes -> client.pipeline().fireChannelRead(bytes));
-    client.pipeline().fireChannelReadComplete();
-    if (((DuplexChannel) client).isInputShutdown()) {
-      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-    }
+    replay(client, fromClient);
+    replay(backend, fromBackend);
     client.config().setAutoRead(backend.isWritable());
     backend.config().setAutoRead(client.isWritable());
+  }
+
+  private static void replay(Channel channel, List<ByteBuf> early) {
+    early.forEach(bytes -> channel.pipeline().fireChannelRead(bytes));
+    channel.pipeline().fireChannelReadComplete();
+    if (((DuplexChannel) channel).isInputShutdown()) {
+      channel.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
   }
 
   @Override

@@ -42,9 +42,12 @@ public final class Relay implements AutoCloseable {
   private volatile Duration drainTimeout = Duration.ofSeconds(30);
   private volatile boolean stopping;
 
-  /** @param threads event-loop threads; 0 for twice the number of cores, Netty's default */
+  /**
+   * @param threads event-loop threads; 0 for one per core: a relay only moves bytes and never
+   *     blocks, so more threads than cores only add context switches
+   */
   public Relay(int threads, MeterRegistry registry) {
-    this.group = Transport.group(threads);
+    this.group = Transport.group(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
     this.registry = registry;
   }
 
@@ -144,7 +147,7 @@ public final class Relay implements AutoCloseable {
 
   /**
    * Graceful stop: every socket stops accepting at once; established connections may finish
-   * until {@code deadline} (the config's drain timeout), then whatever is left is closed.
+   * until the config's drain timeout is up, then whatever is left is closed.
    */
   public void drainAndClose() {
     long deadline = System.nanoTime() + drainTimeout.toNanos();

@@ -16,7 +16,7 @@ public interface RelaySettings {
   @WithDefault("2s")
   Duration configCheckInterval();
 
-  /** Event-loop threads shared by all forwards; 0 for Netty's default, twice the cores. */
+  /** Event-loop threads shared by all forwards; 0 for one per core. */
   @WithDefault("0")
   int eventLoopThreads();
 }

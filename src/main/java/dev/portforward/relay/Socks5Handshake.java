@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.socksx.v5.DefaultSocks5CommandResponse;
@@ -42,7 +43,7 @@ import org.jboss.logging.Logger;
  * destination rules and that same address is dialled, so a name cannot pass the check with one
  * answer and connect with another. A client gets {@link #HANDSHAKE_TIMEOUT_SECONDS} seconds to finish.
  */
-final class Socks5Handshake extends Connecting {
+final class Socks5Handshake extends ChannelInboundHandlerAdapter {
 
   static final long HANDSHAKE_TIMEOUT_SECONDS = 10;
   private static final Logger LOG = Logger.getLogger(Socks5Handshake.class);
@@ -76,8 +77,8 @@ final class Socks5Handshake extends Connecting {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (connecting) {
-      // Bytes a client sends after CONNECT, before the reply: they go to the target first.
-      super.channelRead(ctx, msg);
+      // Bytes a client sends after CONNECT, before the reply: held for the target.
+      ctx.fireChannelRead(msg);
       return;
     }
     try {
@@ -174,7 +175,8 @@ final class Socks5Handshake extends Connecting {
     // The decoder hands over what it had buffered beyond the request: more early bytes.
     pipeline.remove(Socks5CommandRequestDecoder.class);
     Backend.sendProxyHeader(client, backend, forward.proxyProtocol());
-    join(ctx, backend, metrics);
+    pipeline.remove(this);
+    Pump.join(client, backend, metrics);
   }
 
   private ChannelFuture reply(ChannelHandlerContext ctx, Socks5CommandStatus status) {

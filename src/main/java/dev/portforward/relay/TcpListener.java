@@ -9,13 +9,18 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** TCP and SOCKS5 forwards: admits each client (source ranges, connection limit), then relays. */
@@ -24,16 +29,38 @@ final class TcpListener extends Listener {
   static final int BACKLOG = 4096;
 
   private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-  private Channel server;
+  private final List<Channel> servers = new ArrayList<>();
 
   TcpListener(Forward forward, ForwardMetrics metrics, Resolver resolver) {
     super(forward, metrics, resolver);
   }
 
+  /**
+   * With epoll, one socket per event loop on the same port (SO_REUSEPORT): the kernel spreads
+   * new connections over them and each is accepted and served on the loop that accepted it, with
+   * no hand-over between threads. Elsewhere, one socket for the whole group.
+   */
   @Override
   void bind(EventLoopGroup group) throws InterruptedException {
-    server = new ServerBootstrap()
-        .group(group)
+    if (!Transport.NATIVE) {
+      servers.add(bootstrap(group, group).bind(forward.listen()).sync().channel());
+      return;
+    }
+    try {
+      for (EventExecutor loop : group) {
+        servers.add(bootstrap((EventLoop) loop, (EventLoop) loop)
+            .option(EpollChannelOption.SO_REUSEPORT, true)
+            .bind(forward.listen()).sync().channel());
+      }
+    } catch (RuntimeException | InterruptedException e) {
+      stopAccepting();
+      throw e;
+    }
+  }
+
+  private ServerBootstrap bootstrap(EventLoopGroup acceptor, EventLoopGroup worker) {
+    return new ServerBootstrap()
+        .group(acceptor, worker)
         .channel(Transport.serverChannel())
         .option(ChannelOption.SO_BACKLOG, BACKLOG)
         .option(ChannelOption.SO_REUSEADDR, true)
@@ -42,15 +69,13 @@ final class TcpListener extends Listener {
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Backend.WATER_MARK)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, Backend.READS)
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel client) {
             admit(client);
           }
-        })
-        .bind(forward.listen())
-        .sync()
-        .channel();
+        });
   }
 
   private void admit(Channel client) {
@@ -75,6 +100,7 @@ final class TcpListener extends Listener {
     } else {
       client.pipeline().addLast(new DirectForwarding(current, metrics, resolver));
     }
+    client.pipeline().addLast(new EarlyBytes());
   }
 
   /** A reset rather than a close: the client learns at once, and no socket lingers in TIME_WAIT. */
@@ -86,9 +112,8 @@ final class TcpListener extends Listener {
 
   @Override
   void stopAccepting() {
-    if (server != null) {
-      server.close().syncUninterruptibly();
-    }
+    servers.forEach(server -> server.close().syncUninterruptibly());
+    servers.clear();
   }
 
   @Override

@@ -1,9 +1,13 @@
 package dev.portforward.relay;
 
+import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -35,6 +39,26 @@ final class Transport {
 
   static Class<? extends DatagramChannel> datagramChannel() {
     return NATIVE ? EpollDatagramChannel.class : NioDatagramChannel.class;
+  }
+
+  /** The largest UDP payload: a smaller receive buffer would silently truncate datagrams. */
+  static final int MAX_DATAGRAM = 65_507;
+
+  /** Datagrams one read may return: with epoll, one recvmmsg call fills this many slots. */
+  static final int DATAGRAMS_PER_READ = 16;
+
+  /**
+   * Receives whole datagrams of any size. With epoll, one system call reads up to
+   * {@link #DATAGRAMS_PER_READ} of them into one pooled buffer (recvmmsg), which is what keeps
+   * small-datagram rates up; elsewhere one datagram per read.
+   */
+  static <B extends AbstractBootstrap<B, ?>> B datagramReads(B bootstrap) {
+    if (!NATIVE) {
+      return bootstrap.option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM));
+    }
+    return bootstrap
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * DATAGRAMS_PER_READ))
+        .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM);
   }
 
   private Transport() {}

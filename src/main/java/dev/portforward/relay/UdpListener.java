@@ -6,9 +6,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -24,9 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class UdpListener extends Listener {
 
-  /** The largest UDP payload: smaller receive buffers would silently truncate datagrams. */
-  static final int MAX_DATAGRAM = 65_507;
-
   private final Map<InetSocketAddress, UdpSession> sessions = new ConcurrentHashMap<>();
   private Channel server;
 
@@ -36,10 +31,9 @@ final class UdpListener extends Listener {
 
   @Override
   void bind(EventLoopGroup group) throws InterruptedException {
-    server = new Bootstrap()
+    server = Transport.datagramReads(new Bootstrap())
         .group(group)
         .channel(Transport.datagramChannel())
-        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM))
         .handler(new FromClients())
         .bind(forward.listen())
         .sync()

@@ -10,8 +10,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -56,10 +54,9 @@ final class UdpSession extends ChannelInboundHandlerAdapter {
   }
 
   private void connect(Forward forward, InetSocketAddress target) {
-    new Bootstrap()
+    Transport.datagramReads(new Bootstrap())
         .group(server.eventLoop())
         .channel(Transport.datagramChannel())
-        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(UdpListener.MAX_DATAGRAM))
         .handler(this)
         .connect(target)
         .addListener((ChannelFuture connected) -> {

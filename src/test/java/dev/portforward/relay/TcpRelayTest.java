@@ -93,6 +93,24 @@ class TcpRelayTest {
   }
 
   @Test
+  void aBackendThatGreetsAndClosesAtOnceIsHeardOut() throws Exception {
+    int target = backends.tcp(socket -> {
+      try (socket) {
+        socket.getOutputStream().write("hello".getBytes());
+      } catch (IOException closed) {
+        // the client went away
+      }
+    });
+    int port = forward("greeter", target, "");
+    // The greeting and the end-of-stream may arrive before the relay starts reading the backend.
+    for (int i = 0; i < 200; i++) {
+      try (Socket client = connect(port)) {
+        assertThat(new String(client.getInputStream().readAllBytes())).isEqualTo("hello");
+      }
+    }
+  }
+
+  @Test
   void slowReaderKeepsRelayMemoryBounded() throws Exception {
     long total = 256L << 20;
     AtomicLong written = new AtomicLong();
