@@ -61,8 +61,13 @@ public final class NodeSync {
 
   private Outcome replace(List<NodeForward> desired) {
     try {
+      // After a start or a failure, the kernel's table is the only record of the backends in use.
+      String tableBefore = applied == null ? nft.listTable() : null;
       nft.apply(RulesetRenderer.render(desired));
       kernelAfterReplace = nft.listTable();
+      if (tableBefore != null) {
+        conntrack.forgetRemovedBackends(tableBefore, desired);
+      }
       return done(desired);
     } catch (Nft.NftException e) {
       applied = null;
@@ -71,7 +76,9 @@ public final class NodeSync {
   }
 
   private Outcome done(List<NodeForward> desired) {
-    conntrack.forgetRemovedBackends(applied == null ? List.of() : applied, desired);
+    if (applied != null) {
+      conntrack.forgetRemovedBackends(applied, desired);
+    }
     applied = List.copyOf(desired);
     return new Outcome(true, true, null);
   }

@@ -94,6 +94,18 @@ class DnatIT {
   }
 
   @Test
+  void aRestartedAgentForgetsBackendsItProgrammedBeforeTheRestart() {
+    apply(udp("dns", 5353, backend("10.77.2.2", 5353)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> udpAsk(5353), "pod1"::equals);
+
+    // A new agent process knows nothing of pod1; the table it replaces still names it.
+    sync = new NodeSync(nft);
+    apply(udp("dns", 5353, backend("10.77.3.2", 5353)));
+
+    assertThat(udpAsk(5353)).isEqualTo("pod2");
+  }
+
+  @Test
   void anUnchangedStateWritesNothingAndDriftIsRepaired() {
     List<NodeForward> desired = List.of(tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080)));
     assertThat(sync.sync(desired).applied()).isTrue();
