@@ -34,8 +34,8 @@ import org.awaitility.Awaitility;
 /**
  * The relay role against HAProxy (no splice), socat and nginx stream, side by side on loopback in
  * one run: TCP throughput, added request/response latency, new connections per second, UDP packets
- * per second at <= 1% loss, and about 10,000 idle connections. Every proxy forwards to the same backends;
- * "direct" is the client straight to the backend. Run by bench/relay/run.sh.
+ * per second at <= 1% loss, and 9,500 idle connections. Every proxy forwards to the same
+ * backends; "direct" is the client straight to the backend. Run by bench/relay/run.sh.
  */
 public final class RelayBench {
 
