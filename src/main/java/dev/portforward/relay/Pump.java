@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -25,6 +26,7 @@ final class Pump extends ChannelInboundHandlerAdapter {
   private final Channel peer;
   private final LongAdder bytes;
   private final ForwardMetrics metrics;
+  private boolean reset;
 
   private Pump(Channel peer, LongAdder bytes, ForwardMetrics metrics) {
     this.peer = peer;
@@ -112,7 +114,13 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    if (writable(peer)) {
+    if (reset) {
+      // An abort travels on as an abort, as HAProxy does: the peer's socket closes at once
+      // instead of lingering in TIME_WAIT, which at high connection rates leaves a backend
+      // refusing new connections that happen to reuse a port it still remembers.
+      peer.config().setOption(ChannelOption.SO_LINGER, 0);
+      peer.close();
+    } else if (writable(peer)) {
       // Whatever is still queued for the peer goes out before it closes.
       peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     } else {
@@ -123,6 +131,7 @@ final class Pump extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     metrics.failed(ForwardMetrics.Failure.IO);
+    reset = true;
     ctx.close();
   }
 
