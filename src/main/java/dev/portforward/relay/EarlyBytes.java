@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import java.nio.channels.NotYetConnectedException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,10 +34,16 @@ final class EarlyBytes extends ChannelInboundHandlerAdapter {
     return all;
   }
 
-  /** A socket that fails while being connected closes, which fails the pending connect. */
+  /**
+   * A socket that fails closes. A read before the connection exists is not a failure: epoll can
+   * report a backend socket readable while its SYN is still being retried, and the connect's own
+   * outcome (connected, refused, timed out) decides.
+   */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    ctx.close();
+    if (!(cause instanceof NotYetConnectedException)) {
+      ctx.close();
+    }
   }
 
   @Override

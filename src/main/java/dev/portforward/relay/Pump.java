@@ -26,12 +26,15 @@ final class Pump extends ChannelInboundHandlerAdapter {
   private final Channel peer;
   private final LongAdder bytes;
   private final ForwardMetrics metrics;
+  /** True on the client's side, whose peer is the backend. */
+  private final boolean peerIsBackend;
   private boolean reset;
 
-  private Pump(Channel peer, LongAdder bytes, ForwardMetrics metrics) {
+  private Pump(Channel peer, LongAdder bytes, ForwardMetrics metrics, boolean peerIsBackend) {
     this.peer = peer;
     this.bytes = bytes;
     this.metrics = metrics;
+    this.peerIsBackend = peerIsBackend;
   }
 
   /**
@@ -41,8 +44,8 @@ final class Pump extends ChannelInboundHandlerAdapter {
   static void join(Channel client, Channel backend, ForwardMetrics metrics) {
     List<ByteBuf> fromClient = client.pipeline().remove(EarlyBytes.class).takeAll();
     List<ByteBuf> fromBackend = backend.pipeline().remove(EarlyBytes.class).takeAll();
-    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients, metrics));
-    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients, metrics));
+    client.pipeline().addLast(new Pump(backend, metrics.bytesFromClients, metrics, true));
+    backend.pipeline().addLast(new Pump(client, metrics.bytesToClients, metrics, false));
     replay(client, fromClient);
     replay(backend, fromBackend);
     client.config().setAutoRead(backend.isWritable());
@@ -115,16 +118,13 @@ final class Pump extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (reset) {
-      // An abort travels on as an abort, as HAProxy does: the peer's socket closes at once
-      // instead of lingering in TIME_WAIT, which at high connection rates leaves a backend
-      // refusing new connections that happen to reuse a port it still remembers.
-      peer.config().setOption(ChannelOption.SO_LINGER, 0);
-      peer.close();
+      // An abort travels on as an abort.
+      abort(peer);
     } else if (writable(peer)) {
-      // Whatever is still queued for the peer goes out before it closes.
-      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      // Whatever is still queued for the peer goes out first.
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> closePeer());
     } else {
-      peer.close();
+      closePeer();
     }
   }
 
@@ -135,8 +135,43 @@ final class Pump extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /** Both directions are over: nothing is left to say either way. */
   private void closeBoth(Channel self) {
-    self.close();
-    peer.close();
+    if (peerIsBackend) {
+      self.close();
+      closeBackend(peer);
+    } else {
+      closeBackend(self);
+      peer.close();
+    }
+  }
+
+  private void closePeer() {
+    if (peerIsBackend) {
+      closeBackend(peer);
+    } else {
+      peer.close();
+    }
+  }
+
+  /**
+   * A backend that has finished sending is closed with a reset rather than a FIN, as HAProxy
+   * does, so that it keeps no TIME_WAIT: a backend that closes first would otherwise hold one per
+   * connection, and at thousands of connections a second a new connection from a recycled port
+   * meets one and waits a second for its SYN to be retried. Clients always get a FIN.
+   */
+  private static void closeBackend(Channel backend) {
+    if (((DuplexChannel) backend).isInputShutdown()) {
+      abort(backend);
+    } else {
+      backend.close();
+    }
+  }
+
+  private static void abort(Channel channel) {
+    if (channel.isOpen()) {
+      channel.config().setOption(ChannelOption.SO_LINGER, 0);
+    }
+    channel.close();
   }
 }
