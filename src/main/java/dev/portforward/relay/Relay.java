@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
@@ -36,6 +37,7 @@ public final class Relay implements AutoCloseable {
     return thread;
   });
   private final Map<String, Listener> listeners = new LinkedHashMap<>();
+  /** Counters by forward name and protocol: they outlive a moved listener, not a changed protocol. */
   private final Map<String, ForwardMetrics> metrics = new HashMap<>();
   /** Listeners of removed or moved forwards whose connections are draining. */
   private final Set<Listener> draining = ConcurrentHashMap.newKeySet();
@@ -113,7 +115,7 @@ public final class Relay implements AutoCloseable {
 
   private void start(Forward forward) throws InterruptedException {
     ForwardMetrics counters = metrics.computeIfAbsent(
-        forward.name(), name -> new ForwardMetrics(registry, name, forward.protocol().name()));
+        metricsKey(forward), key -> new ForwardMetrics(registry, forward.name(), forward.protocol().name()));
     Listener listener = Listener.of(forward, counters, resolver);
     listener.bind(group);
     Listener previous = listeners.put(forward.name(), listener);
@@ -134,10 +136,14 @@ public final class Relay implements AutoCloseable {
   private synchronized void finishDrain(Listener listener) {
     listener.closeAll();
     draining.remove(listener);
-    String name = listener.forward().name();
-    if (!listeners.containsKey(name) && draining.stream().noneMatch(l -> l.forward().name().equals(name))) {
-      metrics.remove(name).close();
+    String key = metricsKey(listener.forward());
+    if (Stream.concat(listeners.values().stream(), draining.stream()).noneMatch(l -> metricsKey(l.forward()).equals(key))) {
+      metrics.remove(key).close();
     }
+  }
+
+  private static String metricsKey(Forward forward) {
+    return forward.name() + " " + forward.protocol();
   }
 
   /** False once the relay has begun to stop, so that no new clients are sent its way. */

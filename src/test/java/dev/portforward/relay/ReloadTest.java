@@ -2,6 +2,7 @@ package dev.portforward.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.portforward.relay.config.RelayConfigParser;
 import java.io.IOException;
@@ -101,6 +102,22 @@ class ReloadTest {
           .startsWith("forward web: cannot listen on /127.0.0.1:" + taken.getLocalPort());
     }
     reach(port, "one");
+  }
+
+  @Test
+  void aForwardThatChangesProtocolIsCountedUnderTheNewOneOnceTheOldHasDrained() throws Exception {
+    int port = RelayFixture.freePort();
+    String table = """
+        drainTimeout: 100ms
+        forwards:
+          - {name: web, protocol: %s, listen: {address: 127.0.0.1, port: %d}, target: {host: 127.0.0.1, port: 9}}
+        """;
+    fixture.apply(table.formatted("TCP", port));
+    fixture.apply(table.formatted("UDP", port));
+    await().until(() -> fixture.registry.find("portforward.relay.connections")
+        .tags("forward", "web", "protocol", "TCP").functionCounter() == null);
+    assertThat(fixture.registry.find("portforward.relay.connections")
+        .tags("forward", "web", "protocol", "UDP").functionCounter()).isNotNull();
   }
 
   @Test
