@@ -10,6 +10,7 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.Sidecars;
 import dev.portforward.common.TargetEndpoints;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
@@ -23,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Decides what one node must program: the PortForwards the operator accepted (for their current
@@ -70,7 +73,7 @@ public final class NodePlanner {
     for (PortForward pf : view.portForwards()) {
       PortForwardSpec spec = pf.getSpec();
       Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
-      if (!isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isKernelForward(spec)) {
+      if (!Conditions.isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isKernelForward(spec)) {
         continue;
       }
       List<InetAddress> listen = listenAddresses(spec, nodeAddresses);
@@ -88,11 +91,11 @@ public final class NodePlanner {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
         for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), withSidecar(view, pf, backends(view, ns, route.getTarget()))));
         }
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes,
-            backends(view, ns, spec.getTarget())));
+            withSidecar(view, pf, backends(view, ns, spec.getTarget()))));
         entry.setProgrammed(true);
       } catch (IllegalArgumentException unusable) {
         entry.setMessage(unusable.getMessage());
@@ -101,17 +104,25 @@ public final class NodePlanner {
     return new Plan(forwards, report);
   }
 
-  /** Accepted by the operator for the generation we see: policy and port ownership are settled. */
-  private static boolean isAccepted(PortForward pf) {
-    return pf.getMetadata().getDeletionTimestamp() == null
-        && pf.getStatus() != null
-        && Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
-        && pf.getStatus().getConditions().stream()
-            .anyMatch(c -> Conditions.ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
+  /** DNAT to the target's endpoints: relay.mode None, and Sidecar, whose relay listens on the pod's address. */
+  private static boolean isKernelForward(PortForwardSpec spec) {
+    return spec.getTarget() != null && (spec.getRelay() == null || spec.getRelay().getMode() == RelayMode.None
+        || spec.getRelay().getMode() == RelayMode.Sidecar);
   }
 
-  private static boolean isKernelForward(PortForwardSpec spec) {
-    return spec.getTarget() != null && (spec.getRelay() == null || spec.getRelay().getMode() == RelayMode.None);
+  /**
+   * With relay.mode Sidecar, only pods that carry this forward's sidecar have a listener on the
+   * pod address; packets sent to any other pod would reach nothing.
+   */
+  private static List<Backend> withSidecar(View view, PortForward pf, List<Backend> backends) {
+    if (pf.getSpec().getRelay() == null || pf.getSpec().getRelay().getMode() != RelayMode.Sidecar) {
+      return backends;
+    }
+    Set<InetAddress> carrying = TargetEndpoints.ofPods(
+            view.pods(pf.getMetadata().getNamespace()).stream()
+                .filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName())).toList(), Map.of(), 0)
+        .stream().map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
+    return backends.stream().filter(b -> carrying.contains(b.address())).toList();
   }
 
   private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {

@@ -1,13 +1,17 @@
 package dev.portforward.operator;
 
 import dev.portforward.common.RoleReadiness;
+import dev.portforward.operator.sidecar.SidecarWebhook;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
 
 /**
- * The operator role: starts the reconcilers (with leader election in production) and runs until
- * the process is asked to stop.
+ * The operator role: starts the reconcilers (with leader election in production) and, when
+ * enabled, the sidecar injection webhook (on every replica), and runs until the process is asked
+ * to stop.
  */
 @ApplicationScoped
 public class OperatorRole {
@@ -15,15 +19,21 @@ public class OperatorRole {
   private final Operator operator;
   private final ApiServerAddresses apiServer;
   private final RoleReadiness readiness;
+  private final OperatorConfig config;
+  private final KubernetesClient client;
 
-  OperatorRole(Operator operator, ApiServerAddresses apiServer, RoleReadiness readiness) {
+  OperatorRole(Operator operator, ApiServerAddresses apiServer, RoleReadiness readiness, OperatorConfig config,
+      KubernetesClient client) {
     this.operator = operator;
     this.apiServer = apiServer;
     this.readiness = readiness;
+    this.config = config;
+    this.client = client;
   }
 
-  public int run(String... args) {
+  public int run(String... args) throws IOException {
     apiServer.get();
+    SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config) : null;
     readiness.use("operator", () -> operator.getRuntimeInfo().isStarted()
         && operator.getRuntimeInfo().allEventSourcesAreHealthy());
     operator.start();
@@ -31,6 +41,9 @@ public class OperatorRole {
       Quarkus.waitForExit();
     } finally {
       operator.stop();
+      if (webhook != null) {
+        webhook.close();
+      }
     }
     return 0;
   }

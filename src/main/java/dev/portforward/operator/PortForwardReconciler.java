@@ -8,11 +8,13 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.Sidecars;
 import dev.portforward.operator.dataplane.DataPlaneState;
 import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.StatusAggregator;
 import dev.portforward.operator.status.TransitionEvents;
@@ -105,7 +107,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
             BY_SERVICE, pf -> targets(pf).filter(t -> t.getService() != null)
                 .map(t -> key(pf.getMetadata().getNamespace(), t.getService().getName()))
                 .distinct().toList(),
-            BY_PODS_NAMESPACE, pf -> targets(pf).anyMatch(t -> t.getPods() != null)
+            BY_PODS_NAMESPACE, pf -> targets(pf).anyMatch(t -> t.getPods() != null) || SidecarSelection.isSidecar(pf)
                 ? List.of(pf.getMetadata().getNamespace()) : List.of(),
             BY_LISTED_NODE, pf -> pf.getStatus() == null ? List.of()
                 : pf.getStatus().getNodes().stream().map(NodeState::getName).toList()));
@@ -227,6 +229,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     if (refusal.isEmpty()) {
       refusal = deniedBackend(policy, targets, resolutions);
     }
+    if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
+      refusal = privilegedSidecarPort(namespace, targets);
+    }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
         .orElseGet(() -> portOwnership(pf, policy));
@@ -239,6 +244,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
+    if (programmed.ok() && SidecarSelection.isSidecar(pf)) {
+      programmed = sidecars(pf);
+    }
     long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
     Check ready;
     if (!programmed.ok()) {
@@ -262,6 +270,66 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
                 + " listen.port, listen.addresses or listen.nodeSelector"))
         .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
+  }
+
+  /**
+   * Relay.mode Sidecar is in place when every selected pod runs a ready sidecar injected for this
+   * forward. A pod created before the forward (or while the webhook was away) has none until it
+   * is re-created: it is named, so that someone can restart it.
+   */
+  private Check sidecars(PortForward pf) {
+    String namespace = pf.getMetadata().getNamespace();
+    List<Pod> selected = pods.list(namespace)
+        .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
+        .filter(pod -> !SidecarSelection.ports(pf, pod, name -> services.get(new ResourceID(name, namespace))).isEmpty())
+        .sorted(java.util.Comparator.comparing(pod -> pod.getMetadata().getName()))
+        .toList();
+    List<String> without = selected.stream().filter(pod -> !Sidecars.carries(pod, pf.getMetadata().getName()))
+        .map(pod -> pod.getMetadata().getName()).toList();
+    List<String> unready = selected.stream().filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName()))
+        .filter(pod -> !Sidecars.isReady(pod)).map(pod -> pod.getMetadata().getName()).toList();
+    if (without.isEmpty() && unready.isEmpty()) {
+      return Check.ok(Reason.PROGRAMMED, "relay sidecars ready in " + selected.size() + " pod(s)");
+    }
+    List<String> parts = new ArrayList<>();
+    if (!without.isEmpty()) {
+      parts.add(without.size() + " selected pod(s) without the relay sidecar: " + bounded(without)
+          + "; restart them to get the relay sidecar; injection happens at pod creation in namespaces labelled "
+          + SidecarSelection.INJECTION_LABEL + "=enabled");
+    }
+    if (!unready.isEmpty()) {
+      parts.add(unready.size() + " pod(s) whose relay sidecar is not ready: " + bounded(unready));
+    }
+    return Check.fail(Reason.SIDECARS_MISSING, String.join("; ", parts));
+  }
+
+  private static String bounded(List<String> names) {
+    int shown = 10;
+    return names.size() <= shown ? String.join(", ", names)
+        : String.join(", ", names.subList(0, shown)) + " and " + (names.size() - shown) + " more";
+  }
+
+  /** A sidecar cannot bind a port below 1024: a Service target's numeric targetPort is checked here. */
+  private Optional<Refusal> privilegedSidecarPort(String namespace, List<Target> targets) {
+    for (int i = 0; i < targets.size(); i++) {
+      Target target = targets.get(i);
+      if (target.getService() == null) {
+        continue;
+      }
+      String field = i == 0 ? "target" : "routes[" + (i - 1) + "].target";
+      Optional<Integer> low = services.get(new ResourceID(target.getService().getName(), namespace)).stream()
+          .flatMap(svc -> svc.getSpec().getPorts().stream())
+          .filter(p -> p.getPort() == target.getService().getPort())
+          .map(p -> p.getTargetPort() == null ? Integer.valueOf(p.getPort()) : p.getTargetPort().getIntVal())
+          .filter(p -> p != null && p < SidecarSelection.FIRST_UNPRIVILEGED_PORT)
+          .findFirst();
+      if (low.isPresent()) {
+        return Optional.of(new Refusal(Reason.UNSUPPORTED_VALUE, field + ".service port " + target.getService().getPort()
+            + " has targetPort " + low.get() + ", below 1024: the relay sidecar runs without root or capabilities"
+            + " and cannot bind it; have the app listen on a port from 1024 up"));
+      }
+    }
+    return Optional.empty();
   }
 
   /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */

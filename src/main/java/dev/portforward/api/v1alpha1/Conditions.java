@@ -31,6 +31,7 @@ public final class Conditions {
     public static final String AWAITING_DATA_PLANE = "AwaitingDataPlane";
     public static final String NO_SELECTED_NODES = "NoSelectedNodes";
     public static final String NODES_NOT_PROGRAMMED = "NodesNotProgrammed";
+    public static final String SIDECARS_MISSING = "SidecarsMissing";
     public static final String PROGRAMMED = "Programmed";
     public static final String NOT_PROGRAMMED = "NotProgrammed";
     public static final String NO_READY_BACKENDS = "NoReadyBackends";
@@ -41,4 +42,16 @@ public final class Conditions {
   }
 
   private Conditions() {}
+
+  /**
+   * Accepted by the operator for the generation the caller sees, and not being deleted: policy and
+   * port ownership are settled, so the data plane may act on it.
+   */
+  public static boolean isAccepted(PortForward pf) {
+    return pf.getMetadata().getDeletionTimestamp() == null
+        && pf.getStatus() != null
+        && java.util.Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
+        && pf.getStatus().getConditions().stream()
+            .anyMatch(c -> ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
+  }
 }

@@ -102,12 +102,41 @@ public final class ForwardPolicy {
 
   /** What the API describes but this version's data plane cannot do yet: say so, do not pretend. */
   private static Optional<Refusal> unsupported(PortForwardSpec spec) {
-    if (spec.getRelay() != null && spec.getRelay().getMode() != RelayMode.None) {
+    RelayMode mode = spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+    if (mode == RelayMode.Sidecar) {
+      return sidecar(spec);
+    }
+    if (mode != RelayMode.None) {
       return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.mode " + spec.getRelay().getMode() + " is not supported by this version yet; use relay.mode None");
+          "relay.mode " + mode + " is not supported by this version yet; use relay.mode None or Sidecar");
     }
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * A sidecar relays to ports of the pods it runs in, as a user without capabilities: so only pod
+   * targets, on ports from 1024 (a Service's targetPort is checked where the Service is known).
+   */
+  private static Optional<Refusal> sidecar(PortForwardSpec spec) {
+    if (spec.getGateway() != null) {
+      return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
+    }
+    List<Target> targets = targets(spec).toList();
+    for (int i = 0; i < targets.size(); i++) {
+      Target target = targets.get(i);
+      String field = i == 0 ? "target" : "routes[" + (i - 1) + "].target";
+      if (target.getExternal() != null) {
+        return refuse(Reason.UNSUPPORTED_VALUE, field + ".external cannot be reached by relay.mode Sidecar, which"
+            + " runs next to the target pods; use target.pods or target.service");
+      }
+      if (target.getPods() != null && target.getPods().getPort() < FIRST_UNPRIVILEGED_PORT) {
+        return refuse(Reason.UNSUPPORTED_VALUE, field + ".pods.port " + target.getPods().getPort()
+            + " is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
+            + " have the app listen on a port from 1024 up");
+      }
     }
     return Optional.empty();
   }

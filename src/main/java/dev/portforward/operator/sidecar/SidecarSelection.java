@@ -1,0 +1,99 @@
+package dev.portforward.operator.sidecar;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.operator.policy.ForwardPolicy;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Which relay.mode Sidecar PortForwards select a pod, and on which ports its sidecar relays. A
+ * pods target selects by label; a service target by the Service's selector, relaying the Service
+ * port's targetPort. Pure: Services come from the caller.
+ */
+public final class SidecarSelection {
+
+  /** A PortForward the sidecar serves, and the pod ports it relays for it (pod IP:P to 127.0.0.1:P). */
+  public record SidecarFor(String portForward, List<Integer> ports) {}
+
+  /** The namespace label that opts a namespace into injection (the webhook's namespaceSelector). */
+  public static final String INJECTION_LABEL = "portforward.dev/sidecar-injection";
+
+  /** Lowest port the sidecar may bind: it runs without root and without capabilities. */
+  public static final int FIRST_UNPRIVILEGED_PORT = 1024;
+
+  private SidecarSelection() {}
+
+  public static boolean isSidecar(PortForward pf) {
+    return pf.getSpec().getRelay() != null && pf.getSpec().getRelay().getMode() == RelayMode.Sidecar;
+  }
+
+  /** The accepted Sidecar PortForwards among {@code candidates} that select the pod, by name. */
+  public static List<SidecarFor> select(Pod pod, List<PortForward> candidates,
+      Function<String, Optional<Service>> services) {
+    return candidates.stream()
+        .filter(SidecarSelection::isSidecar)
+        .filter(Conditions::isAccepted)
+        .map(pf -> new SidecarFor(pf.getMetadata().getName(), ports(pf, pod, services)))
+        .filter(s -> !s.ports().isEmpty())
+        .sorted(Comparator.comparing(SidecarFor::portForward))
+        .toList();
+  }
+
+  /** The pod ports {@code pf} relays in this pod; empty when it does not select the pod. */
+  public static List<Integer> ports(PortForward pf, Pod pod, Function<String, Optional<Service>> services) {
+    Map<String, String> labels = Optional.ofNullable(pod.getMetadata().getLabels()).orElse(Map.of());
+    return ForwardPolicy.targets(pf.getSpec())
+        .flatMap(target -> port(target, pod, labels, services))
+        .filter(p -> p >= FIRST_UNPRIVILEGED_PORT)
+        .distinct()
+        .sorted()
+        .toList();
+  }
+
+  private static Stream<Integer> port(Target target, Pod pod, Map<String, String> labels,
+      Function<String, Optional<Service>> services) {
+    if (target.getPods() != null) {
+      return labels.entrySet().containsAll(target.getPods().getSelector().entrySet())
+          ? Stream.of(target.getPods().getPort()) : Stream.empty();
+    }
+    if (target.getService() == null) {
+      return Stream.empty();
+    }
+    return services.apply(target.getService().getName())
+        .filter(svc -> svc.getSpec().getSelector() != null && !svc.getSpec().getSelector().isEmpty()
+            && labels.entrySet().containsAll(svc.getSpec().getSelector().entrySet()))
+        .flatMap(svc -> svc.getSpec().getPorts().stream()
+            .filter(p -> p.getPort() == target.getService().getPort()).findFirst())
+        .flatMap(servicePort -> targetPort(servicePort, pod))
+        .stream();
+  }
+
+  /** A Service port's targetPort in this pod: a number, or a container port's name. */
+  static Optional<Integer> targetPort(ServicePort servicePort, Pod pod) {
+    IntOrString target = servicePort.getTargetPort();
+    if (target == null) {
+      return Optional.of(servicePort.getPort());
+    }
+    if (target.getIntVal() != null) {
+      return Optional.of(target.getIntVal());
+    }
+    return pod.getSpec().getContainers().stream()
+        .flatMap(c -> Optional.ofNullable(c.getPorts()).orElse(List.of()).stream())
+        .filter(p -> Objects.equals(target.getStrVal(), p.getName()))
+        .map(ContainerPort::getContainerPort)
+        .findFirst();
+  }
+}

@@ -1,0 +1,177 @@
+package dev.portforward.operator.sidecar;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.relays.RelayNames;
+import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import org.jboss.logging.Logger;
+
+/**
+ * The mutating admission webhook that injects the relay sidecar into pods at creation. Served by
+ * every operator replica (no leader needed: it only reads), over HTTPS with the certificate
+ * {@link WebhookTls} keeps. It never refuses a pod: when in doubt it admits it unchanged, and the
+ * PortForward's status lists pods without the sidecar.
+ */
+public final class SidecarWebhook implements AutoCloseable {
+
+  public static final String PATH = "/mutate-pods";
+  private static final Logger LOG = Logger.getLogger(SidecarWebhook.class);
+  private static final Duration REFRESH = Duration.ofMinutes(10);
+  private static final int MAX_BODY = 4 * 1024 * 1024;
+
+  private final KubernetesClient client;
+  private final SidecarInjection.Settings settings;
+  private final WebhookTls tls;
+  private final HttpsServer server;
+  private final ExecutorService workers = Executors.newFixedThreadPool(4, daemon("webhook"));
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("webhook-tls"));
+
+  private SidecarWebhook(KubernetesClient client, SidecarInjection.Settings settings, WebhookTls tls,
+      HttpsServer server) {
+    this.client = client;
+    this.settings = settings;
+    this.tls = tls;
+    this.server = server;
+  }
+
+  /** Issues or loads the certificate, then serves; fails when either is impossible. */
+  public static SidecarWebhook start(KubernetesClient client, OperatorConfig config) throws IOException {
+    OperatorConfig.Webhook webhook = config.webhook();
+    String namespace = webhook.namespace().orElseGet(client::getNamespace);
+    if (namespace == null) {
+      throw new IllegalArgumentException("portforward.webhook.namespace is required outside a cluster");
+    }
+    WebhookTls tls = new WebhookTls(client, namespace, webhook.secretName(), webhook.configurationName(),
+        WebhookCertificates.serviceNames(webhook.serviceName(), namespace), webhook.certificateValidity(),
+        Clock.systemUTC());
+    tls.refresh();
+    HttpsServer server = HttpsServer.create(new InetSocketAddress(webhook.host(), webhook.port()), 64);
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(new KeyManager[] {tls}, null, null);
+      server.setHttpsConfigurator(new HttpsConfigurator(context));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("webhook: no TLS: " + e.getMessage(), e);
+    }
+    SidecarWebhook hook = new SidecarWebhook(client,
+        new SidecarInjection.Settings(config.relay().image(), config.sidecar().managementPort()), tls, server);
+    server.createContext(PATH, hook::serve);
+    server.setExecutor(hook.workers);
+    server.start();
+    hook.timer.scheduleWithFixedDelay(hook::refresh, REFRESH.toMinutes(), REFRESH.toMinutes(), TimeUnit.MINUTES);
+    LOG.infof("webhook: serving %s on %s:%d", PATH, webhook.host(), server.getAddress().getPort());
+    return hook;
+  }
+
+  private void refresh() {
+    try {
+      tls.refresh();
+    } catch (RuntimeException e) {
+      LOG.errorf("webhook: certificate check failed, will retry: %s", e.toString());
+    }
+  }
+
+  private void serve(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      if (!"POST".equals(exchange.getRequestMethod())) {
+        exchange.sendResponseHeaders(405, -1);
+        return;
+      }
+      AdmissionReview review;
+      try (InputStream in = exchange.getRequestBody()) {
+        review = Serialization.unmarshal(new String(in.readNBytes(MAX_BODY), StandardCharsets.UTF_8),
+            AdmissionReview.class);
+      } catch (RuntimeException bad) {
+        exchange.sendResponseHeaders(400, -1);
+        return;
+      }
+      byte[] body = Serialization.asJson(respond(review)).getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().add("Content-Type", "application/json");
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    }
+  }
+
+  AdmissionReview respond(AdmissionReview review) {
+    AdmissionRequest request = review.getRequest();
+    AdmissionResponse response = new AdmissionResponse();
+    response.setUid(request.getUid());
+    response.setAllowed(true);
+    if (request.getObject() instanceof Pod pod && "CREATE".equals(request.getOperation())) {
+      try {
+        List<Map<String, Object>> patch = patch(request.getNamespace(), pod);
+        if (!patch.isEmpty()) {
+          response.setPatchType("JSONPatch");
+          response.setPatch(Base64.getEncoder().encodeToString(Serialization.asJson(patch).getBytes(StandardCharsets.UTF_8)));
+        }
+      } catch (RuntimeException e) {
+        // Admit unchanged: the status of the PortForward then lists the pod as needing a restart.
+        LOG.errorf("webhook: pod %s/%s admitted without the relay sidecar: %s", request.getNamespace(),
+            Optional.ofNullable(pod.getMetadata().getName()).orElse(pod.getMetadata().getGenerateName()), e.toString());
+      }
+    }
+    AdmissionReview answer = new AdmissionReview();
+    answer.setApiVersion(review.getApiVersion());
+    answer.setKind(review.getKind());
+    answer.setResponse(response);
+    return answer;
+  }
+
+  private List<Map<String, Object>> patch(String namespace, Pod pod) {
+    List<PortForward> candidates = client.resources(PortForward.class).inNamespace(namespace).list().getItems();
+    List<SidecarFor> forwards = SidecarSelection.select(pod, candidates,
+        name -> Optional.ofNullable(client.services().inNamespace(namespace).withName(name).get()));
+    Map<String, PortForward> byName = candidates.stream()
+        .collect(java.util.stream.Collectors.toMap(pf -> pf.getMetadata().getName(), pf -> pf));
+    return SidecarInjection.patch(pod, forwards, settings, name -> RelayNames.configMap(byName.get(name)));
+  }
+
+  /** The port it serves on (the setting, or the one the system chose for port 0). */
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    server.stop(0);
+    workers.shutdownNow();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}
