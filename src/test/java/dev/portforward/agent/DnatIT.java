@@ -82,6 +82,19 @@ class DnatIT {
   }
 
   @Test
+  void eachAddressFamilyReachesItsOwnBackendsAndSourceRanges() {
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.1.0/24"), Cidr.parse("fd77:1::/64")), List.of(),
+        backend(NodeTopology.POD1_IP, 8080), backend(NodeTopology.POD2_IP6, 8080)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> hosts.tcpAsk6(8080), "pod2-v6"::equals);
+    assertThat(tcpAsk(8080)).isEqualTo("pod1");
+
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.1.0/24"), Cidr.parse("fd77:9::/64")), List.of(),
+        backend(NodeTopology.POD1_IP, 8080), backend(NodeTopology.POD2_IP6, 8080)));
+    assertThat(hosts.tcpAsk6(8080)).as("an IPv6 client outside sourceRanges").isEmpty();
+    assertThat(tcpAsk(8080)).isEqualTo("pod1");
+  }
+
+  @Test
   void aUdpClientFollowsTheBackendSwitchBecauseConntrackForgetsTheOldOne() {
     apply(udp("dns", 5353, backend("10.77.2.2", 5353)));
     await().atMost(Duration.ofSeconds(20)).until(() -> udpAsk(5353), "pod1"::equals);
