@@ -19,61 +19,19 @@ public interface OperatorConfig {
 
   Metrics metrics();
 
-  Relay relay();
+  Relays relay();
 
-  Sidecar sidecar();
-
-  Webhook webhook();
-
-  /** The relays the operator runs or injects. */
-  interface Relay {
-    /** Image of the relay containers (the one jar that holds every role). */
-    @WithDefault("ghcr.io/portforward-dev/portforward-operator:latest")
+  /** The relay Deployments the operator runs for relay.mode Deployment. */
+  interface Relays {
+    /** Image of the relays; the chart passes the operator's own image, which holds every role. */
     String image();
-  }
 
-  /** The relay container injected into pods by relay.mode Sidecar. */
-  interface Sidecar {
-    /**
-     * The sidecar's health and metrics port. It shares the pod's network with the app, so it is a
-     * port apps rarely use.
-     */
-    @WithDefault("15020")
-    int managementPort();
-  }
+    @WithDefault("IfNotPresent")
+    String imagePullPolicy();
 
-  /** The mutating admission webhook that injects relay sidecars. */
-  interface Webhook {
-    /** Serve the webhook and manage its certificate and the configuration's caBundle. */
-    @WithDefault("false")
-    boolean enabled();
-
-    /** HTTPS port of the webhook. */
-    @WithDefault("9443")
-    int port();
-
-    /** Address the webhook listens on. */
-    @WithDefault("0.0.0.0")
-    String host();
-
-    /** The MutatingWebhookConfiguration whose caBundle the operator keeps current. */
-    @WithDefault("portforward-operator")
-    String configurationName();
-
-    /** The Secret, in the operator's namespace, holding the webhook's CA and serving certificate. */
-    @WithDefault("portforward-operator-webhook-tls")
-    String secretName();
-
-    /** The operator's namespace; by default the one of its service account. */
-    Optional<String> namespace();
-
-    /** The Service in front of the webhook: its DNS names go into the serving certificate. */
-    @WithDefault("portforward-operator")
-    String serviceName();
-
-    /** Lifetime of the generated CA and serving certificate; renewed when a third of it is left. */
-    @WithDefault("8760h")
-    Duration certificateValidity();
+    /** Relay pods per PortForward; relay.maxConnections applies to each. */
+    @WithDefault("1")
+    int replicas();
   }
 
   /** Prometheus metrics of the reconciler. */
@@ -138,5 +96,53 @@ public interface OperatorConfig {
 
     @WithDefault("2s")
     Duration retryPeriod();
+  }
+
+  Sidecar sidecar();
+
+  Webhook webhook();
+
+  /** The relay container injected into pods by relay.mode Sidecar. */
+  interface Sidecar {
+    /**
+     * The sidecar's health and metrics port. It shares the pod's network with the app, so it is a
+     * port apps rarely use.
+     */
+    @WithDefault("15020")
+    int managementPort();
+  }
+
+  /** The mutating admission webhook that injects relay sidecars. */
+  interface Webhook {
+    /** Serve the webhook and manage its certificate and the configuration's caBundle. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /** HTTPS port of the webhook. */
+    @WithDefault("9443")
+    int port();
+
+    /** Address the webhook listens on. */
+    @WithDefault("0.0.0.0")
+    String host();
+
+    /** The MutatingWebhookConfiguration whose caBundle the operator keeps current. */
+    @WithDefault("portforward-operator")
+    String configurationName();
+
+    /** The Secret, in the operator's namespace, holding the webhook's CA and serving certificate. */
+    @WithDefault("portforward-operator-webhook-tls")
+    String secretName();
+
+    /** The operator's namespace; by default the one of its service account. */
+    Optional<String> namespace();
+
+    /** The Service in front of the webhook: its DNS names go into the serving certificate. */
+    @WithDefault("portforward-operator")
+    String serviceName();
+
+    /** Lifetime of the generated CA and serving certificate; renewed when a third of it is left. */
+    @WithDefault("8760h")
+    Duration certificateValidity();
   }
 }

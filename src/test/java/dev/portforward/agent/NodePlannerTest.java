@@ -9,7 +9,12 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.PodsTarget;
+import dev.portforward.api.v1alpha1.Relay;
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.Sidecars;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -28,6 +33,7 @@ class NodePlannerTest {
   private final Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("role", "edge").endMetadata()
       .withNewStatus().addNewAddress().withType("InternalIP").withAddress("192.0.2.1").endAddress().endStatus().build();
   private final List<PortForward> forwards = new ArrayList<>();
+  private final List<Pod> pods = new ArrayList<>();
 
   @Test
   void onlyAcceptedForwardsThatSelectThisNodeArePlanned() {
@@ -69,6 +75,41 @@ class NodePlannerTest {
     assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("203.0.113.5"), 443));
   }
 
+  @Test
+  void aSidecarForwardDnatsOnlyToPodsThatCarryItsSidecar() {
+    PortForward pf = external("web", Map.of(), "203.0.113.5", true);
+    PodsTarget target = new PodsTarget();
+    target.setSelector(Map.of("app", "web"));
+    target.setPort(8080);
+    pf.getSpec().getTarget().setExternal(null);
+    pf.getSpec().getTarget().setPods(target);
+    Relay relay = new Relay();
+    relay.setMode(RelayMode.Sidecar);
+    pf.getSpec().setRelay(relay);
+    forwards.add(pf);
+    pods.add(pod("with", "10.0.0.1", "web,other", true));
+    pods.add(pod("without", "10.0.0.2", null, false));
+    pods.add(pod("for-another", "10.0.0.3", "other", true));
+
+    NodeForward forward = NodePlanner.plan(node, view()).forwards().get(0);
+
+    assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.0.0.1"), 8080));
+  }
+
+  private static Pod pod(String name, String ip, String sidecarFor, boolean sidecar) {
+    PodBuilder pod = new PodBuilder().withNewMetadata().withName(name).withNamespace("n").addToLabels("app", "web")
+        .endMetadata()
+        .withNewSpec().addNewContainer().withName("app").endContainer().endSpec()
+        .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus();
+    if (sidecarFor != null) {
+      pod.editMetadata().addToAnnotations(Sidecars.ANNOTATION, sidecarFor).endMetadata();
+    }
+    if (sidecar) {
+      pod.editSpec().addNewInitContainer().withName(Sidecars.CONTAINER).endInitContainer().endSpec();
+    }
+    return pod.build();
+  }
+
   private NodePlanner.View view() {
     return new NodePlanner.View() {
       @Override public List<PortForward> portForwards() {
@@ -84,7 +125,7 @@ class NodePlannerTest {
       }
 
       @Override public List<Pod> pods(String namespace) {
-        return List.of();
+        return pods;
       }
     };
   }

@@ -1,5 +1,6 @@
 package dev.portforward.operator.sidecar;
 
+import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
 import io.fabric8.kubernetes.api.model.Container;
@@ -30,10 +31,9 @@ public final class SidecarInjection {
   public static final String CONFIG_DIR = "/etc/portforward/relay";
   static final String CONFIG_VOLUME = "portforward-relay-config";
   static final String TMP_VOLUME = "portforward-relay-tmp";
-  static final String CONFIG_KEY = "relay.yaml";
 
   /** What the operator's settings decide about the injected container. */
-  public record Settings(String image, int managementPort) {}
+  public record Settings(String image, String imagePullPolicy, int managementPort) {}
 
   private SidecarInjection() {}
 
@@ -52,7 +52,7 @@ public final class SidecarInjection {
     List<VolumeProjection> configs = forwards.stream()
         .map(f -> new VolumeProjectionBuilder().withNewConfigMap()
             .withName(configMaps.apply(f.portForward()))
-            .addNewItem().withKey(CONFIG_KEY).withPath(f.portForward() + ".yaml").endItem()
+            .addNewItem().withKey(RelayNames.CONFIG_KEY).withPath(f.portForward() + ".yaml").endItem()
             // A deleted PortForward's file just disappears; the relay drops its forwards.
             .withOptional(true)
             .endConfigMap().build())
@@ -85,6 +85,7 @@ public final class SidecarInjection {
     return new ContainerBuilder()
         .withName(Sidecars.CONTAINER)
         .withImage(settings.image())
+        .withImagePullPolicy(settings.imagePullPolicy())
         .withArgs("relay", "--config", CONFIG_DIR)
         .withRestartPolicy("Always")
         .addNewEnv().withName("PORTFORWARD_RELAY_DEFAULT_LISTEN_ADDRESS")

@@ -5,7 +5,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.operator.OperatorConfig;
-import dev.portforward.operator.relays.RelayNames;
+import dev.portforward.common.RelayNames;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
@@ -81,7 +81,8 @@ public final class SidecarWebhook implements AutoCloseable {
       throw new IllegalStateException("webhook: no TLS: " + e.getMessage(), e);
     }
     SidecarWebhook hook = new SidecarWebhook(client,
-        new SidecarInjection.Settings(config.relay().image(), config.sidecar().managementPort()), tls, server);
+        new SidecarInjection.Settings(config.relay().image(), config.relay().imagePullPolicy(),
+            config.sidecar().managementPort()), tls, server);
     server.createContext(PATH, hook::serve);
     server.setExecutor(hook.workers);
     server.start();

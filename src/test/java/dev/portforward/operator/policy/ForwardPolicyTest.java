@@ -6,12 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ForwardPolicyTest {
@@ -86,7 +88,32 @@ class ForwardPolicyTest {
     relayed.setRelay(relay);
     assertThat(ForwardPolicy.from(Settings.defaults()).check(relayed)).get()
         .isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
-            "relay.mode Deployment is not supported by this version yet; use relay.mode None"));
+            "relay.mode Deployment is not supported by this version yet; use relay.mode None or Sidecar"));
+  }
+
+  @Test
+  void aSidecarRelaysToPodPortsFrom1024Only() {
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
+    PortForwardSpec sidecar = spec(8080, null);
+    Relay relay = new Relay();
+    relay.setMode(RelayMode.Sidecar);
+    sidecar.setRelay(relay);
+    PodsTarget pods = new PodsTarget();
+    pods.setSelector(Map.of("app", "web"));
+    pods.setPort(8080);
+    Target target = new Target();
+    target.setPods(pods);
+    sidecar.setTarget(target);
+    assertThat(policy.check(sidecar)).isEmpty();
+
+    pods.setPort(80);
+    assertThat(policy.check(sidecar)).get().isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
+        "target.pods.port 80 is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
+            + " have the app listen on a port from 1024 up"));
+
+    sidecar.setTarget(spec(8080, "203.0.113.7").getTarget());
+    assertThat(policy.check(sidecar)).get().extracting(Refusal::message).asString()
+        .startsWith("target.external cannot be reached by relay.mode Sidecar");
   }
 
   static PortForwardSpec spec(int port, String externalHost) {

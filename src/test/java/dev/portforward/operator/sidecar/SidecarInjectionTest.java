@@ -1,0 +1,159 @@
+package dev.portforward.operator.sidecar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.PodsTarget;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.Relay;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.ServiceTarget;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.Sidecars;
+import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.zjsonpatch.JsonPatch;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+class SidecarInjectionTest {
+
+  private static final SidecarInjection.Settings SETTINGS =
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020);
+  private static final Service WEB = new ServiceBuilder().withNewMetadata().withName("web-svc").endMetadata()
+      .withNewSpec().addToSelector("app", "web")
+      .addNewPort().withPort(80).withTargetPort(new IntOrString("http")).endPort().endSpec().build();
+  private static final Function<String, Optional<Service>> SERVICES =
+      name -> "web-svc".equals(name) ? Optional.of(WEB) : Optional.empty();
+
+  @Test
+  void aPodNoForwardSelectsIsLeftAlone() {
+    List<PortForward> forwards = List.of(toPods("web", Map.of("app", "web"), 8080, true));
+    Pod other = pod(Map.of("app", "db"));
+
+    assertThat(SidecarSelection.select(other, forwards, SERVICES)).isEmpty();
+    assertThat(inject(other, forwards)).isEmpty();
+  }
+
+  @Test
+  void oneForwardGetsOneRelayContainerItsConfigAndTheAnnotation() {
+    Pod pod = pod(Map.of("app", "web"));
+
+    Pod injected = apply(pod, inject(pod, List.of(toPods("web", Map.of("app", "web"), 8080, true))));
+
+    assertThat(injected.getMetadata().getAnnotations()).containsEntry(Sidecars.ANNOTATION, "web");
+    Container relay = injected.getSpec().getInitContainers().get(0);
+    assertThat(relay.getName()).isEqualTo("portforward-relay");
+    assertThat(relay.getRestartPolicy()).as("a native sidecar").isEqualTo("Always");
+    assertThat(relay.getArgs()).containsExactly("relay", "--config", "/etc/portforward/relay");
+    assertThat(relay.getEnv().get(0).getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
+    assertThat(relay.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+    assertThat(relay.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+    assertThat(relay.getReadinessProbe().getHttpGet().getPort().getIntVal()).isEqualTo(15020);
+    assertThat(injected.getSpec().getVolumes().get(0).getProjected().getSources())
+        .extracting(s -> s.getConfigMap().getName(), s -> s.getConfigMap().getItems().get(0).getPath(),
+            s -> s.getConfigMap().getOptional())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("web-relay", "web.yaml", true));
+    assertThat(injected.getSpec().getContainers()).extracting(Container::getName).containsExactly("app");
+  }
+
+  @Test
+  void twoForwardsShareOneRelayAndAppendToWhatThePodHas() {
+    Pod pod = new PodBuilder(pod(Map.of("app", "web"))).editMetadata().addToAnnotations("keep", "me").endMetadata()
+        .editSpec().addNewInitContainer().withName("setup").endInitContainer()
+        .addNewVolume().withName("data").withNewEmptyDir().endEmptyDir().endVolume().endSpec().build();
+    List<PortForward> forwards = List.of(toService("b-svc", "web-svc", 80), toPods("a-pods", Map.of("app", "web"), 9000, true),
+        toPods("not-accepted", Map.of("app", "web"), 9001, false));
+
+    assertThat(SidecarSelection.select(pod, forwards, SERVICES))
+        .containsExactly(new SidecarFor("a-pods", List.of(9000)), new SidecarFor("b-svc", List.of(8080)));
+    Pod injected = apply(pod, inject(pod, forwards));
+
+    assertThat(injected.getMetadata().getAnnotations())
+        .containsEntry("keep", "me").containsEntry(Sidecars.ANNOTATION, "a-pods,b-svc");
+    assertThat(injected.getSpec().getInitContainers()).extracting(Container::getName)
+        .containsExactly("setup", "portforward-relay");
+    assertThat(injected.getSpec().getVolumes()).extracting(v -> v.getName())
+        .containsExactly("data", "portforward-relay-config", "portforward-relay-tmp");
+    assertThat(injected.getSpec().getVolumes().get(1).getProjected().getSources())
+        .extracting(s -> s.getConfigMap().getItems().get(0).getPath()).containsExactly("a-pods.yaml", "b-svc.yaml");
+  }
+
+  @Test
+  void aPodThatAlreadyHasTheSidecarIsNotInjectedTwice() {
+    Pod pod = pod(Map.of("app", "web"));
+    List<PortForward> forwards = List.of(toPods("web", Map.of("app", "web"), 8080, true));
+    Pod injected = apply(pod, inject(pod, forwards));
+
+    assertThat(inject(injected, forwards)).isEmpty();
+  }
+
+  private static List<Map<String, Object>> inject(Pod pod, List<PortForward> forwards) {
+    return SidecarInjection.patch(pod, SidecarSelection.select(pod, forwards, SERVICES), SETTINGS,
+        name -> name + "-relay");
+  }
+
+  /** Applies the patch the way the API server does, to the pod's JSON as it was sent. */
+  private static Pod apply(Pod pod, List<Map<String, Object>> patch) {
+    JsonNode json = Serialization.jsonMapper().valueToTree(pod);
+    JsonNode ops = Serialization.jsonMapper().valueToTree(patch);
+    return Serialization.jsonMapper().convertValue(JsonPatch.apply(ops, json), Pod.class);
+  }
+
+  private static Pod pod(Map<String, String> labels) {
+    return new PodBuilder().withNewMetadata().withName("p").withLabels(labels).endMetadata()
+        .withNewSpec().addNewContainer().withName("app").addNewPort().withName("http").withContainerPort(8080)
+        .endPort().endContainer().endSpec().build();
+  }
+
+  private static PortForward toPods(String name, Map<String, String> selector, int port, boolean accepted) {
+    PodsTarget pods = new PodsTarget();
+    pods.setSelector(selector);
+    pods.setPort(port);
+    Target target = new Target();
+    target.setPods(pods);
+    return sidecar(name, target, accepted);
+  }
+
+  private static PortForward toService(String name, String service, int port) {
+    ServiceTarget svc = new ServiceTarget();
+    svc.setName(service);
+    svc.setPort(port);
+    Target target = new Target();
+    target.setService(svc);
+    return sidecar(name, target, true);
+  }
+
+  private static PortForward sidecar(String name, Target target, boolean accepted) {
+    PortForward pf = new PortForward();
+    pf.setMetadata(new ObjectMetaBuilder().withNamespace("n").withName(name).withGeneration(1L).build());
+    PortForwardSpec spec = new PortForwardSpec();
+    Listen listen = new Listen();
+    listen.setPort(30000);
+    spec.setListen(listen);
+    spec.setTarget(target);
+    Relay relay = new Relay();
+    relay.setMode(RelayMode.Sidecar);
+    spec.setRelay(relay);
+    pf.setSpec(spec);
+    PortForwardStatus status = new PortForwardStatus();
+    status.setObservedGeneration(1L);
+    status.setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus(accepted ? "True" : "False").build()));
+    pf.setStatus(status);
+    return pf;
+  }
+}
