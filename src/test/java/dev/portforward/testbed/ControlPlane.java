@@ -253,7 +253,8 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
-  static int freePort() {
+  /** A TCP port on loopback that nothing listens on now. */
+  public static int freePort() {
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     } catch (IOException e) {

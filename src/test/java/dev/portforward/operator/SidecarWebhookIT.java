@@ -1,0 +1,310 @@
+package dev.portforward.operator;
+
+import static dev.portforward.testbed.PortForwards.WAIT;
+import static dev.portforward.testbed.PortForwards.awaitAccepted;
+import static dev.portforward.testbed.PortForwards.awaitCondition;
+import static dev.portforward.testbed.PortForwards.condition;
+import static dev.portforward.testbed.PortForwards.toService;
+import static dev.portforward.testbed.PortForwards.uniquePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.PodsTarget;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Relay;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.Sidecars;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.NetNs;
+import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.api.model.VolumeProjection;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * relay.mode Sidecar end to end: the real API server calls the operator's webhook over TLS (a
+ * certificate the operator issued, trusted through the caBundle it applied) and the pod gets the
+ * relay sidecar; then, as no kubelet runs, the test runs that sidecar's relay from the injected
+ * container's args, env and mounted config in the pod's network namespace, and traffic goes
+ * client -> node DNAT (agent) -> sidecar relay -> an app bound to 127.0.0.1 only.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class SidecarWebhookIT {
+
+  private static final int APP_PORT = 9080;
+  private static final Map<String, String> WEB = Map.of("app", "web");
+
+  @Test
+  void podsGetTheRelaySidecarAndTrafficReachesAnAppBoundToLoopback(
+      KubernetesClient client, TestNamespace ns, ControlPlane cp) throws Exception {
+    String other = ns.name() + "-other";
+    String configuration = "pf-sidecar-" + ns.name();
+    client.namespaces().withName(ns.name()).edit(n -> new NamespaceBuilder(n).editMetadata()
+        .addToLabels("portforward.dev/sidecar-injection", "enabled").endMetadata().build());
+    client.resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build()).create();
+    int webhookPort = ControlPlane.freePort();
+    client.resource(webhookConfiguration(configuration, webhookPort, "Ignore")).create();
+
+    // A second operator replica serves the webhook (every replica does); the shared one leads.
+    Map<String, String> settings = new HashMap<>(SharedOperator.TEST_SETTINGS);
+    settings.putAll(Map.of(
+        "portforward.webhook.enabled", "true",
+        "portforward.webhook.host", "127.0.0.1",
+        "portforward.webhook.port", String.valueOf(webhookPort),
+        "portforward.webhook.namespace", ns.name(),
+        "portforward.webhook.configuration-name", configuration,
+        "portforward.relay.image", "relay:test"));
+    RoleProcess webhook = RoleProcess.operator(cp, settings);
+    Node node = null;
+    try (NodeTopology hosts = NodeTopology.create()) {
+      webhook.start();
+      await("caBundle applied").atMost(WAIT).until(() -> caBundle(client, configuration) != null);
+      assertThat(client.secrets().inNamespace(ns.name()).withName("portforward-operator-webhook-tls").get()
+          .getData()).containsKeys("ca.crt", "tls.crt", "tls.key");
+      awaitServiceAccount(client, ns.name());
+      awaitServiceAccount(client, other);
+
+      // A pod from before the forward: nothing to inject yet.
+      Pod before = create(client, pod(ns.name(), "before", WEB));
+      assertThat(Sidecars.hasContainer(before)).isFalse();
+
+      Map<String, String> nodeLabel = Map.of("portforward.dev/test", ns.name());
+      int listenPort = uniquePort();
+      client.resource(sidecarForward(ns.name(), "web", listenPort, nodeLabel)).create();
+      client.resource(sidecarForward(other, "web", uniquePort(), nodeLabel)).create();
+      awaitAccepted(client, ns.name(), "web");
+      awaitAccepted(client, other, "web");
+
+      Pod web = create(client, pod(ns.name(), "web-1", WEB));
+      Pod db = create(client, pod(ns.name(), "db", Map.of("app", "db")));
+      Pod elsewhere = create(client, pod(other, "web-1", WEB));
+      assertThat(Sidecars.carries(web, "web")).as("selected pod in a labelled namespace").isTrue();
+      assertThat(Sidecars.hasContainer(db)).as("pod no forward selects").isFalse();
+      assertThat(Sidecars.hasContainer(elsewhere)).as("namespace without the injection label").isFalse();
+
+      // The pod from before is named as needing a restart.
+      PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False",
+          Conditions.Reason.SIDECARS_MISSING);
+      assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage())
+          .contains("without the relay sidecar: before;", "restart them")
+          .contains("relay sidecar is not ready: web-1");
+
+      // The webhook is down: unrelated pods are created as ever, and with failurePolicy Ignore so
+      // are selected ones, which the status then names.
+      webhook.kill();
+      assertThat(Sidecars.hasContainer(create(client, pod(other, "during-outage", WEB)))).isFalse();
+      assertThat(Sidecars.hasContainer(create(client, pod(ns.name(), "missed", WEB)))).isFalse();
+      await().atMost(WAIT).untilAsserted(() -> assertThat(condition(
+          client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(), Conditions.PROGRAMMED)
+          .orElseThrow().getMessage()).contains("without the relay sidecar: before, missed;"));
+      // With failurePolicy Fail, selected namespaces wait for the webhook; others still do not.
+      setFailurePolicy(client, configuration, "Fail");
+      Pod attempt = new PodBuilder(pod(ns.name(), null, WEB)).editMetadata().withGenerateName("attempt-")
+          .addToLabels("attempt", "fail").endMetadata().build();
+      await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> create(client, attempt))
+          .isInstanceOf(KubernetesClientException.class).hasMessageContaining("failed calling webhook"));
+      create(client, pod(other, "still-fine", WEB));
+      setFailurePolicy(client, configuration, "Ignore");
+      // Restarted, as the status asks (and any attempt admitted before Fail took effect).
+      client.pods().inNamespace(ns.name()).withLabel("attempt", "fail").withGracePeriod(0).delete();
+      for (String restarted : List.of("before", "missed")) {
+        client.pods().inNamespace(ns.name()).withName(restarted).withGracePeriod(0).delete();
+      }
+
+      // Traffic: the app listens on 127.0.0.1 only, in the pod's network namespace.
+      hosts.net.spawn(hosts.pod1, "socat", "TCP-LISTEN:" + APP_PORT + ",bind=127.0.0.1,fork,reuseaddr",
+          "SYSTEM:echo local-only");
+      node = client.resource(new NodeBuilder().withNewMetadata().withName(ns.name() + "-node")
+          .withLabels(nodeLabel).endMetadata().build()).create();
+      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP")
+          .withAddress(NodeTopology.NODE_IP).endAddress().build());
+      client.resource(node).updateStatus();
+      RoleProcess agent = RoleProcess.agent(cp, Map.of(
+          "portforward.agent.node-name", node.getMetadata().getName(),
+          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node))));
+      Process relay = null;
+      try {
+        agent.start();
+        web = running(client, web, NodeTopology.POD1_IP, false);
+        relay = runSidecar(client, hosts, web, cp.directory());
+        // The relay listens on the pod's address, next to the app on 127.0.0.1, and reaches it.
+        await("relay sidecar serving").atMost(WAIT)
+            .until(() -> ask(hosts, hosts.node, NodeTopology.POD1_IP, APP_PORT), "local-only"::equals);
+        // Now the kubelet would see the sidecar, and so the pod, ready: the agent DNATs to it.
+        running(client, web, NodeTopology.POD1_IP, true);
+        awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(listenPort), "local-only"::equals);
+      } finally {
+        if (relay != null) {
+          relay.descendants().forEach(ProcessHandle::destroyForcibly);
+          relay.destroyForcibly();
+        }
+        agent.close();
+      }
+    } finally {
+      webhook.close();
+      if (node != null) {
+        client.resource(node).delete();
+      }
+      client.resource(webhookConfiguration(configuration, webhookPort, "Ignore")).delete();
+      client.namespaces().withName(other).delete();
+    }
+  }
+
+  /**
+   * Starts what the kubelet would start for the injected container: its args, its env (the
+   * downward API's status.podIP resolved), its projected config files from the ConfigMaps, in the
+   * pod's network namespace.
+   */
+  private static Process runSidecar(KubernetesClient client, NodeTopology hosts, Pod pod, Path logs) throws Exception {
+    Container container = pod.getSpec().getInitContainers().stream()
+        .filter(c -> Sidecars.CONTAINER.equals(c.getName())).findFirst().orElseThrow();
+    String mount = container.getVolumeMounts().stream()
+        .filter(m -> m.getMountPath().equals(container.getArgs().get(container.getArgs().indexOf("--config") + 1)))
+        .findFirst().orElseThrow().getName();
+    Path configDir = Files.createTempDirectory(logs, "sidecar-config-");
+    List<VolumeProjection> sources = pod.getSpec().getVolumes().stream().filter(v -> v.getName().equals(mount))
+        .findFirst().orElseThrow().getProjected().getSources();
+    for (VolumeProjection source : sources) {
+      String name = source.getConfigMap().getName();
+      ConfigMap config = await("ConfigMap " + name).atMost(WAIT).until(
+          () -> client.configMaps().inNamespace(pod.getMetadata().getNamespace()).withName(name).get(), Objects::nonNull);
+      source.getConfigMap().getItems().forEach(item -> write(configDir.resolve(item.getPath()),
+          config.getData().get(item.getKey())));
+    }
+
+    List<String> args = new ArrayList<>(container.getArgs());
+    args.set(args.indexOf("--config") + 1, configDir.toString());
+    List<String> command = new ArrayList<>(NetNs.inside(hosts.pod1));
+    command.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx128m", "-jar",
+        ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar").toString()));
+    command.addAll(args);
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(logs.resolve("sidecar-relay.log").toFile());
+    for (EnvVar env : container.getEnv()) {
+      builder.environment().put(env.getName(), env.getValueFrom() != null
+          && "status.podIP".equals(env.getValueFrom().getFieldRef().getFieldPath())
+          ? pod.getStatus().getPodIP() : env.getValue());
+    }
+    return builder.start();
+  }
+
+  /** The pod as the kubelet reports it: running at {@code ip}, its sidecar ready or not. */
+  private static Pod running(KubernetesClient client, Pod pod, String ip, boolean sidecarReady) {
+    Pod fresh = client.resource(pod).get();
+    fresh.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(ip).addNewPodIP().withIp(ip).endPodIP()
+        .addNewCondition().withType("Ready").withStatus(sidecarReady ? "True" : "False").endCondition()
+        .addNewInitContainerStatus().withName(Sidecars.CONTAINER).withReady(sidecarReady).withRestartCount(0)
+        .withImage("relay:test").withImageID("").endInitContainerStatus()
+        .build());
+    return client.resource(fresh).updateStatus();
+  }
+
+  private static PortForward sidecarForward(String namespace, String name, int port, Map<String, String> nodes) {
+    return toService(namespace, name, port, "unused", 80, spec -> {
+      spec.getListen().setNodeSelector(nodes);
+      PodsTarget pods = new PodsTarget();
+      pods.setSelector(WEB);
+      pods.setPort(APP_PORT);
+      Target target = new Target();
+      target.setPods(pods);
+      spec.setTarget(target);
+      Relay relay = new Relay();
+      relay.setMode(RelayMode.Sidecar);
+      spec.setRelay(relay);
+    });
+  }
+
+  /** As the chart installs it, but calling the test's operator process on loopback. */
+  private static MutatingWebhookConfiguration webhookConfiguration(String name, int port, String failurePolicy) {
+    return new MutatingWebhookConfigurationBuilder()
+        .withNewMetadata().withName(name).endMetadata()
+        .addNewWebhook()
+            .withName("sidecar.portforward.dev")
+            .withNewClientConfig().withUrl("https://127.0.0.1:" + port + "/mutate-pods").endClientConfig()
+            .withFailurePolicy(failurePolicy)
+            .withTimeoutSeconds(5)
+            .withSideEffects("None")
+            .withAdmissionReviewVersions("v1")
+            .withNewNamespaceSelector()
+                .addToMatchLabels("portforward.dev/sidecar-injection", "enabled")
+            .endNamespaceSelector()
+            .addNewRule().withApiGroups("").withApiVersions("v1").withResources("pods").withOperations("CREATE")
+            .endRule()
+        .endWebhook()
+        .build();
+  }
+
+  private static void setFailurePolicy(KubernetesClient client, String configuration, String policy) {
+    client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(configuration).edit(c -> {
+      c.getWebhooks().get(0).setFailurePolicy(policy);
+      return c;
+    });
+  }
+
+  /** Asks {@code address:port} over TCP from inside {@code ns}; the answer, or "" when refused. */
+  private static String ask(NodeTopology hosts, String ns, String address, int port) {
+    try {
+      return hosts.net.exec(ns, "socat", "-T2", "-", "TCP:" + address + ":" + port + ",connect-timeout=1").strip();
+    } catch (IllegalStateException refused) {
+      return "";
+    }
+  }
+
+  private static String caBundle(KubernetesClient client, String configuration) {
+    return client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(configuration).get()
+        .getWebhooks().get(0).getClientConfig().getCaBundle();
+  }
+
+  private static Pod pod(String namespace, String name, Map<String, String> labels) {
+    return new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).withLabels(labels).endMetadata()
+        .withNewSpec().addNewContainer().withName("app").withImage("app").endContainer().endSpec().build();
+  }
+
+  private static Pod create(KubernetesClient client, Pod pod) {
+    return client.resource(pod).create();
+  }
+
+  /** Pods need the namespace's default service account, which the controller manager creates. */
+  private static void awaitServiceAccount(KubernetesClient client, String namespace) {
+    client.serviceAccounts().inNamespace(namespace).withName("default")
+        .waitUntilCondition(Objects::nonNull, WAIT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  private static void write(Path file, String text) {
+    try {
+      Files.writeString(file, text);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
