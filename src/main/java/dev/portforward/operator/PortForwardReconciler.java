@@ -244,8 +244,13 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
-    if (programmed.ok() && SidecarSelection.isSidecar(pf)) {
-      programmed = sidecars(pf);
+    if (SidecarSelection.isSidecar(pf)) {
+      // Both halves must hold: the node rules, and the sidecars they lead to.
+      Check sidecars = sidecars(pf);
+      programmed = !sidecars.ok()
+          ? Check.fail(sidecars.reason(), sidecars.message() + (programmed.ok() ? "" : "; " + programmed.message()))
+          : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + sidecars.message())
+          : programmed;
     }
     long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
     Check ready;
