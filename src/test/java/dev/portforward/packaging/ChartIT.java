@@ -72,9 +72,10 @@ class ChartIT {
         "--kube-version", "1.36.0",
         "--set", "policy.privilegedPorts=true,policy.externalTargets=true,networkPolicy.enabled=true",
         "--set", "policy.externalTargetCidrs={203.0.113.0/24,198.51.100.0/24}",
-        "--set", "agent.enabled=false,operator.replicas=1");
+        "--set", "agent.enabled=false,operator.replicas=1,sidecarInjection.enabled=false");
     assertThat(rendered.exitCode()).isZero();
-    assertThat(rendered.out()).contains("value: \"203.0.113.0/24,198.51.100.0/24\"").doesNotContain("DaemonSet");
+    assertThat(rendered.out()).contains("value: \"203.0.113.0/24,198.51.100.0/24\"").doesNotContain("DaemonSet")
+        .doesNotContain("MutatingWebhookConfiguration");
     Path file = Files.createTempFile("custom-", ".yaml");
     Files.writeString(file, rendered.out());
     Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
