@@ -68,17 +68,19 @@ public final class NodeTopology implements AutoCloseable {
 
   /** Asks the node's port over TCP from the client; the answer, or "" when refused or dropped. */
   public String tcpAsk(int port) {
-    try {
-      return net.exec(client, "socat", "-T2", "-", "TCP:" + NODE_IP + ":" + port + ",connect-timeout=1").strip();
-    } catch (IllegalStateException refused) {
-      return "";
-    }
+    return tcpAsk(client, NODE_IP, port);
   }
 
   /** Asks the node's IPv6 address over TCP from the client's IPv6 address. */
   public String tcpAsk6(int port) {
+    return tcpAsk(client, "[" + NODE_IP6 + "]", port);
+  }
+
+  /** Asks {@code host} (an IPv6 address in brackets) over TCP from namespace {@code from}. */
+  public String tcpAsk(String from, String host, int port) {
     try {
-      return net.exec(client, "socat", "-T2", "-", "TCP6:[" + NODE_IP6 + "]:" + port + ",connect-timeout=1").strip();
+      String protocol = host.startsWith("[") ? "TCP6:" : "TCP:";
+      return net.exec(from, "socat", "-T2", "-", protocol + host + ":" + port + ",connect-timeout=1").strip();
     } catch (IllegalStateException refused) {
       return "";
     }
