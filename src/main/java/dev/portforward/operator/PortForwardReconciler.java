@@ -50,6 +50,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -287,7 +288,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     List<Pod> selected = pods.list(namespace)
         .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
         .filter(pod -> !SidecarSelection.ports(pf, pod, name -> services.get(new ResourceID(name, namespace))).isEmpty())
-        .sorted(java.util.Comparator.comparing(pod -> pod.getMetadata().getName()))
+        .sorted(Comparator.comparing(pod -> pod.getMetadata().getName()))
         .toList();
     List<String> without = selected.stream().filter(pod -> !Sidecars.carries(pod, pf.getMetadata().getName()))
         .map(pod -> pod.getMetadata().getName()).toList();

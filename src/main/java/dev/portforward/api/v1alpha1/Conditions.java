@@ -1,5 +1,7 @@
 package dev.portforward.api.v1alpha1;
 
+import java.util.Objects;
+
 /** Condition types and reasons of a PortForward's status: the vocabulary users and tools match on. */
 public final class Conditions {
 
@@ -50,7 +52,7 @@ public final class Conditions {
   public static boolean isAccepted(PortForward pf) {
     return pf.getMetadata().getDeletionTimestamp() == null
         && pf.getStatus() != null
-        && java.util.Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
+        && Objects.equals(pf.getStatus().getObservedGeneration(), pf.getMetadata().getGeneration())
         && pf.getStatus().getConditions().stream()
             .anyMatch(c -> ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
   }

@@ -28,7 +28,9 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import org.jboss.logging.Logger;
@@ -152,7 +154,7 @@ public final class SidecarWebhook implements AutoCloseable {
     List<SidecarFor> forwards = SidecarSelection.select(pod, candidates,
         name -> Optional.ofNullable(client.services().inNamespace(namespace).withName(name).get()));
     Map<String, PortForward> byName = candidates.stream()
-        .collect(java.util.stream.Collectors.toMap(pf -> pf.getMetadata().getName(), pf -> pf));
+        .collect(Collectors.toMap(pf -> pf.getMetadata().getName(), pf -> pf));
     return SidecarInjection.patch(pod, forwards, settings, name -> RelayNames.configMap(byName.get(name)));
   }
 
@@ -168,7 +170,7 @@ public final class SidecarWebhook implements AutoCloseable {
     workers.shutdownNow();
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return runnable -> {
       Thread thread = new Thread(runnable, name);
       thread.setDaemon(true);

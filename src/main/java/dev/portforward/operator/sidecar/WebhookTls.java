@@ -20,7 +20,9 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -191,7 +193,7 @@ final class WebhookTls extends X509ExtendedKeyManager {
 
   private static List<X509Certificate> certificates(String pem) {
     String end = "-----END CERTIFICATE-----";
-    return java.util.Arrays.stream(pem.split("(?<=" + end + ")"))
+    return Arrays.stream(pem.split("(?<=" + end + ")"))
         .filter(block -> block.contains(end))
         .map(WebhookCertificates::parse)
         .toList();
@@ -199,13 +201,13 @@ final class WebhookTls extends X509ExtendedKeyManager {
 
   private static Map<String, String> decode(Secret secret) {
     Map<String, String> data = Objects.requireNonNullElse(secret.getData(), Map.of());
-    Map<String, String> pem = new java.util.HashMap<>();
+    Map<String, String> pem = new HashMap<>();
     data.forEach((k, v) -> pem.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
     return Map.copyOf(pem);
   }
 
   private static Map<String, String> encode(Map<String, String> pem) {
-    Map<String, String> data = new java.util.HashMap<>();
+    Map<String, String> data = new HashMap<>();
     pem.forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
     return data;
   }
