@@ -41,7 +41,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,14 +84,15 @@ class SidecarWebhookIT {
         "portforward.webhook.port", String.valueOf(webhookPort),
         "portforward.webhook.namespace", ns.name(),
         "portforward.webhook.configuration-name", configuration,
+        // Short-lived, so that the test sees renewals.
+        "portforward.webhook.certificate-validity", "90s",
         "portforward.relay.image", "relay:test"));
     RoleProcess webhook = RoleProcess.operator(cp, settings);
     Node node = null;
     try (NodeTopology hosts = NodeTopology.create()) {
       webhook.start();
       await("caBundle applied").atMost(WAIT).until(() -> caBundle(client, configuration) != null);
-      assertThat(client.secrets().inNamespace(ns.name()).withName("portforward-operator-webhook-tls").get()
-          .getData()).containsKeys("ca.crt", "tls.crt", "tls.key");
+      assertThat(secretData(client, ns.name())).containsKeys("ca.crt", "tls.crt", "tls.key");
       awaitServiceAccount(client, ns.name());
       awaitServiceAccount(client, other);
 
@@ -110,6 +113,16 @@ class SidecarWebhookIT {
       assertThat(Sidecars.carries(web, "web")).as("selected pod in a labelled namespace").isTrue();
       assertThat(Sidecars.hasContainer(db)).as("pod no forward selects").isFalse();
       assertThat(Sidecars.hasContainer(elsewhere)).as("namespace without the injection label").isFalse();
+
+      // The certificate is renewed before it expires; the API server keeps trusting the webhook.
+      String firstCert = secretData(client, ns.name()).get("tls.crt");
+      await("certificate renewed").atMost(Duration.ofMinutes(2))
+          .until(() -> !firstCert.equals(secretData(client, ns.name()).get("tls.crt")));
+      await("caBundle holds the new and the previous CA").atMost(WAIT).until(() ->
+          new String(Base64.getDecoder().decode(caBundle(client, configuration))).split("BEGIN CERTIFICATE").length == 3);
+      Pod afterRenewal = create(client, pod(ns.name(), "after-renewal", WEB));
+      assertThat(Sidecars.carries(afterRenewal, "web")).isTrue();
+      client.resource(afterRenewal).withGracePeriod(0).delete();
 
       // The pod from before is named as needing a restart.
       PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False",
@@ -278,6 +291,10 @@ class SidecarWebhookIT {
     } catch (IllegalStateException refused) {
       return "";
     }
+  }
+
+  private static Map<String, String> secretData(KubernetesClient client, String namespace) {
+    return client.secrets().inNamespace(namespace).withName("portforward-operator-webhook-tls").get().getData();
   }
 
   private static String caBundle(KubernetesClient client, String configuration) {

@@ -45,7 +45,7 @@ public final class SidecarWebhook implements AutoCloseable {
 
   public static final String PATH = "/mutate-pods";
   private static final Logger LOG = Logger.getLogger(SidecarWebhook.class);
-  private static final Duration REFRESH = Duration.ofMinutes(10);
+  private static final Duration MAX_REFRESH = Duration.ofMinutes(10);
   private static final int MAX_BODY = 4 * 1024 * 1024;
 
   private final KubernetesClient client;
@@ -88,7 +88,9 @@ public final class SidecarWebhook implements AutoCloseable {
     server.createContext(PATH, hook::serve);
     server.setExecutor(hook.workers);
     server.start();
-    hook.timer.scheduleWithFixedDelay(hook::refresh, REFRESH.toMinutes(), REFRESH.toMinutes(), TimeUnit.MINUTES);
+    // Checked often enough to renew in time even with a short validity.
+    long refresh = Math.min(MAX_REFRESH.toMillis(), webhook.certificateValidity().toMillis() / 10);
+    hook.timer.scheduleWithFixedDelay(hook::refresh, refresh, refresh, TimeUnit.MILLISECONDS);
     LOG.infof("webhook: serving %s on %s:%d", PATH, webhook.host(), server.getAddress().getPort());
     return hook;
   }

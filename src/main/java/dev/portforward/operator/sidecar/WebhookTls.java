@@ -77,12 +77,13 @@ final class WebhookTls extends X509ExtendedKeyManager {
    */
   synchronized void refresh() {
     Map<String, String> pem = ensureSecret();
+    // Trusted first, served second: the API server must know the new CA before it meets it.
+    applyCaBundle(pem.get(CA));
     if (!pem.equals(served)) {
       current = keyManager(pem);
       served = pem;
       LOG.infof("webhook: serving the certificate of Secret %s/%s", namespace, secretName);
     }
-    applyCaBundle(pem.get(CA));
   }
 
   private Map<String, String> ensureSecret() {
