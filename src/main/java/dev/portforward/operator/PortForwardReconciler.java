@@ -8,12 +8,12 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
-import dev.portforward.common.Sidecars;
 import dev.portforward.operator.dataplane.DataPlaneState;
 import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.sidecar.SidecarEvidence;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.StatusAggregator;
@@ -50,7 +50,6 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -247,7 +246,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     Check programmed = plane.programmed();
     if (SidecarSelection.isSidecar(pf)) {
       // Both halves must hold: the node rules, and the sidecars they lead to.
-      Check sidecars = sidecars(pf);
+      Check sidecars = SidecarEvidence.check(pf, pods.list(namespace).toList(),
+          name -> services.get(new ResourceID(name, namespace)));
       programmed = !sidecars.ok()
           ? Check.fail(sidecars.reason(), sidecars.message() + (programmed.ok() ? "" : "; " + programmed.message()))
           : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + sidecars.message())
@@ -276,43 +276,6 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
                 + " listen.port, listen.addresses or listen.nodeSelector"))
         .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
-  }
-
-  /**
-   * Relay.mode Sidecar is in place when every selected pod runs a ready sidecar injected for this
-   * forward. A pod created before the forward (or while the webhook was away) has none until it
-   * is re-created: it is named, so that someone can restart it.
-   */
-  private Check sidecars(PortForward pf) {
-    String namespace = pf.getMetadata().getNamespace();
-    List<Pod> selected = pods.list(namespace)
-        .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
-        .filter(pod -> !SidecarSelection.ports(pf, pod, name -> services.get(new ResourceID(name, namespace))).isEmpty())
-        .sorted(Comparator.comparing(pod -> pod.getMetadata().getName()))
-        .toList();
-    List<String> without = selected.stream().filter(pod -> !Sidecars.carries(pod, pf.getMetadata().getName()))
-        .map(pod -> pod.getMetadata().getName()).toList();
-    List<String> unready = selected.stream().filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName()))
-        .filter(pod -> !Sidecars.isReady(pod)).map(pod -> pod.getMetadata().getName()).toList();
-    if (without.isEmpty() && unready.isEmpty()) {
-      return Check.ok(Reason.PROGRAMMED, "relay sidecars ready in " + selected.size() + " pod(s)");
-    }
-    List<String> parts = new ArrayList<>();
-    if (!without.isEmpty()) {
-      parts.add(without.size() + " selected pod(s) without the relay sidecar: " + bounded(without)
-          + "; restart them to get the relay sidecar; injection happens at pod creation in namespaces labelled "
-          + SidecarSelection.INJECTION_LABEL + "=enabled");
-    }
-    if (!unready.isEmpty()) {
-      parts.add(unready.size() + " pod(s) whose relay sidecar is not ready: " + bounded(unready));
-    }
-    return Check.fail(Reason.SIDECARS_MISSING, String.join("; ", parts));
-  }
-
-  private static String bounded(List<String> names) {
-    int shown = 10;
-    return names.size() <= shown ? String.join(", ", names)
-        : String.join(", ", names.subList(0, shown)) + " and " + (names.size() - shown) + " more";
   }
 
   /** A sidecar cannot bind a port below 1024: a Service target's numeric targetPort is checked here. */

@@ -100,7 +100,7 @@ public final class SidecarInjection {
             .withPeriodSeconds(10).endLivenessProbe()
         .withNewResources()
             .addToRequests("cpu", new Quantity("10m"))
-            .addToRequests("memory", new Quantity("96Mi"))
+            .addToRequests("memory", new Quantity("128Mi"))
             .addToLimits("memory", new Quantity("256Mi"))
         .endResources()
         .withNewSecurityContext()
