@@ -5,11 +5,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.operator.OperatorConfig;
-import dev.portforward.common.RelayNames;
-import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -21,16 +17,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import org.jboss.logging.Logger;
@@ -48,7 +41,7 @@ public final class SidecarWebhook implements AutoCloseable {
   private static final Duration MAX_REFRESH = Duration.ofMinutes(10);
   private static final int MAX_BODY = 4 * 1024 * 1024;
 
-  private final KubernetesClient client;
+  private final SidecarAdmission.Cluster cluster;
   private final SidecarInjection.Settings settings;
   private final WebhookTls tls;
   private final HttpsServer server;
@@ -57,7 +50,17 @@ public final class SidecarWebhook implements AutoCloseable {
 
   private SidecarWebhook(KubernetesClient client, SidecarInjection.Settings settings, WebhookTls tls,
       HttpsServer server) {
-    this.client = client;
+    // Read from the API on each request: a few GETs per pod creation in opted-in namespaces only,
+    // and never a stale view of a PortForward accepted a moment ago.
+    this.cluster = new SidecarAdmission.Cluster() {
+      @Override public List<PortForward> portForwards(String namespace) {
+        return client.resources(PortForward.class).inNamespace(namespace).list().getItems();
+      }
+
+      @Override public Optional<Service> service(String namespace, String name) {
+        return Optional.ofNullable(client.services().inNamespace(namespace).withName(name).get());
+      }
+    };
     this.settings = settings;
     this.tls = tls;
     this.server = server;
@@ -117,47 +120,14 @@ public final class SidecarWebhook implements AutoCloseable {
         exchange.sendResponseHeaders(400, -1);
         return;
       }
-      byte[] body = Serialization.asJson(respond(review)).getBytes(StandardCharsets.UTF_8);
+      byte[] body = Serialization.asJson(SidecarAdmission.respond(review, cluster, settings))
+          .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().add("Content-Type", "application/json");
       exchange.sendResponseHeaders(200, body.length);
       try (OutputStream out = exchange.getResponseBody()) {
         out.write(body);
       }
     }
-  }
-
-  AdmissionReview respond(AdmissionReview review) {
-    AdmissionRequest request = review.getRequest();
-    AdmissionResponse response = new AdmissionResponse();
-    response.setUid(request.getUid());
-    response.setAllowed(true);
-    if (request.getObject() instanceof Pod pod && "CREATE".equals(request.getOperation())) {
-      try {
-        List<Map<String, Object>> patch = patch(request.getNamespace(), pod);
-        if (!patch.isEmpty()) {
-          response.setPatchType("JSONPatch");
-          response.setPatch(Base64.getEncoder().encodeToString(Serialization.asJson(patch).getBytes(StandardCharsets.UTF_8)));
-        }
-      } catch (RuntimeException e) {
-        // Admit unchanged: the status of the PortForward then lists the pod as needing a restart.
-        LOG.errorf("webhook: pod %s/%s admitted without the relay sidecar: %s", request.getNamespace(),
-            Optional.ofNullable(pod.getMetadata().getName()).orElse(pod.getMetadata().getGenerateName()), e.toString());
-      }
-    }
-    AdmissionReview answer = new AdmissionReview();
-    answer.setApiVersion(review.getApiVersion());
-    answer.setKind(review.getKind());
-    answer.setResponse(response);
-    return answer;
-  }
-
-  private List<Map<String, Object>> patch(String namespace, Pod pod) {
-    List<PortForward> candidates = client.resources(PortForward.class).inNamespace(namespace).list().getItems();
-    List<SidecarFor> forwards = SidecarSelection.select(pod, candidates,
-        name -> Optional.ofNullable(client.services().inNamespace(namespace).withName(name).get()));
-    Map<String, PortForward> byName = candidates.stream()
-        .collect(Collectors.toMap(pf -> pf.getMetadata().getName(), pf -> pf));
-    return SidecarInjection.patch(pod, forwards, settings, name -> RelayNames.configMap(byName.get(name)));
   }
 
   /** The port it serves on (the setting, or the one the system chose for port 0). */

@@ -108,19 +108,19 @@ class SidecarInjectionTest {
   }
 
   /** Applies the patch the way the API server does, to the pod's JSON as it was sent. */
-  private static Pod apply(Pod pod, List<Map<String, Object>> patch) {
+  static Pod apply(Pod pod, List<Map<String, Object>> patch) {
     JsonNode json = Serialization.jsonMapper().valueToTree(pod);
     JsonNode ops = Serialization.jsonMapper().valueToTree(patch);
     return Serialization.jsonMapper().convertValue(JsonPatch.apply(ops, json), Pod.class);
   }
 
-  private static Pod pod(Map<String, String> labels) {
+  static Pod pod(Map<String, String> labels) {
     return new PodBuilder().withNewMetadata().withName("p").withLabels(labels).endMetadata()
         .withNewSpec().addNewContainer().withName("app").addNewPort().withName("http").withContainerPort(8080)
         .endPort().endContainer().endSpec().build();
   }
 
-  private static PortForward toPods(String name, Map<String, String> selector, int port, boolean accepted) {
+  static PortForward toPods(String name, Map<String, String> selector, int port, boolean accepted) {
     PodsTarget pods = new PodsTarget();
     pods.setSelector(selector);
     pods.setPort(port);
