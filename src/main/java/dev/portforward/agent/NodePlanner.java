@@ -91,7 +91,7 @@ public final class NodePlanner {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
         for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), withSidecar(view, pf, backends(view, ns, route.getTarget()))));
+          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
         }
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes,

@@ -230,7 +230,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       refusal = deniedBackend(policy, targets, resolutions);
     }
     if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
-      refusal = privilegedSidecarPort(namespace, targets);
+      // A Service's targetPort is known only here, with the Service.
+      refusal = SidecarSelection.privilegedServicePort(pf, name -> services.get(new ResourceID(name, namespace)))
+          .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
     }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
@@ -276,29 +278,6 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
                 + " listen.port, listen.addresses or listen.nodeSelector"))
         .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
-  }
-
-  /** A sidecar cannot bind a port below 1024: a Service target's numeric targetPort is checked here. */
-  private Optional<Refusal> privilegedSidecarPort(String namespace, List<Target> targets) {
-    for (int i = 0; i < targets.size(); i++) {
-      Target target = targets.get(i);
-      if (target.getService() == null) {
-        continue;
-      }
-      String field = i == 0 ? "target" : "routes[" + (i - 1) + "].target";
-      Optional<Integer> low = services.get(new ResourceID(target.getService().getName(), namespace)).stream()
-          .flatMap(svc -> svc.getSpec().getPorts().stream())
-          .filter(p -> p.getPort() == target.getService().getPort())
-          .map(p -> p.getTargetPort() == null ? Integer.valueOf(p.getPort()) : p.getTargetPort().getIntVal())
-          .filter(p -> p != null && p < SidecarSelection.FIRST_UNPRIVILEGED_PORT)
-          .findFirst();
-      if (low.isPresent()) {
-        return Optional.of(new Refusal(Reason.UNSUPPORTED_VALUE, field + ".service port " + target.getService().getPort()
-            + " has targetPort " + low.get() + ", below 1024: the relay sidecar runs without root or capabilities"
-            + " and cannot bind it; have the app listen on a port from 1024 up"));
-      }
-    }
-    return Optional.empty();
   }
 
   /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */

@@ -124,19 +124,16 @@ public final class ForwardPolicy {
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
     }
-    List<Target> targets = targets(spec).toList();
-    for (int i = 0; i < targets.size(); i++) {
-      Target target = targets.get(i);
-      String field = i == 0 ? "target" : "routes[" + (i - 1) + "].target";
-      if (target.getExternal() != null) {
-        return refuse(Reason.UNSUPPORTED_VALUE, field + ".external cannot be reached by relay.mode Sidecar, which"
-            + " runs next to the target pods; use target.pods or target.service");
-      }
-      if (target.getPods() != null && target.getPods().getPort() < FIRST_UNPRIVILEGED_PORT) {
-        return refuse(Reason.UNSUPPORTED_VALUE, field + ".pods.port " + target.getPods().getPort()
-            + " is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
-            + " have the app listen on a port from 1024 up");
-      }
+    // spec.routes needs relay.mode None (CRD): spec.target is the only target.
+    Target target = spec.getTarget();
+    if (target.getExternal() != null) {
+      return refuse(Reason.UNSUPPORTED_VALUE, "target.external cannot be reached by relay.mode Sidecar, which"
+          + " runs next to the target pods; use target.pods or target.service");
+    }
+    if (target.getPods() != null && target.getPods().getPort() < FIRST_UNPRIVILEGED_PORT) {
+      return refuse(Reason.UNSUPPORTED_VALUE, "target.pods.port " + target.getPods().getPort()
+          + " is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
+          + " have the app listen on a port from 1024 up");
     }
     return Optional.empty();
   }

@@ -3,6 +3,7 @@ package dev.portforward.operator.sidecar;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.policy.ForwardPolicy;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -79,6 +80,26 @@ public final class SidecarSelection {
             .filter(p -> p.getPort() == target.getService().getPort()).findFirst())
         .flatMap(servicePort -> targetPort(servicePort, pod))
         .stream();
+  }
+
+  /**
+   * Why a service target cannot be relayed by a sidecar: its numeric targetPort is below 1024,
+   * which a process without capabilities cannot bind.
+   */
+  public static Optional<String> privilegedServicePort(PortForward pf, Function<String, Optional<Service>> services) {
+    ServiceTarget target = pf.getSpec().getTarget() == null ? null : pf.getSpec().getTarget().getService();
+    if (target == null) {
+      return Optional.empty();
+    }
+    return services.apply(target.getName()).stream()
+        .flatMap(svc -> svc.getSpec().getPorts().stream())
+        .filter(p -> p.getPort() == target.getPort())
+        .map(p -> p.getTargetPort() == null ? Integer.valueOf(p.getPort()) : p.getTargetPort().getIntVal())
+        .filter(p -> p != null && p < FIRST_UNPRIVILEGED_PORT)
+        .findFirst()
+        .map(p -> "target.service port " + target.getPort() + " of Service " + target.getName() + " has targetPort "
+            + p + ", below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
+            + " have the app listen on a port from 1024 up");
   }
 
   /** A Service port's targetPort in this pod: a number, or a container port's name. */

@@ -102,6 +102,19 @@ class SidecarInjectionTest {
     assertThat(inject(injected, forwards)).isEmpty();
   }
 
+  @Test
+  void aServiceWhoseTargetPortIsPrivilegedIsRefusedNamingIt() {
+    Service privileged = new ServiceBuilder(WEB).editSpec().editFirstPort().withTargetPort(new IntOrString(80))
+        .endPort().endSpec().build();
+
+    assertThat(SidecarSelection.privilegedServicePort(toService("b-svc", "web-svc", 80), name -> Optional.of(privileged)))
+        .hasValue("target.service port 80 of Service web-svc has targetPort 80, below 1024: the relay sidecar runs"
+            + " without root or capabilities and cannot bind it; have the app listen on a port from 1024 up");
+    assertThat(SidecarSelection.privilegedServicePort(toService("b-svc", "web-svc", 80), SERVICES)).isEmpty();
+    assertThat(SidecarSelection.select(pod(Map.of("app", "web")), List.of(toService("b-svc", "web-svc", 80)),
+        name -> Optional.of(privileged))).as("never relayed").isEmpty();
+  }
+
   private static List<Map<String, Object>> inject(Pod pod, List<PortForward> forwards) {
     return SidecarInjection.patch(pod, SidecarSelection.select(pod, forwards, SERVICES), SETTINGS,
         name -> name + "-relay");
