@@ -10,6 +10,7 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RelayNames;
 import dev.portforward.common.TargetEndpoints;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
@@ -70,7 +71,7 @@ public final class NodePlanner {
     for (PortForward pf : view.portForwards()) {
       PortForwardSpec spec = pf.getSpec();
       Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
-      if (!isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isKernelForward(spec)) {
+      if (!isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isProgrammedHere(spec)) {
         continue;
       }
       List<InetAddress> listen = listenAddresses(spec, nodeAddresses);
@@ -87,12 +88,18 @@ public final class NodePlanner {
       try {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
-        for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+        List<Backend> backends;
+        if (relayMode(spec) == RelayMode.Deployment) {
+          // The relay pods dial the target; this node only takes clients to the ready ones.
+          backends = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
+        } else {
+          for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
+            routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+          }
+          backends = backends(view, ns, spec.getTarget());
         }
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
-            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes,
-            backends(view, ns, spec.getTarget())));
+            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends));
         entry.setProgrammed(true);
       } catch (IllegalArgumentException unusable) {
         entry.setMessage(unusable.getMessage());
@@ -110,8 +117,13 @@ public final class NodePlanner {
             .anyMatch(c -> Conditions.ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
-  private static boolean isKernelForward(PortForwardSpec spec) {
-    return spec.getTarget() != null && (spec.getRelay() == null || spec.getRelay().getMode() == RelayMode.None);
+  /** Kernel forwards to the target, and forwards to a relay Deployment; other relays are not programmed here. */
+  private static boolean isProgrammedHere(PortForwardSpec spec) {
+    return spec.getTarget() != null && (relayMode(spec) == RelayMode.None || relayMode(spec) == RelayMode.Deployment);
+  }
+
+  private static RelayMode relayMode(PortForwardSpec spec) {
+    return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
   }
 
   private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {

@@ -19,6 +19,21 @@ public interface OperatorConfig {
 
   Metrics metrics();
 
+  Relays relay();
+
+  /** The relay Deployments the operator runs for relay.mode Deployment. */
+  interface Relays {
+    /** Image of the relays; the chart passes the operator's own image, which holds every role. */
+    String image();
+
+    @WithDefault("IfNotPresent")
+    String imagePullPolicy();
+
+    /** Relay pods per PortForward; relay.maxConnections applies to each. */
+    @WithDefault("1")
+    int replicas();
+  }
+
   /** Prometheus metrics of the reconciler. */
   interface Metrics {
     /**

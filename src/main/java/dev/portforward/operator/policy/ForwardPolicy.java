@@ -2,6 +2,8 @@ package dev.portforward.operator.policy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
@@ -102,9 +104,21 @@ public final class ForwardPolicy {
 
   /** What the API describes but this version's data plane cannot do yet: say so, do not pretend. */
   private static Optional<Refusal> unsupported(PortForwardSpec spec) {
-    if (spec.getRelay() != null && spec.getRelay().getMode() != RelayMode.None) {
+    RelayMode mode = spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+    if (mode == RelayMode.Deployment && spec.getTarget() != null && spec.getTarget().getPods() != null) {
+      // A relay forward dials one address; a Service in front of the pods gives it one.
       return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.mode " + spec.getRelay().getMode() + " is not supported by this version yet; use relay.mode None");
+          "relay.mode Deployment needs a service or external target; put a Service in front of the pods of"
+              + " target.pods and target it");
+    }
+    if (spec.getProtocol() == Protocol.UDP && spec.getRelay() != null
+        && spec.getRelay().getProxyProtocol() != ProxyProtocol.None) {
+      return refuse(Reason.UNSUPPORTED_VALUE,
+          "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
+    }
+    if (mode != RelayMode.None && mode != RelayMode.Deployment) {
+      return refuse(Reason.UNSUPPORTED_VALUE,
+          "relay.mode " + mode + " is not supported by this version yet; use relay.mode None or Deployment");
     }
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
