@@ -94,8 +94,10 @@ class RelayDeploymentIT {
         })).create();
 
         // The three objects, owned by the PortForward; the pods run restricted.
-        ConfigMap config = await().atMost(WAIT).until(
-            () -> client.configMaps().inNamespace(ns.name()).withName("web-relay").get(), c -> c != null);
+        await().atMost(WAIT).until(() -> client.configMaps().inNamespace(ns.name()).withName("web-relay").get() != null
+            && client.apps().deployments().inNamespace(ns.name()).withName("web-relay").get() != null
+            && client.services().inNamespace(ns.name()).withName("web-relay").get() != null);
+        ConfigMap config = client.configMaps().inNamespace(ns.name()).withName("web-relay").get();
         Deployment deployment = client.apps().deployments().inNamespace(ns.name()).withName("web-relay").get();
         Service service = client.services().inNamespace(ns.name()).withName("web-relay").get();
         for (HasMetadata owned : List.of(config, deployment, service)) {
