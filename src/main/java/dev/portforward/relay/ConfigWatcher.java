@@ -5,8 +5,7 @@ import dev.portforward.relay.config.RelayConfig;
 import dev.portforward.relay.config.RelayConfigParser;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
-import java.nio.file.Files;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -16,15 +15,16 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Applies the config file again whenever its content changes. The file is polled rather than
- * watched: a mounted ConfigMap is replaced by swapping a symlink, which file watches miss. A config
- * that does not validate is logged and counted once, and the relay keeps its last good config.
+ * Applies the config file (or directory) again whenever what it says changes. It is polled rather
+ * than watched: a mounted ConfigMap is replaced by swapping a symlink, which file watches miss. A
+ * config that does not validate is logged and counted once, and the relay keeps its last good one.
  */
 final class ConfigWatcher implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(ConfigWatcher.class);
 
-  private final Path file;
+  private final Path path;
+  private final InetAddress defaultListenAddress;
   private final Relay relay;
   private final Counter applied;
   private final Counter rejected;
@@ -36,8 +36,10 @@ final class ConfigWatcher implements AutoCloseable {
   private RelayConfig current;
   private String lastRejected;
 
-  ConfigWatcher(Path file, RelayConfig applied, Relay relay, MeterRegistry registry, Duration interval) {
-    this.file = file;
+  ConfigWatcher(Path path, InetAddress defaultListenAddress, RelayConfig applied, Relay relay,
+      MeterRegistry registry, Duration interval) {
+    this.path = path;
+    this.defaultListenAddress = defaultListenAddress;
     this.current = applied;
     this.relay = relay;
     this.applied = Counter.builder("portforward.relay.config.reloads").tag("result", "applied")
@@ -49,21 +51,14 @@ final class ConfigWatcher implements AutoCloseable {
 
   /** Parses on every check, so that a changed users directory (a rotated Secret) is noticed too. */
   private void check() {
-    String content;
-    try {
-      content = Files.readString(file);
-    } catch (IOException e) {
-      LOG.warnf("config %s: cannot read, keeping the current forwards: %s", file, e);
-      return;
-    }
     RelayConfig next;
     try {
-      next = RelayConfigParser.parse(content);
+      next = RelayConfigParser.read(path, defaultListenAddress);
     } catch (InvalidConfigException e) {
-      if (!content.equals(lastRejected)) {
-        lastRejected = content;
+      if (!e.getMessage().equals(lastRejected)) {
+        lastRejected = e.getMessage();
         rejected.increment();
-        LOG.errorf("config %s: rejected, keeping the current forwards: %s", file, e.getMessage());
+        LOG.errorf("config %s: rejected, keeping the current forwards: %s", path, e.getMessage());
       }
       return;
     }
@@ -74,7 +69,7 @@ final class ConfigWatcher implements AutoCloseable {
     current = next;
     List<String> failures = relay.apply(next);
     (failures.isEmpty() ? applied : rejected).increment();
-    LOG.infof("config %s: reloaded%s", file, failures.isEmpty() ? "" : ", except " + failures);
+    LOG.infof("config %s: reloaded%s", path, failures.isEmpty() ? "" : ", except " + failures);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.portforward.relay;
 
+import dev.portforward.common.Cidr;
 import dev.portforward.common.RoleReadiness;
 import dev.portforward.relay.config.InvalidConfigException;
 import dev.portforward.relay.config.RelayConfig;
@@ -9,12 +10,14 @@ import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * The relay role: serves the forwards of a config file until SIGTERM, then drains. It needs no
- * API server, so it can run by hand: {@code relay --config relay.yaml}.
+ * API server, so it can run by hand: {@code relay --config relay.yaml}. The config may also be a
+ * directory of files, such as a projected volume of several ConfigMaps.
  */
 @ApplicationScoped
 public class RelayRole {
@@ -36,13 +39,20 @@ public class RelayRole {
     int flag = options.indexOf("--config");
     String file = flag >= 0 && flag + 1 < args.length ? args[flag + 1] : settings.configFile().orElse(null);
     if (file == null) {
-      System.err.println("relay: --config FILE is required (or portforward.relay.config-file)");
+      System.err.println("relay: --config PATH is required (or portforward.relay.config-file)");
       return 2;
     }
     Path path = Path.of(file);
+    InetAddress defaultListenAddress;
     RelayConfig config;
     try {
-      config = RelayConfigParser.read(path);
+      defaultListenAddress = Cidr.parseAddress(settings.defaultListenAddress());
+    } catch (IllegalArgumentException e) {
+      System.err.println("relay: portforward.relay.default-listen-address: " + e.getMessage());
+      return 2;
+    }
+    try {
+      config = RelayConfigParser.read(path, defaultListenAddress);
     } catch (InvalidConfigException e) {
       System.err.println("relay: invalid config " + path + ":\n  " + String.join("\n  ", e.problems()));
       return 2;
@@ -52,7 +62,7 @@ public class RelayRole {
       relay.close();
       return 1;
     }
-    watcher = new ConfigWatcher(path, config, relay, metrics, settings.configCheckInterval());
+    watcher = new ConfigWatcher(path, defaultListenAddress, config, relay, metrics, settings.configCheckInterval());
     this.relay = relay;
     readiness.use("relay", relay::isServing);
     Quarkus.waitForExit();

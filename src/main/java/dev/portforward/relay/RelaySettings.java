@@ -9,8 +9,15 @@ import java.util.Optional;
 @ConfigMapping(prefix = "portforward.relay")
 public interface RelaySettings {
 
-  /** The forward table; {@code relay --config FILE} overrides it. */
+  /** The forward table, a file or a directory of them; {@code relay --config PATH} overrides it. */
   Optional<String> configFile();
+
+  /**
+   * The address a forward binds when its config names none. A sidecar sets its pod's IP here, so
+   * that it binds podIP:port next to an app that holds 127.0.0.1:port.
+   */
+  @WithDefault("0.0.0.0")
+  String defaultListenAddress();
 
   /** How often the config file is checked for changes (a mounted ConfigMap changes in place). */
   @WithDefault("2s")

@@ -82,6 +82,30 @@ class DnatIT {
   }
 
   @Test
+  void aBackendReachesItsOwnForwardThroughTheNode() {
+    apply(tcp("web", 8080, List.of(), List.of(), backend(NodeTopology.POD1_IP, 8080), backend(NodeTopology.POD1_IP6, 8080)));
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> hosts.tcpAsk(hosts.pod1, NodeTopology.NODE_IP, 8080), "pod1"::equals);
+    assertThat(hosts.tcpAsk(hosts.pod1, "[" + NodeTopology.NODE_IP6 + "]", 8080)).isEqualTo("pod1-v6");
+    assertThat(hosts.tcpAsk(8080)).as("other clients keep their own address").isEqualTo("pod1");
+    assertThat(net.exec(node, "conntrack", "-L", "-p", "tcp", "--orig-src", NodeTopology.CLIENT_IP, "--dport", "8080"))
+        .as("only the hairpin is masqueraded").doesNotContain("dst=10.77.2.1");
+  }
+
+  @Test
+  void eachAddressFamilyReachesItsOwnBackendsAndSourceRanges() {
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.1.0/24"), Cidr.parse("fd77:1::/64")), List.of(),
+        backend(NodeTopology.POD1_IP, 8080), backend(NodeTopology.POD2_IP6, 8080)));
+    await().atMost(Duration.ofSeconds(20)).until(() -> hosts.tcpAsk6(8080), "pod2-v6"::equals);
+    assertThat(tcpAsk(8080)).isEqualTo("pod1");
+
+    apply(tcp("web", 8080, List.of(Cidr.parse("10.77.1.0/24"), Cidr.parse("fd77:9::/64")), List.of(),
+        backend(NodeTopology.POD1_IP, 8080), backend(NodeTopology.POD2_IP6, 8080)));
+    assertThat(hosts.tcpAsk6(8080)).as("an IPv6 client outside sourceRanges").isEmpty();
+    assertThat(tcpAsk(8080)).isEqualTo("pod1");
+  }
+
+  @Test
   void aUdpClientFollowsTheBackendSwitchBecauseConntrackForgetsTheOldOne() {
     apply(udp("dns", 5353, backend("10.77.2.2", 5353)));
     await().atMost(Duration.ofSeconds(20)).until(() -> udpAsk(5353), "pod1"::equals);

@@ -41,6 +41,7 @@ class CrdValidationIT {
       proxy without relay | listen: {port: 8080}, %1$s, relay: {proxyProtocol: V2} | spec.relay: Invalid value: relay.proxyProtocol needs relay.mode Sidecar or Deployment: kernel DNAT cannot add a header
       open SOCKS5       | listen: {port: 1080}, relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Required value: relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed
       SOCKS5 with target | listen: {port: 1080}, %1$s, sourceRanges: [10.0.0.0/8], relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Forbidden: spec.target must not be set with relay.mode Socks5
+      routes with relay | listen: {port: 8080}, %1$s, relay: {mode: Deployment}, routes: [{sourceRanges: [10.0.0.0/8], target: {service: {name: admin, port: 80}}}] | spec: Forbidden: spec.routes needs relay.mode None: per-source targets are kernel rules, a relay carries one target
       external host     | listen: {port: 8080}, target: {external: {host: "evil host", port: 80}} | spec.target.external.host: Invalid value: "evil host": external.host must be an IP address or a lower-case DNS name
       """)
   void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,

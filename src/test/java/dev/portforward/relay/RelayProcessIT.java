@@ -99,6 +99,39 @@ class RelayProcessIT {
     assertThat(relay.get("/q/health/ready").statusCode()).isEqualTo(200);
   }
 
+  /** As a sidecar runs: a projected volume where each PortForward's file comes and goes. */
+  @Test
+  void aConfigDirectoryGainsAndLosesForwardsWithItsFiles() throws Exception {
+    Path mount = Files.createDirectory(directory.resolve("relay.d"));
+    int web = RelayFixture.freePort();
+    int admin = RelayFixture.freePort();
+    Files.writeString(mount.resolve("web.yaml"), """
+        forwards: [{name: web, listen: {port: %d}, target: {host: 127.0.0.1, port: %d}}]
+        """.formatted(web, backends.tcpNamed("web")));
+    relay = RoleProcess.relay(directory, Map.of(
+        "portforward.relay.config-file", mount.toString(),
+        "portforward.relay.default-listen-address", "127.0.0.1",
+        "portforward.relay.config-check-interval", "100ms"));
+    relay.start();
+    assertThat(greeting(web)).isEqualTo("web");
+
+    Path next = directory.resolve("admin.yaml.next");
+    Files.writeString(next, """
+        forwards: [{name: admin, listen: {port: %d}, target: {host: 127.0.0.1, port: %d}}]
+        """.formatted(admin, backends.tcpNamed("adm")));
+    Files.move(next, mount.resolve("admin.yaml"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    await().ignoreExceptions().until(() -> greeting(admin).equals("adm"));
+
+    Files.delete(mount.resolve("web.yaml"));
+    await().untilAsserted(() ->
+        assertThatThrownBy(() -> connect(web).close()).isInstanceOf(ConnectException.class));
+    assertThat(greeting(admin)).isEqualTo("adm");
+    try (Socket wildcardOnly = new Socket()) {
+      assertThatThrownBy(() -> wildcardOnly.connect(new java.net.InetSocketAddress("127.0.0.2", admin), 10_000))
+          .as("bound to the default listen address only").isInstanceOf(ConnectException.class);
+    }
+  }
+
   @Test
   void sigtermStopsAcceptingAndLetsConnectionsFinish() throws Exception {
     int port = RelayFixture.freePort();

@@ -40,13 +40,27 @@ public final class NetNs implements AutoCloseable {
 
   /** A veth pair between two namespaces, with an address (CIDR notation) on each end. */
   public void link(String a, String addressA, String b, String addressB) {
+    link(a, List.of(addressA), b, List.of(addressB));
+  }
+
+  /** A veth pair between two namespaces, with addresses (CIDR notation, IPv4 or IPv6) on each end. */
+  public void link(String a, List<String> addressesA, String b, List<String> addressesB) {
     String ifA = "v" + Integer.toHexString((a + b).hashCode() & 0xfffffff);
     String ifB = "w" + Integer.toHexString((a + b).hashCode() & 0xfffffff);
     run("ip", "link", "add", ifA, "netns", a, "type", "veth", "peer", "name", ifB, "netns", b);
-    exec(a, "ip", "addr", "add", addressA, "dev", ifA);
-    exec(b, "ip", "addr", "add", addressB, "dev", ifB);
+    addressesA.forEach(address -> addAddress(a, address, ifA));
+    addressesB.forEach(address -> addAddress(b, address, ifB));
     exec(a, "ip", "link", "set", ifA, "up");
     exec(b, "ip", "link", "set", ifB, "up");
+  }
+
+  /** IPv6 addresses skip duplicate address detection, which would leave them unusable for a while. */
+  private void addAddress(String ns, String address, String device) {
+    if (address.contains(":")) {
+      exec(ns, "ip", "addr", "add", address, "dev", device, "nodad");
+    } else {
+      exec(ns, "ip", "addr", "add", address, "dev", device);
+    }
   }
 
   /**

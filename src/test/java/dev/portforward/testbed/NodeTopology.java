@@ -5,12 +5,13 @@ import java.util.List;
 
 /**
  * A client, a node and two pods as network namespaces, with real TCP and UDP backends in the pods
- * that answer with the pod's name ("pod1", "pod2"). The node routes between them; it is where
- * the agent's rules go.
+ * that answer with the pod's name ("pod1", "pod2"; over IPv6 TCP "pod1-v6", "pod2-v6"). The node
+ * routes between them, dual-stack; it is where the agent's rules go.
  *
  * <pre>
  * client 10.77.1.2 -- 10.77.1.1 node 10.77.2.1 -- 10.77.2.2 pod1 (tcp 8080, udp 5353)
  *                                    10.77.3.1 -- 10.77.3.2 pod2 (tcp 8080, udp 5353)
+ * IPv6:  fd77:1::2 --  fd77:1::1      fd77:2::1 -- fd77:2::2, fd77:3::1 -- fd77:3::2 (tcp 8080)
  * </pre>
  */
 public final class NodeTopology implements AutoCloseable {
@@ -19,6 +20,10 @@ public final class NodeTopology implements AutoCloseable {
   public static final String CLIENT_IP = "10.77.1.2";
   public static final String POD1_IP = "10.77.2.2";
   public static final String POD2_IP = "10.77.3.2";
+  public static final String NODE_IP6 = "fd77:1::1";
+  public static final String CLIENT_IP6 = "fd77:1::2";
+  public static final String POD1_IP6 = "fd77:2::2";
+  public static final String POD2_IP6 = "fd77:3::2";
 
   public final NetNs net;
   public final String client;
@@ -32,18 +37,22 @@ public final class NodeTopology implements AutoCloseable {
     node = net.host("node");
     pod1 = net.host("pod1");
     pod2 = net.host("pod2");
-    net.link(client, CLIENT_IP + "/24", node, NODE_IP + "/24");
-    net.link(pod1, POD1_IP + "/24", node, "10.77.2.1/24");
-    net.link(pod2, POD2_IP + "/24", node, "10.77.3.1/24");
+    net.link(client, List.of(CLIENT_IP + "/24", CLIENT_IP6 + "/64"), node, List.of(NODE_IP + "/24", NODE_IP6 + "/64"));
+    net.link(pod1, List.of(POD1_IP + "/24", POD1_IP6 + "/64"), node, List.of("10.77.2.1/24", "fd77:2::1/64"));
+    net.link(pod2, List.of(POD2_IP + "/24", POD2_IP6 + "/64"), node, List.of("10.77.3.1/24", "fd77:3::1/64"));
     net.exec(client, "ip", "route", "add", "default", "via", NODE_IP);
-    net.exec(pod1, "ip", "route", "add", "default", "via", "10.77.2.1");
-    net.exec(pod2, "ip", "route", "add", "default", "via", "10.77.3.1");
-    net.exec(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    net.exec(client, "ip", "-6", "route", "add", "default", "via", NODE_IP6);
     for (String pod : List.of(pod1, pod2)) {
+      String subnet = pod.equals(pod1) ? "2" : "3";
+      net.exec(pod, "ip", "route", "add", "default", "via", "10.77." + subnet + ".1");
+      net.exec(pod, "ip", "-6", "route", "add", "default", "via", "fd77:" + subnet + "::1");
       String name = pod.substring(pod.lastIndexOf('-') + 1);
       net.spawn(pod, "socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo " + name);
+      net.spawn(pod, "socat", "TCP6-LISTEN:8080,ipv6only=1,fork,reuseaddr", "SYSTEM:echo " + name + "-v6");
       net.spawn(pod, "socat", "UDP-RECVFROM:5353,fork,reuseaddr", "SYSTEM:echo " + name);
     }
+    net.exec(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    net.exec(node, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
   }
 
   /** Builds the topology, or skips the calling test (saying why) where namespaces cannot be made. */
@@ -59,8 +68,19 @@ public final class NodeTopology implements AutoCloseable {
 
   /** Asks the node's port over TCP from the client; the answer, or "" when refused or dropped. */
   public String tcpAsk(int port) {
+    return tcpAsk(client, NODE_IP, port);
+  }
+
+  /** Asks the node's IPv6 address over TCP from the client's IPv6 address. */
+  public String tcpAsk6(int port) {
+    return tcpAsk(client, "[" + NODE_IP6 + "]", port);
+  }
+
+  /** Asks {@code host} (an IPv6 address in brackets) over TCP from namespace {@code from}. */
+  public String tcpAsk(String from, String host, int port) {
     try {
-      return net.exec(client, "socat", "-T2", "-", "TCP:" + NODE_IP + ":" + port + ",connect-timeout=1").strip();
+      String protocol = host.startsWith("[") ? "TCP6:" : "TCP:";
+      return net.exec(from, "socat", "-T2", "-", protocol + host + ":" + port + ",connect-timeout=1").strip();
     } catch (IllegalStateException refused) {
       return "";
     }

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Renders the table the agent owns as nft transactions: {@link #render} replaces the whole table
@@ -37,10 +38,10 @@ public final class RulesetRenderer {
 
   public static final String TABLE = "portforward";
   /** The dispatch maps: (protocol, address, port) for forwards on given addresses, else (protocol, port). */
-  private static final List<DispatchMap> MAPS = List.of(
-      new DispatchMap("listen_ip4", "inet_proto . ipv4_addr . inet_service : verdict"),
-      new DispatchMap("listen_ip6", "inet_proto . ipv6_addr . inet_service : verdict"),
-      new DispatchMap("listen_any", "inet_proto . inet_service : verdict"));
+  private static final List<Declaration> MAPS = List.of(
+      new Declaration("listen_ip4", "inet_proto . ipv4_addr . inet_service : verdict"),
+      new Declaration("listen_ip6", "inet_proto . ipv6_addr . inet_service : verdict"),
+      new Declaration("listen_any", "inet_proto . inet_service : verdict"));
   private static final Pattern DNS_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /**
@@ -63,7 +64,20 @@ public final class RulesetRenderer {
           meta l4proto . ip6 daddr . th dport vmap @listen_ip6
           meta l4proto . th dport vmap @listen_any
         }
+        chain postrouting {
+          type nat hook postrouting priority 100; policy accept;
+          ct status dnat ip saddr . ip daddr @hairpin4 masquerade
+          ct status dnat ip6 saddr . ip6 daddr @hairpin6 masquerade
+        }
       """;
+  /**
+   * A backend that connects to its own forward gets itself as destination: without a source
+   * rewrite it would answer itself directly, and the connection would fail. These sets hold
+   * (backend . backend) for every backend, so that exactly those connections are masqueraded.
+   */
+  private static final List<Declaration> HAIRPIN_SETS = List.of(
+      new Declaration("hairpin4", "ipv4_addr . ipv4_addr"),
+      new Declaration("hairpin6", "ipv6_addr . ipv6_addr"));
 
   private RulesetRenderer() {}
 
@@ -75,11 +89,18 @@ public final class RulesetRenderer {
     out.append("delete table inet ").append(TABLE).append("\n");
     out.append("table inet ").append(TABLE).append(" {\n");
     parts.forEach(part -> out.append(part.sets()));
-    for (DispatchMap map : MAPS) {
+    for (Declaration map : MAPS) {
       List<String> elements = parts.stream().flatMap(part -> part.elements().stream())
           .filter(e -> e.map().equals(map.name())).map(Element::withVerdict).toList();
       String body = elements.isEmpty() ? "" : "\n    elements = { " + String.join(",\n      ", elements) + " }";
       out.append("  map ").append(map.name()).append(" {\n    type ").append(map.type()).append(";")
+          .append(body).append("\n  }\n");
+    }
+    Set<Hairpin> hairpins = hairpins(forwards);
+    for (Declaration set : HAIRPIN_SETS) {
+      List<String> elements = hairpins.stream().filter(e -> e.set().equals(set.name())).map(Hairpin::key).sorted().toList();
+      String body = elements.isEmpty() ? "" : "\n    elements = { " + String.join(",\n      ", elements) + " }";
+      out.append("  set ").append(set.name()).append(" {\n    type ").append(set.type()).append(";")
           .append(body).append("\n  }\n");
     }
     out.append(DISPATCH);
@@ -100,8 +121,13 @@ public final class RulesetRenderer {
     if (gone.isEmpty() && come.isEmpty()) {
       return "";
     }
+    // Several forwards may share a backend: its hairpin element goes only with the last of them.
+    Set<Hairpin> hairpinsBefore = hairpins(before);
+    Set<Hairpin> hairpinsAfter = hairpins(after);
     String table = "inet " + TABLE + " ";
     StringBuilder out = new StringBuilder();
+    hairpinsBefore.stream().filter(e -> !hairpinsAfter.contains(e)).sorted(Comparator.comparing(Hairpin::key))
+        .forEach(e -> out.append("delete element ").append(table).append(e.set()).append(" { ").append(e.key()).append(" }\n"));
     // Unhook, empty, then delete: a chain or set still referenced cannot be deleted.
     for (Parts part : gone) {
       part.elements().forEach(e -> out.append("delete element ").append(table).append(e.map()).append(" { ")
@@ -121,6 +147,8 @@ public final class RulesetRenderer {
             .append(e.withVerdict()).append(" }\n"));
       }
     }
+    hairpinsAfter.stream().filter(e -> !hairpinsBefore.contains(e)).sorted(Comparator.comparing(Hairpin::key))
+        .forEach(e -> out.append("add element ").append(table).append(e.set()).append(" { ").append(e.key()).append(" }\n"));
     return out.toString();
   }
 
@@ -129,7 +157,11 @@ public final class RulesetRenderer {
     return "table inet " + TABLE + " {}\ndelete table inet " + TABLE + "\n";
   }
 
-  private record DispatchMap(String name, String type) {}
+  /** A map or set of the table: its name and nft type. */
+  private record Declaration(String name, String type) {}
+
+  /** An element of a hairpin set. */
+  private record Hairpin(String set, String key) {}
 
   /** Everything one forward adds to the table. */
   private record Parts(String chain, String sets, String chains, List<String> setNames, List<String> chainNames,
@@ -195,6 +227,18 @@ public final class RulesetRenderer {
           proto + " . " + NetUtil.toAddressString(listen) + " . " + f.port(), "goto " + chain));
     }
     return new Parts(chain, sets.toString(), chains, setNames, chainNames, elements);
+  }
+
+  /** The (backend . backend) elements of the hairpin sets, for every backend of every forward. */
+  private static Set<Hairpin> hairpins(List<NodeForward> forwards) {
+    return forwards.stream()
+        .flatMap(f -> Stream.concat(f.backends().stream(), f.routes().stream().flatMap(r -> r.backends().stream())))
+        .map(Backend::address)
+        .map(a -> {
+          String address = NetUtil.toAddressString(a);
+          return new Hairpin(a instanceof Inet4Address ? "hairpin4" : "hairpin6", address + " . " + address);
+        })
+        .collect(Collectors.toSet());
   }
 
   /** fw_ and 16 hex digits of SHA-256(namespace/name): stable, and within nft's name limits. */

@@ -18,8 +18,8 @@ import java.util.List;
     message = "spec.target must not be set with relay.mode Socks5: each connection chooses its destination within relay.socks5.allowedDestinations",
     reason = "FieldValueForbidden")
 @ValidationRule(
-    value = "!(has(self.routes) && has(self.relay) && self.relay.mode == 'Socks5')",
-    message = "spec.routes must not be set with relay.mode Socks5",
+    value = "!(has(self.routes) && size(self.routes) > 0 && has(self.relay) && self.relay.mode != 'None')",
+    message = "spec.routes needs relay.mode None: per-source targets are kernel rules, a relay carries one target",
     reason = "FieldValueForbidden")
 @ValidationRule(
     value = "!(self.protocol == 'UDP' && has(self.relay) && self.relay.mode == 'Socks5')",

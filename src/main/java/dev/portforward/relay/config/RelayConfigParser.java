@@ -10,12 +10,14 @@ import dev.portforward.relay.config.Forward.Protocol;
 import dev.portforward.relay.config.Forward.ProxyHeader;
 import dev.portforward.relay.config.Forward.Target;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +65,7 @@ public final class RelayConfigParser {
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9./]{0,251}[a-z0-9])?");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final InetAddress WILDCARD = Cidr.parseAddress("0.0.0.0");
 
   // The file's shape, before validation: everything optional, everything as written.
   record ConfigFile(String drainTimeout, List<String> deniedDestinations, List<ForwardEntry> forwards) {}
@@ -85,68 +88,122 @@ public final class RelayConfigParser {
 
   record Socks5Entry(List<String> allowedDestinations, Boolean allowSmtp, String usersDirectory) {}
 
+  private final InetAddress defaultListenAddress;
   private final List<String> problems = new ArrayList<>();
+  private String file = "";
 
-  public static RelayConfig read(Path file) throws InvalidConfigException {
-    try {
-      return parse(Files.readString(file));
-    } catch (IOException e) {
-      throw new InvalidConfigException(List.of(file + ": cannot read: " + e.getMessage()));
-    }
+  private RelayConfigParser(InetAddress defaultListenAddress) {
+    this.defaultListenAddress = defaultListenAddress;
   }
 
-  public static RelayConfig parse(String text) throws InvalidConfigException {
-    ConfigFile file;
+  /**
+   * Reads a config file, or every {@code *.yaml}, {@code *.yml} and {@code *.json} file of a
+   * directory (a mounted ConfigMap or a projected volume of several) as one config: forwards of
+   * all files, the longest drainTimeout, every file's deniedDestinations. An empty directory is a
+   * valid config without forwards. A listen without an address binds {@code defaultListenAddress}.
+   */
+  public static RelayConfig read(Path path, InetAddress defaultListenAddress) throws InvalidConfigException {
+    Map<String, String> texts = new TreeMap<>();
     try {
-      file = YAML.readValue(text, ConfigFile.class);
-    } catch (JsonMappingException e) {
-      throw new InvalidConfigException(List.of(path(e) + ": " + e.getOriginalMessage()));
+      if (Files.isDirectory(path)) {
+        try (Stream<Path> entries = Files.list(path)) {
+          for (Path file : entries.filter(RelayConfigParser::isConfigFile).toList()) {
+            texts.put(file.getFileName() + ": ", Files.readString(file));
+          }
+        }
+      } else {
+        texts.put("", Files.readString(path));
+      }
     } catch (IOException e) {
-      throw new InvalidConfigException(List.of("not valid YAML: " + e.getMessage()));
+      throw new InvalidConfigException(List.of(path + ": cannot read: " + e.getMessage()));
     }
-    if (file == null) {
-      throw new InvalidConfigException(List.of("the file is empty"));
-    }
-    RelayConfigParser parser = new RelayConfigParser();
-    RelayConfig config = parser.validate(file);
+    return parse(texts, defaultListenAddress);
+  }
+
+  /** One config text; a listen without an address binds every IPv4 address. */
+  public static RelayConfig parse(String text) throws InvalidConfigException {
+    return parse(Map.of("", text), WILDCARD);
+  }
+
+  /** Texts keyed by the prefix that their problems get (the file's name in a directory). */
+  private static RelayConfig parse(Map<String, String> texts, InetAddress defaultListenAddress)
+      throws InvalidConfigException {
+    RelayConfigParser parser = new RelayConfigParser(defaultListenAddress);
+    Map<String, ConfigFile> files = new TreeMap<>();
+    texts.forEach((name, text) -> {
+      parser.file = name;
+      Optional.ofNullable(parser.shape(text)).ifPresent(file -> files.put(name, file));
+    });
+    RelayConfig config = parser.validate(files);
     if (!parser.problems.isEmpty()) {
       throw new InvalidConfigException(parser.problems);
     }
     return config;
   }
 
-  private RelayConfig validate(ConfigFile file) {
-    Duration drain = duration("drainTimeout", file.drainTimeout(), DEFAULT_DRAIN_TIMEOUT);
+  /** Ignores what a mounted volume adds beside the files: {@code ..data} and its timestamped twins. */
+  private static boolean isConfigFile(Path path) {
+    String name = path.getFileName().toString();
+    return !name.startsWith(".") && Files.isRegularFile(path)
+        && (name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json"));
+  }
+
+  private ConfigFile shape(String text) {
+    try {
+      ConfigFile file = YAML.readValue(text, ConfigFile.class);
+      if (file == null) {
+        problems.add(this.file + "the file is empty");
+      }
+      return file;
+    } catch (JsonMappingException e) {
+      problems.add(this.file + path(e) + ": " + e.getOriginalMessage());
+    } catch (IOException e) {
+      problems.add(this.file + "not valid YAML: " + e.getMessage());
+    }
+    return null;
+  }
+
+  private RelayConfig validate(Map<String, ConfigFile> files) {
+    List<Duration> drains = new ArrayList<>();
     List<DeniedRange> denied = new ArrayList<>(DeniedRange.ALWAYS);
-    cidrs("deniedDestinations", file.deniedDestinations())
-        .forEach(cidr -> denied.add(new DeniedRange(cidr, "in the relay's deniedDestinations")));
-    List<ForwardEntry> entries = Optional.ofNullable(file.forwards()).orElse(List.of());
-    if (entries.size() > MAX_FORWARDS) {
-      problem("forwards", "at most " + MAX_FORWARDS + " forwards, got " + entries.size());
+    for (Map.Entry<String, ConfigFile> entry : files.entrySet()) {
+      file = entry.getKey();
+      ConfigFile config = entry.getValue();
+      drains.add(duration("drainTimeout", config.drainTimeout(), DEFAULT_DRAIN_TIMEOUT));
+      cidrs("deniedDestinations", config.deniedDestinations())
+          .forEach(cidr -> denied.add(new DeniedRange(cidr, "in the relay's deniedDestinations")));
     }
     List<Forward> forwards = new ArrayList<>();
     Set<String> names = new HashSet<>();
     Set<String> listeners = new HashSet<>();
-    for (int i = 0; i < entries.size(); i++) {
-      String field = "forwards[" + i + "]";
-      if (entries.get(i) == null) {
-        problem(field, "is empty");
-        continue;
+    for (Map.Entry<String, ConfigFile> entry : files.entrySet()) {
+      file = entry.getKey();
+      List<ForwardEntry> entries = Optional.ofNullable(entry.getValue().forwards()).orElse(List.of());
+      if (entries.size() > MAX_FORWARDS) {
+        problem("forwards", "at most " + MAX_FORWARDS + " forwards, got " + entries.size());
       }
-      Forward forward = forward(field, entries.get(i), List.copyOf(denied));
-      if (forward == null) {
-        continue;
+      for (int i = 0; i < entries.size(); i++) {
+        String field = "forwards[" + i + "]";
+        if (entries.get(i) == null) {
+          problem(field, "is empty");
+          continue;
+        }
+        Forward forward = forward(field, entries.get(i), List.copyOf(denied));
+        if (forward == null) {
+          continue;
+        }
+        if (!names.add(forward.name())) {
+          problem(field + ".name", "'" + forward.name() + "' is used by an earlier forward");
+        }
+        // TCP and SOCKS5 share the stream socket space; UDP has its own.
+        String socket = (forward.protocol() == Protocol.UDP ? "udp " : "tcp ") + forward.listen();
+        if (!listeners.add(socket)) {
+          problem(field + ".listen", forward.listen() + " is used by an earlier forward");
+        }
+        forwards.add(forward);
       }
-      if (!names.add(forward.name())) {
-        problem(field + ".name", "'" + forward.name() + "' is used by an earlier forward");
-      }
-      // TCP and SOCKS5 share the stream socket space; UDP has its own.
-      String socket = (forward.protocol() == Protocol.UDP ? "udp " : "tcp ") + forward.listen();
-      if (!listeners.add(socket)) {
-        problem(field + ".listen", forward.listen() + " is used by an earlier forward");
-      }
-      forwards.add(forward);
     }
+    Duration drain = drains.stream().max(Comparator.naturalOrder()).orElse(DEFAULT_DRAIN_TIMEOUT);
     return new RelayConfig(drain, List.copyOf(forwards));
   }
 
@@ -195,9 +252,9 @@ public final class RelayConfigParser {
       problem(field, "required: {address, port}");
       return null;
     }
-    String address = Optional.ofNullable(entry.address()).orElse("0.0.0.0");
     try {
-      return new InetSocketAddress(Cidr.parseAddress(address), port(field + ".port", entry.port()));
+      InetAddress address = entry.address() == null ? defaultListenAddress : Cidr.parseAddress(entry.address());
+      return new InetSocketAddress(address, port(field + ".port", entry.port()));
     } catch (IllegalArgumentException e) {
       problem(field + ".address", e.getMessage());
       return null;
@@ -303,7 +360,7 @@ public final class RelayConfigParser {
   }
 
   private void problem(String field, String message) {
-    problems.add(field + ": " + message);
+    problems.add(file + field + ": " + message);
   }
 
   /** forwards[2].listen.port, from Jackson's reference chain. */

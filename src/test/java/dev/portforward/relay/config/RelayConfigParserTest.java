@@ -118,4 +118,53 @@ class RelayConfigParserTest {
     assertThat(rules.refusal(InetAddress.getByName("192.168.1.1"), 443)).contains("not in socks5.allowedDestinations");
     assertThat(rules.allowedDestinations()).containsExactly(Cidr.parse("10.0.0.0/8"));
   }
+
+  /** A projected volume of two ConfigMaps, as the kubelet lays it out: symlinks into ..data. */
+  @Test
+  void aDirectoryIsOneConfigOfAllItsFiles(@TempDir Path mount) throws Exception {
+    Path data = Files.createDirectory(mount.resolve("..2026_11_25_10_00_00.1"));
+    Files.writeString(data.resolve("web.yaml"), """
+        drainTimeout: 10s
+        forwards:
+          - {name: web, listen: {port: 8080}, target: {host: 127.0.0.1, port: 8080}}
+        """);
+    Files.writeString(data.resolve("dns.yaml"), """
+        drainTimeout: 2m
+        deniedDestinations: [10.96.0.1]
+        forwards:
+          - {name: dns, protocol: UDP, listen: {address: 0.0.0.0, port: 53}, target: {host: 127.0.0.1, port: 5353}}
+        """);
+    Files.createSymbolicLink(mount.resolve("..data"), data.getFileName());
+    Files.createSymbolicLink(mount.resolve("web.yaml"), Path.of("..data/web.yaml"));
+    Files.createSymbolicLink(mount.resolve("dns.yaml"), Path.of("..data/dns.yaml"));
+
+    RelayConfig config = RelayConfigParser.read(mount, InetAddress.getByName("10.244.1.7"));
+
+    assertThat(config.forwards()).extracting(Forward::name).containsExactly("dns", "web");
+    assertThat(config.forwards().get(0).listen().getAddress()).isEqualTo(InetAddress.getByName("0.0.0.0"));
+    assertThat(config.forwards().get(1).listen().getAddress())
+        .as("a listen without an address binds the default address")
+        .isEqualTo(InetAddress.getByName("10.244.1.7"));
+    assertThat(config.drainTimeout()).as("the longest").isEqualTo(Duration.ofMinutes(2));
+  }
+
+  @Test
+  void aDirectoryNamesTheFileOfEachProblem(@TempDir Path mount) throws Exception {
+    Files.writeString(mount.resolve("a.yaml"), "forwards: [{name: web, listen: {port: 80}, target: {host: x, port: 80}}]");
+    Files.writeString(mount.resolve("b.yaml"), "forwards: [{name: web, listen: {port: 0}, target: {host: x, port: 80}}]");
+    Files.writeString(mount.resolve("notes.txt"), "not a config");
+
+    assertThatThrownBy(() -> RelayConfigParser.read(mount, InetAddress.getByName("0.0.0.0")))
+        .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "b.yaml: forwards[0].listen.port: must be 1-65535, got 0"));
+    Files.writeString(mount.resolve("b.yaml"), "forwards: [{name: web, listen: {port: 81}, target: {host: x, port: 80}}]");
+    assertThatThrownBy(() -> RelayConfigParser.read(mount, InetAddress.getByName("0.0.0.0")))
+        .isInstanceOfSatisfying(InvalidConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "b.yaml: forwards[0].name: 'web' is used by an earlier forward"));
+  }
+
+  @Test
+  void anEmptyDirectoryIsAConfigWithoutForwards(@TempDir Path mount) throws Exception {
+    assertThat(RelayConfigParser.read(mount, InetAddress.getByName("0.0.0.0")).forwards()).isEmpty();
+  }
 }
