@@ -251,7 +251,7 @@ class RelayDeploymentIT {
 
   /** As the kubelet updates a mounted ConfigMap: the new file replaces the old one at once. */
   private static void writeAtomically(Path dir, String content) throws IOException {
-    Path next = dir.resolve(".next");
+    Path next = dir.resolveSibling(dir.getFileName() + ".next");
     Files.writeString(next, content);
     Files.move(next, dir.resolve(RelayNames.CONFIG_KEY), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }

@@ -67,7 +67,8 @@ public final class RelayWorkload {
                 .withName("relay")
                 .withImage(settings.image())
                 .withImagePullPolicy(settings.imagePullPolicy())
-                .withArgs("relay", "--config", CONFIG_DIR + "/" + RelayNames.CONFIG_KEY)
+                // The mounted directory: the relay reads every config file in it.
+                .withArgs("relay", "--config", CONFIG_DIR)
                 .addNewEnv().withName("QUARKUS_HTTP_PORT").withValue(String.valueOf(RelayNames.MANAGEMENT_PORT)).endEnv()
                 .addNewPort().withName("relay").withContainerPort(RelayNames.RELAY_PORT)
                   .withProtocol(pf.getSpec().getProtocol().name()).endPort()
