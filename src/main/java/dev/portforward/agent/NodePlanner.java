@@ -89,7 +89,7 @@ public final class NodePlanner {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
         List<Backend> backends;
-        if (relayMode(spec) == RelayMode.Deployment) {
+        if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
           // The relay pods dial the target; this node only takes clients to the ready ones.
           backends = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
         } else {
@@ -117,9 +117,13 @@ public final class NodePlanner {
             .anyMatch(c -> Conditions.ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
-  /** Kernel forwards to the target, and forwards to a relay Deployment; other relays are not programmed here. */
+  /** Kernel forwards to the target, and forwards to relay Deployments (Deployment, Socks5); not sidecars. */
   private static boolean isProgrammedHere(PortForwardSpec spec) {
-    return spec.getTarget() != null && (relayMode(spec) == RelayMode.None || relayMode(spec) == RelayMode.Deployment);
+    return switch (relayMode(spec)) {
+      case None -> spec.getTarget() != null;
+      case Deployment, Socks5 -> true;
+      case Sidecar -> false;
+    };
   }
 
   private static RelayMode relayMode(PortForwardSpec spec) {

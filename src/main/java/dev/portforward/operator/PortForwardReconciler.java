@@ -258,15 +258,15 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved"),
           Optional.empty());
     }
-    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf), resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(),
-        relaySettings);
+    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf),
+        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
     if (relayPlan.problem().isPresent()) {
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
           "the target is not resolved"), Optional.empty());
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
-    if (relayMode(spec) == RelayMode.Deployment) {
+    if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
       Check relay = relays.deploymentReady(pf, relaySettings.replicas());
       programmed = !relay.ok() ? relay
           : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + relay.message())

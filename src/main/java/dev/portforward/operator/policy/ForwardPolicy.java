@@ -116,14 +116,23 @@ public final class ForwardPolicy {
       return refuse(Reason.UNSUPPORTED_VALUE,
           "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
     }
-    if (mode != RelayMode.None && mode != RelayMode.Deployment) {
+    if (mode == RelayMode.Sidecar) {
       return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.mode " + mode + " is not supported by this version yet; use relay.mode None or Deployment");
+          "relay.mode Sidecar is not supported by this version yet; use relay.mode None or Deployment");
     }
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
     }
     return Optional.empty();
+  }
+
+  /**
+   * The CIDRs a SOCKS5 relay must never connect to besides its built-in ones: the configured
+   * denylist and the API server, which a relay has no way to find itself.
+   */
+  public List<String> deniedDestinations() {
+    return denylist.stream().filter(range -> !DeniedRange.ALWAYS.contains(range))
+        .map(range -> range.cidr().toString()).toList();
   }
 
   /** Checks one address a target resolved to (an endpoint, or an external host's address). */

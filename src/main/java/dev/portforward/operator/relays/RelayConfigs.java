@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.Relay;
+import dev.portforward.api.v1alpha1.Socks5;
 import dev.portforward.common.RelayNames;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -19,6 +20,9 @@ import java.util.Map;
  * ConfigMap's {@value RelayNames#CONFIG_KEY}. Pure: the caller has resolved and checked the target.
  */
 public final class RelayConfigs {
+
+  /** Where a SOCKS5 relay pod mounts relay.socks5.usersSecretName: one file per user. */
+  public static final String USERS_DIR = "/etc/portforward/socks5-users";
 
   private static final ObjectMapper YAML = new ObjectMapper(
       new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER).enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
@@ -42,6 +46,28 @@ public final class RelayConfigs {
     return render(forward(pf, forwardName(pf) + "/" + port, Map.of("port", port), "127.0.0.1", port));
   }
 
+  /**
+   * A SOCKS5 relay's config: each CONNECT is checked against the PortForward's allowedDestinations
+   * and, besides the relay's built-in denylist, {@code deniedDestinations} (the operator's).
+   */
+  public static String socks5(PortForward pf, List<String> deniedDestinations) {
+    Map<String, Object> forward = forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), null, 0);
+    forward.put("protocol", "SOCKS5");
+    Socks5 spec = pf.getSpec().getRelay().getSocks5();
+    Map<String, Object> socks5 = new LinkedHashMap<>();
+    socks5.put("allowedDestinations", spec.getAllowedDestinations());
+    if (spec.getUsersSecretName() != null) {
+      socks5.put("usersDirectory", USERS_DIR);
+    }
+    forward.put("socks5", socks5);
+    Map<String, Object> config = new LinkedHashMap<>();
+    if (!deniedDestinations.isEmpty()) {
+      config.put("deniedDestinations", deniedDestinations);
+    }
+    config.put("forwards", List.of(forward));
+    return write(config);
+  }
+
   private static String forwardName(PortForward pf) {
     return pf.getMetadata().getNamespace() + "/" + pf.getMetadata().getName();
   }
@@ -53,7 +79,9 @@ public final class RelayConfigs {
     forward.put("name", name);
     forward.put("protocol", spec.getProtocol().name());
     forward.put("listen", listen);
-    forward.put("target", Map.of("host", host, "port", port));
+    if (host != null) {
+      forward.put("target", Map.of("host", host, "port", port));
+    }
     Relay relay = spec.getRelay();
     if (relay.getProxyProtocol() != ProxyProtocol.None) {
       forward.put("proxyProtocol", relay.getProxyProtocol().name());
@@ -71,8 +99,12 @@ public final class RelayConfigs {
   }
 
   private static String render(Map<String, Object> forward) {
+    return write(Map.of("forwards", List.of(forward)));
+  }
+
+  private static String write(Map<String, Object> config) {
     try {
-      return YAML.writeValueAsString(Map.of("forwards", List.of(forward)));
+      return YAML.writeValueAsString(config);
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(e);
     }

@@ -33,14 +33,19 @@ public final class RelayPlans {
 
   private RelayPlans() {}
 
+  /** {@code deniedDestinations}: the operator's denylist, which SOCKS5 relays check every CONNECT against. */
   public static RelayPlan plan(PortForward pf, Optional<Service> service, List<Backend> backends,
-      OperatorConfig.Relays settings) {
+      OperatorConfig.Relays settings, List<String> deniedDestinations) {
     RelayMode mode = pf.getSpec().getRelay() == null ? RelayMode.None : pf.getSpec().getRelay().getMode();
     Target target = pf.getSpec().getTarget();
     return switch (mode) {
       case Deployment -> deployment(pf, target, service, backends, settings);
       case Sidecar -> sidecar(pf, target, service);
-      case None, Socks5 -> RelayPlan.of();
+      case Socks5 -> RelayPlan.of(
+          RelayWorkload.configMap(pf, RelayConfigs.socks5(pf, deniedDestinations)),
+          RelayWorkload.deployment(pf, settings),
+          RelayWorkload.service(pf));
+      case None -> RelayPlan.of();
     };
   }
 

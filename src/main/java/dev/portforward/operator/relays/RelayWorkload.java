@@ -1,6 +1,7 @@
 package dev.portforward.operator.relays;
 
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Socks5;
 import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -10,11 +11,15 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The objects a PortForward's relays consist of, built from the PortForward alone (plus the config
@@ -46,7 +51,7 @@ public final class RelayWorkload {
   public static Deployment deployment(PortForward pf, OperatorConfig.Relays settings) {
     String name = RelayNames.deployment(pf);
     Map<String, String> selector = Map.of(RelayNames.RELAY_LABEL, name);
-    return new DeploymentBuilder()
+    Deployment deployment = new DeploymentBuilder()
         .withMetadata(metadata(pf, name))
         .withNewSpec()
           .withReplicas(settings.replicas())
@@ -100,6 +105,15 @@ public final class RelayWorkload {
           .endTemplate()
         .endSpec()
         .build();
+    Optional.ofNullable(pf.getSpec().getRelay().getSocks5()).map(Socks5::getUsersSecretName).ifPresent(secret -> {
+      // SOCKS5 users: one file per user, updated in place when the Secret changes; the relay polls it.
+      PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+      pod.getVolumes().add(new VolumeBuilder().withName("socks5-users")
+          .withNewSecret().withSecretName(secret).endSecret().build());
+      pod.getContainers().get(0).getVolumeMounts().add(new VolumeMountBuilder().withName("socks5-users")
+          .withMountPath(RelayConfigs.USERS_DIR).withReadOnly(true).build());
+    });
+    return deployment;
   }
 
   /**

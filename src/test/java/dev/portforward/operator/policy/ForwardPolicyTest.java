@@ -14,8 +14,10 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ForwardPolicyTest {
@@ -80,10 +82,20 @@ class ForwardPolicyTest {
     socks.setRelay(relay);
     assertThat(ForwardPolicy.from(Settings.defaults()).check(socks)).get()
         .extracting(Refusal::reason).isEqualTo(Reason.MODE_NOT_ALLOWED);
+    Settings enabled = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), true, false);
+    assertThat(ForwardPolicy.from(enabled).check(socks)).isEmpty();
   }
 
   @Test
-  void relayDeploymentIsAllowedExceptToPodsAndOtherRelayModesAreRefused() {
+  void aSocks5RelayIsToldTheDenylistItCannotKnowItself() throws Exception {
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withDenylist("198.51.100.0/24"))
+        .denyingApiServer(List.of(InetAddress.getByName("10.96.0.1")));
+
+    assertThat(policy.deniedDestinations()).containsExactly("198.51.100.0/24", "10.96.0.1/32");
+  }
+
+  @Test
+  void relayDeploymentIsAllowedExceptToPodsAndSidecarIsRefused() {
     PortForwardSpec relayed = spec(8080, "203.0.113.7");
     Relay relay = new Relay();
     relay.setMode(RelayMode.Deployment);

@@ -10,10 +10,12 @@ import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Socks5;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.RelayNames;
 import dev.portforward.relay.config.Forward;
+import dev.portforward.relay.config.RelayConfig;
 import dev.portforward.relay.config.RelayConfigParser;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.net.InetSocketAddress;
@@ -70,6 +72,32 @@ class RelayConfigsTest {
     assertThat(yaml).doesNotContain("proxyProtocol", "maxConnections", "idleTimeout", "sourceRanges");
     assertThat(forward.target()).contains(new Forward.Target("2001:db8::7", 443));
     assertThat(forward.sourceRanges()).isEmpty();
+  }
+
+  @Test
+  void aSocks5RelayChecksEveryConnectAgainstTheAllowlistTheOperatorsDenylistAndItsUsers() throws Exception {
+    PortForward pf = forward(RelayMode.Socks5);
+    pf.getSpec().setTarget(null);
+    pf.getSpec().getRelay().setProxyProtocol(ProxyProtocol.None);
+    Socks5 socks5 = new Socks5();
+    socks5.setAllowedDestinations(List.of("203.0.113.0/24"));
+    pf.getSpec().getRelay().setSocks5(socks5);
+
+    RelayConfig config = RelayConfigParser.parse(RelayConfigs.socks5(pf, List.of("198.51.100.0/24")));
+
+    Forward forward = config.forwards().get(0);
+    assertThat(forward.protocol()).isEqualTo(Forward.Protocol.SOCKS5);
+    assertThat(forward.listen().getPort()).isEqualTo(RelayNames.RELAY_PORT);
+    assertThat(forward.target()).isEmpty();
+    assertThat(forward.sourceRanges()).containsExactly(Cidr.parse("192.0.2.0/24"));
+    assertThat(forward.socks5()).get().satisfies(s -> {
+      assertThat(s.allowedDestinations()).containsExactly(Cidr.parse("203.0.113.0/24"));
+      assertThat(s.deniedDestinations()).anyMatch(d -> d.cidr().equals(Cidr.parse("198.51.100.0/24")));
+    });
+    // The users Secret is mounted in the pod; the relay reads it from there (not here: no such directory).
+    socks5.setUsersSecretName("socks-users");
+    assertThat(RelayConfigs.socks5(pf, List.of())).contains("usersDirectory: " + RelayConfigs.USERS_DIR)
+        .doesNotContain("deniedDestinations");
   }
 
   private static Forward single(String yaml) throws Exception {
