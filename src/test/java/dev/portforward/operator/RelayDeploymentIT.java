@@ -15,6 +15,7 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Socks5;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.RelayNames;
 import dev.portforward.testbed.ControlPlane;
@@ -69,23 +70,10 @@ class RelayDeploymentIT {
   @Test
   void aRelayDeploymentCarriesTrafficReloadsWithoutDroppingItAndGoesWithItsPortForward(
       KubernetesClient client, TestNamespace ns, ControlPlane cp) throws Exception {
-    try (NodeTopology hosts = NodeTopology.create()) {
-      // pod2 plays the external host; the node routes to it.
-      hosts.net.exec(hosts.pod2, "ip", "addr", "add", BACKEND_IP + "/32", "dev", "lo");
-      hosts.net.exec(hosts.node, "ip", "route", "add", BACKEND_IP + "/32", "via", NodeTopology.POD2_IP);
-      hosts.net.spawn(hosts.pod2, "socat", "TCP-LISTEN:" + BACKEND_PORT + ",bind=" + BACKEND_IP + ",fork,reuseaddr",
-          "EXEC:cat");
-
+    try (NodeTopology hosts = topology()) {
       Map<String, String> label = Map.of("portforward.dev/test", ns.name());
-      String nodeName = ns.name() + "-node";
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).withLabels(label)
-          .endMetadata().build()).create();
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
-          .endAddress().build());
-      client.resource(node).updateStatus();
-      RoleProcess agent = RoleProcess.agent(cp, Map.of(
-          "portforward.agent.node-name", nodeName,
-          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)))).start();
+      Node node = node(client, ns, label);
+      RoleProcess agent = agent(cp, hosts, node);
       try {
         int port = uniquePort();
         PortForward pf = client.resource(relayed(ns, "web", port, BACKEND_IP, spec -> {
@@ -115,25 +103,7 @@ class RelayDeploymentIT {
         assertThat(condition(waiting, Conditions.PROGRAMMED).orElseThrow().getMessage())
             .isEqualTo("relay Deployment web-relay: 0/1 replicas ready");
 
-        // The Deployment controller made a Pod; run it as a kubelet would, in pod1's namespace.
-        Pod pod = await().atMost(WAIT).until(() -> client.pods().inNamespace(ns.name())
-            .withLabel(RelayNames.RELAY_LABEL, "web-relay").list().getItems(), pods -> pods.size() == 1).get(0);
-        Path configDir = Files.createTempDirectory(cp.directory(), "relay-config-");
-        writeAtomically(configDir, config.getData().get(RelayNames.CONFIG_KEY));
-        startRelay(hosts, deployment.getSpec().getTemplate().getSpec().getContainers().get(0), configDir);
-        pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(NodeTopology.POD1_IP)
-            .addNewPodIP().withIp(NodeTopology.POD1_IP).endPodIP()
-            .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
-        client.resource(pod).updateStatus();
-        // The testbed runs no EndpointSlice controller: write the slice it would write.
-        client.resource(new EndpointSliceBuilder()
-            .withNewMetadata().withNamespace(ns.name()).withName("web-relay-1")
-            .addToLabels("kubernetes.io/service-name", "web-relay").endMetadata()
-            .withAddressType("IPv4")
-            .addNewPort().withName("relay").withPort(RelayNames.RELAY_PORT).withProtocol("TCP").endPort()
-            .addNewEndpoint().withAddresses(NodeTopology.POD1_IP).withNewConditions().withReady(true).endConditions()
-            .endEndpoint()
-            .build()).create();
+        Path configDir = runRelayPod(client, ns, cp, hosts, "web-relay");
 
         PortForward ready = awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Reason.READY);
         assertThat(condition(ready, Conditions.PROGRAMMED).orElseThrow().getMessage())
@@ -184,6 +154,43 @@ class RelayDeploymentIT {
   }
 
   @Test
+  void aSocks5RelayReachesAllowedDestinationsAndNeverTheOperatorsDenylist(
+      KubernetesClient client, TestNamespace ns, ControlPlane cp) throws Exception {
+    try (NodeTopology hosts = topology()) {
+      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+      Node node = node(client, ns, label);
+      RoleProcess agent = agent(cp, hosts, node);
+      try {
+        int port = uniquePort();
+        PortForward pf = toService(ns.name(), "socks", port, "unused", 80, spec -> {
+          spec.setTarget(null);
+          spec.getListen().setNodeSelector(label);
+          spec.setSourceRanges(List.of(NodeTopology.CLIENT_IP + "/32"));
+          Socks5 socks5 = new Socks5();
+          // 198.51.100.0/24 is allowed here but in the operator's denylist, which the relay is told.
+          socks5.setAllowedDestinations(List.of("203.0.113.0/24", "198.51.100.0/24"));
+          Relay relay = new Relay();
+          relay.setMode(RelayMode.Socks5);
+          relay.setSocks5(socks5);
+          spec.setRelay(relay);
+        });
+        client.resource(pf).create();
+        await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(ns.name()).withName("socks-relay").get() != null);
+        runRelayPod(client, ns, cp, hosts, "socks-relay");
+        awaitCondition(client, ns.name(), "socks", Conditions.READY, "True", Reason.READY);
+
+        // greeting (no auth), CONNECT to an IPv4 address, then data: 05 00, 05 00 00 01 ..., "hello\n".
+        assertThat(socks(hosts, port, "\\xcb\\x00\\x71\\x0a")).startsWith("0500050000").endsWith("68656c6c6f0a");
+        // 198.51.100.7: refused with reply 02 (not allowed by ruleset).
+        assertThat(socks(hosts, port, "\\xc6\\x33\\x64\\x07")).startsWith("05000502");
+      } finally {
+        agent.close();
+        client.resource(node).delete();
+      }
+    }
+  }
+
+  @Test
   void anExternalTargetInTheDenylistGetsNoRelay(KubernetesClient client, TestNamespace ns) {
     client.resource(relayed(ns, "denied", uniquePort(), "198.51.100.7", spec -> { })).create();
 
@@ -193,6 +200,69 @@ class RelayDeploymentIT {
     assertThat(client.apps().deployments().inNamespace(ns.name()).list().getItems()).isEmpty();
     assertThat(client.configMaps().inNamespace(ns.name()).withName("denied-relay").get()).isNull();
     assertThat(client.services().inNamespace(ns.name()).list().getItems()).isEmpty();
+  }
+
+  /** NodeTopology, with pod2 also playing the external host at 203.0.113.10 (an echo server). */
+  private static NodeTopology topology() throws IOException {
+    NodeTopology hosts = NodeTopology.create();
+    hosts.net.exec(hosts.pod2, "ip", "addr", "add", BACKEND_IP + "/32", "dev", "lo");
+    hosts.net.exec(hosts.node, "ip", "route", "add", BACKEND_IP + "/32", "via", NodeTopology.POD2_IP);
+    hosts.net.spawn(hosts.pod2, "socat", "TCP-LISTEN:" + BACKEND_PORT + ",bind=" + BACKEND_IP + ",fork,reuseaddr",
+        "EXEC:cat");
+    return hosts;
+  }
+
+  private static Node node(KubernetesClient client, TestNamespace ns, Map<String, String> labels) {
+    Node node = client.resource(new NodeBuilder().withNewMetadata().withName(ns.name() + "-node").withLabels(labels)
+        .endMetadata().build()).create();
+    node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
+        .endAddress().build());
+    return client.resource(node).updateStatus();
+  }
+
+  private static RoleProcess agent(ControlPlane cp, NodeTopology hosts, Node node) throws IOException {
+    return RoleProcess.agent(cp, Map.of(
+        "portforward.agent.node-name", node.getMetadata().getName(),
+        "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)))).start();
+  }
+
+  /**
+   * Plays the kubelet and the EndpointSlice controller for the Pod the Deployment controller made
+   * from the relay Deployment: runs the relay in pod1's namespace with the ConfigMap's content in a
+   * directory (returned), reports the Pod Ready at pod1's address and lists it in a slice.
+   */
+  private static Path runRelayPod(KubernetesClient client, TestNamespace ns, ControlPlane cp, NodeTopology hosts,
+      String relay) throws IOException {
+    Pod pod = await().atMost(WAIT).until(() -> client.pods().inNamespace(ns.name())
+        .withLabel(RelayNames.RELAY_LABEL, relay).list().getItems(), pods -> pods.size() == 1).get(0);
+    Deployment deployment = client.apps().deployments().inNamespace(ns.name()).withName(relay).get();
+    Path configDir = Files.createTempDirectory(cp.directory(), "relay-config-");
+    writeAtomically(configDir, client.configMaps().inNamespace(ns.name()).withName(relay).get().getData()
+        .get(RelayNames.CONFIG_KEY));
+    startRelay(hosts, deployment.getSpec().getTemplate().getSpec().getContainers().get(0), configDir);
+    pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(NodeTopology.POD1_IP)
+        .addNewPodIP().withIp(NodeTopology.POD1_IP).endPodIP()
+        .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
+    client.resource(pod).updateStatus();
+    client.resource(new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace(ns.name()).withName(relay + "-1")
+        .addToLabels("kubernetes.io/service-name", relay).endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("relay").withPort(RelayNames.RELAY_PORT).withProtocol("TCP").endPort()
+        .addNewEndpoint().withAddresses(NodeTopology.POD1_IP).withNewConditions().withReady(true).endConditions()
+        .endEndpoint()
+        .build()).create();
+    return configDir;
+  }
+
+  /**
+   * One SOCKS5 exchange from the client through the node's port: greeting, CONNECT to the IPv4
+   * address {@code address} (printf escapes) port 7000, "hello"; returns what came back, in hex.
+   */
+  private static String socks(NodeTopology hosts, int port, String address) {
+    return hosts.net.exec(hosts.client, "bash", "-c",
+        "printf '\\x05\\x01\\x00\\x05\\x01\\x00\\x01" + address + "\\x1b\\x58hello\\n' | socat -T3 - TCP:"
+            + NodeTopology.NODE_IP + ":" + port + ",retry=50,interval=0.2 | od -An -tx1 | tr -d ' \\n'");
   }
 
   private static PortForward relayed(TestNamespace ns, String name, int port, String host,
