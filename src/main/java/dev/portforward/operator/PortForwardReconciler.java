@@ -261,8 +261,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf),
         resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
     if (relayPlan.problem().isPresent()) {
+      // Not a passing state (a headless Service, a named targetPort): no relay for it.
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
-          "the target is not resolved"), Optional.empty());
+          "the target is not resolved"), Optional.of(List.of()));
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
