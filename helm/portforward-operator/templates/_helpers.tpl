@@ -4,6 +4,10 @@
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
+{{- define "pf.relayImage" -}}
+{{ .Values.relay.image.repository | default .Values.image.repository }}:{{ .Values.relay.image.tag | default .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
 {{- define "pf.labels" -}}
 app.kubernetes.io/name: portforward-operator
 app.kubernetes.io/instance: {{ .Release.Name }}

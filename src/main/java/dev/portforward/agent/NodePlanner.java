@@ -10,6 +10,7 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
 import dev.portforward.common.TargetEndpoints;
 import io.fabric8.kubernetes.api.model.Node;
@@ -73,7 +74,7 @@ public final class NodePlanner {
     for (PortForward pf : view.portForwards()) {
       PortForwardSpec spec = pf.getSpec();
       Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
-      if (!Conditions.isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isKernelForward(spec)) {
+      if (!Conditions.isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isProgrammedHere(spec)) {
         continue;
       }
       List<InetAddress> listen = listenAddresses(spec, nodeAddresses);
@@ -90,12 +91,18 @@ public final class NodePlanner {
       try {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
-        for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-          routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+        List<Backend> backends;
+        if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
+          // The relay pods dial the target; this node only takes clients to the ready ones.
+          backends = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
+        } else {
+          for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
+            routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+          }
+          backends = withSidecar(view, pf, backends(view, ns, spec.getTarget()));
         }
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
-            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes,
-            withSidecar(view, pf, backends(view, ns, spec.getTarget()))));
+            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends));
         entry.setProgrammed(true);
       } catch (IllegalArgumentException unusable) {
         entry.setMessage(unusable.getMessage());
@@ -115,7 +122,7 @@ public final class NodePlanner {
    * pod address; packets sent to any other pod would reach nothing.
    */
   private static List<Backend> withSidecar(View view, PortForward pf, List<Backend> backends) {
-    if (pf.getSpec().getRelay() == null || pf.getSpec().getRelay().getMode() != RelayMode.Sidecar) {
+    if (relayMode(pf.getSpec()) != RelayMode.Sidecar) {
       return backends;
     }
     Set<InetAddress> carrying = TargetEndpoints.ofPods(
@@ -123,6 +130,21 @@ public final class NodePlanner {
                 .filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName())).toList(), Map.of(), 0)
         .stream().map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
     return backends.stream().filter(b -> carrying.contains(b.address())).toList();
+  }
+
+  /**
+   * Kernel forwards to the target (also for sidecars, which listen on the target pods' own
+   * addresses), and forwards to relay Deployments (Deployment, Socks5).
+   */
+  private static boolean isProgrammedHere(PortForwardSpec spec) {
+    return switch (relayMode(spec)) {
+      case None, Sidecar -> spec.getTarget() != null;
+      case Deployment, Socks5 -> true;
+    };
+  }
+
+  private static RelayMode relayMode(PortForwardSpec spec) {
+    return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
   }
 
   private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {

@@ -7,12 +7,16 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.dataplane.DataPlaneState;
 import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.relays.RelayObjects;
+import dev.portforward.operator.relays.RelayPlans;
+import dev.portforward.operator.relays.RelayPlans.RelayPlan;
 import dev.portforward.operator.sidecar.SidecarEvidence;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.Check;
@@ -82,6 +86,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private volatile ForwardPolicy policy;
   private final TransitionEvents events;
   private final Clock clock;
+  private final OperatorConfig.Relays relaySettings;
 
   private InformerEventSource<Service, PortForward> services;
   private InformerEventSource<EndpointSlice, PortForward> endpointSlices;
@@ -90,6 +95,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private InformerEventSource<Node, PortForward> nodes;
   private InformerEventSource<PortForwardNodeReport, PortForward> reports;
   private TargetResolver resolver;
+  private RelayObjects relays;
 
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
     // Built here, so that bad settings stop the operator at start-up.
@@ -97,6 +103,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
+    this.relaySettings = config.relay();
   }
 
   @Override
@@ -157,12 +164,18 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         context);
 
     resolver = new TargetResolver(new InformerClusterView(services, endpointSlices, pods), InetAddress::getAllByName);
-    return List.of(services, endpointSlices, pods, claims, nodes, reports);
+    relays = new RelayObjects(context);
+    List<EventSource<?, PortForward>> sources = new ArrayList<>(List.of(services, endpointSlices, pods, claims, nodes, reports));
+    sources.addAll(relays.eventSources());
+    return sources;
   }
 
   @Override
   public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
-    Verdict verdict = judge(pf);
+    Judgement judgement = judge(pf);
+    judgement.relays().ifPresent(wanted ->
+        relays.reconcile(pf, wanted, context.getClient(), context.getControllerConfiguration().fieldManager()));
+    Verdict verdict = judgement.verdict();
     Instant now = clock.instant();
     PortForwardStatus next = StatusAggregator.next(pf, verdict, now);
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
@@ -215,7 +228,13 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     return DeleteControl.defaultDelete();
   }
 
-  Verdict judge(PortForward pf) {
+  /**
+   * The verdict, and the relay objects the forward should have: empty to leave them as they are
+   * (a target that does not resolve for a moment must not take the relays down).
+   */
+  record Judgement(Verdict verdict, Optional<List<HasMetadata>> relays) {}
+
+  Judgement judge(PortForward pf) {
     PortForwardSpec spec = pf.getSpec();
     String namespace = pf.getMetadata().getNamespace();
     ForwardPolicy policy = policy();
@@ -239,10 +258,19 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         .orElseGet(() -> portOwnership(pf, policy));
     Check resolvedRefs = resolvedRefs(targets, resolutions);
     if (!accepted.ok()) {
-      return blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted");
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
+          Optional.of(List.of()));
     }
     if (!resolvedRefs.ok()) {
-      return blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved");
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved"),
+          Optional.empty());
+    }
+    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf),
+        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
+    if (relayPlan.problem().isPresent()) {
+      // Not a passing state (a headless Service, a named targetPort): no relay for it.
+      return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
+          "the target is not resolved"), Optional.of(List.of()));
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
@@ -255,6 +283,12 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
           : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + sidecars.message())
           : programmed;
     }
+    if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
+      Check relay = relays.deploymentReady(pf, relaySettings.replicas());
+      programmed = !relay.ok() ? relay
+          : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + relay.message())
+          : programmed;
+    }
     long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
     Check ready;
     if (!programmed.ok()) {
@@ -265,7 +299,19 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
           + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
     }
-    return new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints());
+    return new Judgement(
+        new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints()),
+        Optional.of(relayPlan.objects()));
+  }
+
+  private static RelayMode relayMode(PortForwardSpec spec) {
+    return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+  }
+
+  private Optional<Service> targetService(PortForward pf) {
+    Target target = pf.getSpec().getTarget();
+    return target == null || target.getService() == null ? Optional.empty()
+        : services.get(new ResourceID(target.getService().getName(), pf.getMetadata().getNamespace()));
   }
 
   /** Accepted, unless another PortForward holds the port. */

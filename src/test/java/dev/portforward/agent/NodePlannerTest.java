@@ -5,23 +5,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
-import dev.portforward.api.v1alpha1.Target;
-import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +37,8 @@ class NodePlannerTest {
       .withNewStatus().addNewAddress().withType("InternalIP").withAddress("192.0.2.1").endAddress().endStatus().build();
   private final List<PortForward> forwards = new ArrayList<>();
   private final List<Pod> pods = new ArrayList<>();
+  private final List<Service> services = new ArrayList<>();
+  private final List<EndpointSlice> slices = new ArrayList<>();
 
   @Test
   void onlyAcceptedForwardsThatSelectThisNodeArePlanned() {
@@ -110,6 +115,31 @@ class NodePlannerTest {
     return pod.build();
   }
 
+  @Test
+  void aRelayDeploymentForwardLeadsToTheReadyRelayPodsNotToTheTarget() {
+    PortForward pf = external("relayed", Map.of(), "backend.example.com", true);
+    Relay relay = new Relay();
+    relay.setMode(RelayMode.Deployment);
+    pf.getSpec().setRelay(relay);
+    forwards.add(pf);
+    services.add(new ServiceBuilder().withNewMetadata().withNamespace("n").withName("relayed-relay").endMetadata()
+        .withNewSpec().withClusterIP("None").addNewPort().withName("relay").withPort(RelayNames.RELAY_PORT).endPort()
+        .endSpec().build());
+    slices.add(new EndpointSliceBuilder().withNewMetadata().withNamespace("n").withName("relayed-relay-1")
+        .addToLabels("kubernetes.io/service-name", "relayed-relay").endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("relay").withPort(RelayNames.RELAY_PORT).endPort()
+        .addNewEndpoint().withAddresses("10.244.0.7").withNewConditions().withReady(true).endConditions().endEndpoint()
+        .addNewEndpoint().withAddresses("10.244.0.8").withNewConditions().withReady(false).endConditions().endEndpoint()
+        .build());
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+
+    assertThat(plan.forwards()).singleElement().extracting(NodeForward::backends).asList()
+        .containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.244.0.7"), RelayNames.RELAY_PORT));
+    assertThat(plan.report()).extracting(ForwardReport::isProgrammed).containsExactly(true);
+  }
+
   private NodePlanner.View view() {
     return new NodePlanner.View() {
       @Override public List<PortForward> portForwards() {
@@ -117,11 +147,12 @@ class NodePlannerTest {
       }
 
       @Override public Optional<Service> service(String namespace, String name) {
-        return Optional.empty();
+        return services.stream().filter(s -> s.getMetadata().getName().equals(name)).findFirst();
       }
 
       @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
-        return List.of();
+        return slices.stream().filter(s -> s.getMetadata().getLabels().get("kubernetes.io/service-name").equals(service))
+            .toList();
       }
 
       @Override public List<Pod> pods(String namespace) {

@@ -36,6 +36,7 @@ public final class Conditions {
     public static final String SIDECARS_MISSING = "SidecarsMissing";
     public static final String PROGRAMMED = "Programmed";
     public static final String NOT_PROGRAMMED = "NotProgrammed";
+    public static final String RELAY_NOT_READY = "RelayNotReady";
     public static final String NO_READY_BACKENDS = "NoReadyBackends";
     public static final String READY = "Ready";
     public static final String RECONCILE_ERROR = "ReconcileError";

@@ -2,6 +2,8 @@ package dev.portforward.operator.policy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
@@ -103,12 +105,19 @@ public final class ForwardPolicy {
   /** What the API describes but this version's data plane cannot do yet: say so, do not pretend. */
   private static Optional<Refusal> unsupported(PortForwardSpec spec) {
     RelayMode mode = spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+    if (mode == RelayMode.Deployment && spec.getTarget() != null && spec.getTarget().getPods() != null) {
+      // A relay forward dials one address; a Service in front of the pods gives it one.
+      return refuse(Reason.UNSUPPORTED_VALUE,
+          "relay.mode Deployment needs a service or external target; put a Service in front of the pods of"
+              + " target.pods and target it");
+    }
+    if (spec.getProtocol() == Protocol.UDP && spec.getRelay() != null
+        && spec.getRelay().getProxyProtocol() != ProxyProtocol.None) {
+      return refuse(Reason.UNSUPPORTED_VALUE,
+          "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
+    }
     if (mode == RelayMode.Sidecar) {
       return sidecar(spec);
-    }
-    if (mode != RelayMode.None) {
-      return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.mode " + mode + " is not supported by this version yet; use relay.mode None or Sidecar");
     }
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
@@ -136,6 +145,15 @@ public final class ForwardPolicy {
           + " have the app listen on a port from 1024 up");
     }
     return Optional.empty();
+  }
+
+  /**
+   * The CIDRs a SOCKS5 relay must never connect to besides its built-in ones: the configured
+   * denylist and the API server, which a relay has no way to find itself.
+   */
+  public List<String> deniedDestinations() {
+    return denylist.stream().filter(range -> !DeniedRange.ALWAYS.contains(range))
+        .map(range -> range.cidr().toString()).toList();
   }
 
   /** Checks one address a target resolved to (an endpoint, or an external host's address). */

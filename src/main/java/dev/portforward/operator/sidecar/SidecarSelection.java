@@ -6,7 +6,6 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.policy.ForwardPolicy;
-import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -14,7 +13,6 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -57,14 +55,14 @@ public final class SidecarSelection {
   public static List<Integer> ports(PortForward pf, Pod pod, Function<String, Optional<Service>> services) {
     Map<String, String> labels = Optional.ofNullable(pod.getMetadata().getLabels()).orElse(Map.of());
     return ForwardPolicy.targets(pf.getSpec())
-        .flatMap(target -> port(target, pod, labels, services))
+        .flatMap(target -> port(target, labels, services))
         .filter(p -> p >= FIRST_UNPRIVILEGED_PORT)
         .distinct()
         .sorted()
         .toList();
   }
 
-  private static Stream<Integer> port(Target target, Pod pod, Map<String, String> labels,
+  private static Stream<Integer> port(Target target, Map<String, String> labels,
       Function<String, Optional<Service>> services) {
     if (target.getPods() != null) {
       return labels.entrySet().containsAll(target.getPods().getSelector().entrySet())
@@ -78,7 +76,7 @@ public final class SidecarSelection {
             && labels.entrySet().containsAll(svc.getSpec().getSelector().entrySet()))
         .flatMap(svc -> svc.getSpec().getPorts().stream()
             .filter(p -> p.getPort() == target.getService().getPort()).findFirst())
-        .flatMap(servicePort -> targetPort(servicePort, pod))
+        .flatMap(SidecarSelection::targetPort)
         .stream();
   }
 
@@ -94,27 +92,21 @@ public final class SidecarSelection {
     return services.apply(target.getName()).stream()
         .flatMap(svc -> svc.getSpec().getPorts().stream())
         .filter(p -> p.getPort() == target.getPort())
-        .map(p -> p.getTargetPort() == null ? Integer.valueOf(p.getPort()) : p.getTargetPort().getIntVal())
-        .filter(p -> p != null && p < FIRST_UNPRIVILEGED_PORT)
+        .flatMap(p -> targetPort(p).stream())
+        .filter(p -> p < FIRST_UNPRIVILEGED_PORT)
         .findFirst()
         .map(p -> "target.service port " + target.getPort() + " of Service " + target.getName() + " has targetPort "
             + p + ", below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
             + " have the app listen on a port from 1024 up");
   }
 
-  /** A Service port's targetPort in this pod: a number, or a container port's name. */
-  static Optional<Integer> targetPort(ServicePort servicePort, Pod pod) {
+  /**
+   * A Service port's targetPort, where the sidecar listens. Numeric only, as the relay config the
+   * operator writes (RelayPlans refuses a named one): a name could mean different ports in
+   * different pods.
+   */
+  static Optional<Integer> targetPort(ServicePort servicePort) {
     IntOrString target = servicePort.getTargetPort();
-    if (target == null) {
-      return Optional.of(servicePort.getPort());
-    }
-    if (target.getIntVal() != null) {
-      return Optional.of(target.getIntVal());
-    }
-    return pod.getSpec().getContainers().stream()
-        .flatMap(c -> Optional.ofNullable(c.getPorts()).orElse(List.of()).stream())
-        .filter(p -> Objects.equals(target.getStrVal(), p.getName()))
-        .map(ContainerPort::getContainerPort)
-        .findFirst();
+    return target == null ? Optional.of(servicePort.getPort()) : Optional.ofNullable(target.getIntVal());
   }
 }

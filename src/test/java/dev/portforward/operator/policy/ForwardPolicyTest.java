@@ -8,12 +8,16 @@ import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.Listen;
 import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ForwardPolicyTest {
@@ -78,17 +82,42 @@ class ForwardPolicyTest {
     socks.setRelay(relay);
     assertThat(ForwardPolicy.from(Settings.defaults()).check(socks)).get()
         .extracting(Refusal::reason).isEqualTo(Reason.MODE_NOT_ALLOWED);
+    Settings enabled = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), true, false);
+    assertThat(ForwardPolicy.from(enabled).check(socks)).isEmpty();
   }
 
   @Test
-  void relayModesAndGatewayMappingAreRefusedUntilTheDataPlaneDoesThem() {
-    PortForwardSpec relayed = spec(8080, null);
+  void aSocks5RelayIsToldTheDenylistItCannotKnowItself() throws Exception {
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withDenylist("198.51.100.0/24"))
+        .denyingApiServer(List.of(InetAddress.getByName("10.96.0.1")));
+
+    assertThat(policy.deniedDestinations()).containsExactly("198.51.100.0/24", "10.96.0.1/32");
+  }
+
+  @Test
+  void relayDeploymentIsAllowedExceptToPods() {
+    PortForwardSpec relayed = spec(8080, "203.0.113.7");
     Relay relay = new Relay();
     relay.setMode(RelayMode.Deployment);
     relayed.setRelay(relay);
-    assertThat(ForwardPolicy.from(Settings.defaults()).check(relayed)).get()
-        .isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
-            "relay.mode Deployment is not supported by this version yet; use relay.mode None or Sidecar"));
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
+    assertThat(policy.check(relayed)).isEmpty();
+
+    PodsTarget pods = new PodsTarget();
+    pods.setSelector(Map.of("app", "web"));
+    pods.setPort(8080);
+    Target toPods = new Target();
+    toPods.setPods(pods);
+    relayed.setTarget(toPods);
+    assertThat(policy.check(relayed)).get().isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
+        "relay.mode Deployment needs a service or external target; put a Service in front of the pods of"
+            + " target.pods and target it"));
+
+    relayed.setTarget(spec(8080, "203.0.113.7").getTarget());
+    relayed.setProtocol(Protocol.UDP);
+    relay.setProxyProtocol(ProxyProtocol.V2);
+    assertThat(policy.check(relayed)).get().extracting(Refusal::message).isEqualTo(
+        "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
   }
 
   @Test

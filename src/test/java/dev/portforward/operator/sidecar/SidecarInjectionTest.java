@@ -36,7 +36,7 @@ class SidecarInjectionTest {
       new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020);
   private static final Service WEB = new ServiceBuilder().withNewMetadata().withName("web-svc").endMetadata()
       .withNewSpec().addToSelector("app", "web")
-      .addNewPort().withPort(80).withTargetPort(new IntOrString("http")).endPort().endSpec().build();
+      .addNewPort().withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build();
   private static final Function<String, Optional<Service>> SERVICES =
       name -> "web-svc".equals(name) ? Optional.of(WEB) : Optional.empty();
 

@@ -1,0 +1,122 @@
+package dev.portforward.operator.relays;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.common.RelayNames;
+import dev.portforward.operator.status.Check;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Puts a PortForward's relay objects in place with server-side apply and removes those it no
+ * longer needs; informers on the three kinds wake the PortForward when one changes or goes away.
+ *
+ * <p>Applied from the reconciler rather than as JOSDK dependent resources in a workflow: what a
+ * relay dials is the address the reconciler resolved and checked against the policy in the same
+ * pass that decides the status, and a refused forward must get no relay at all. A dependent would
+ * have to redo or be handed that judgement; here it is one function call.
+ */
+public final class RelayObjects {
+
+  /**
+   * The hash of what the operator last applied, on the object's metadata (never the pod
+   * template): an object is applied again only when it is missing or what it should say changed.
+   */
+  static final String APPLIED_HASH = "portforward.dev/applied-hash";
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final String SELECTOR = RelayWorkload.MANAGED_BY_LABEL + "=" + RelayWorkload.MANAGED_BY;
+
+  private final InformerEventSource<ConfigMap, PortForward> configMaps;
+  private final InformerEventSource<Deployment, PortForward> deployments;
+  private final InformerEventSource<Service, PortForward> services;
+
+  public RelayObjects(EventSourceContext<PortForward> context) {
+    configMaps = informer(context, ConfigMap.class, "relay-configmaps");
+    deployments = informer(context, Deployment.class, "relay-deployments");
+    services = informer(context, Service.class, "relay-services");
+  }
+
+  public List<InformerEventSource<? extends HasMetadata, PortForward>> eventSources() {
+    return List.of(configMaps, deployments, services);
+  }
+
+  /** Applies {@code wanted} and deletes the PortForward's other relay objects. */
+  public void reconcile(PortForward pf, List<HasMetadata> wanted, KubernetesClient client, String fieldManager) {
+    String namespace = pf.getMetadata().getNamespace();
+    List<Optional<? extends HasMetadata>> existing = List.of(
+        configMaps.get(new ResourceID(RelayNames.configMap(pf), namespace)),
+        deployments.get(new ResourceID(RelayNames.deployment(pf), namespace)),
+        services.get(new ResourceID(RelayNames.service(pf), namespace)));
+    for (Optional<? extends HasMetadata> found : existing) {
+      found.filter(o -> wanted.stream().noneMatch(w -> w.getKind().equals(o.getKind())))
+          .ifPresent(o -> client.resource(o).delete());
+    }
+    for (HasMetadata object : wanted) {
+      String hash = hash(object);
+      boolean current = existing.stream().flatMap(Optional::stream)
+          .filter(o -> o.getKind().equals(object.getKind()))
+          .anyMatch(o -> o.getMetadata().getAnnotations() != null
+              && hash.equals(o.getMetadata().getAnnotations().get(APPLIED_HASH)));
+      if (!current) {
+        var annotations = new HashMap<String, String>();
+        annotations.put(APPLIED_HASH, hash);
+        object.getMetadata().setAnnotations(annotations);
+        client.resource(object).patch(new PatchContext.Builder()
+            .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(fieldManager).withForce(true).build());
+      }
+    }
+  }
+
+  /** Programmed needs a relay pod that is ready: the Deployment's readyReplicas say so. */
+  public Check deploymentReady(PortForward pf, int replicas) {
+    String name = RelayNames.deployment(pf);
+    int ready = deployments.get(new ResourceID(name, pf.getMetadata().getNamespace()))
+        .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
+        .orElse(0);
+    String message = "relay Deployment " + name + ": " + ready + "/" + replicas + " replicas ready";
+    return ready > 0 ? Check.ok(Reason.PROGRAMMED, message) : Check.fail(Reason.RELAY_NOT_READY, message);
+  }
+
+  private static String hash(HasMetadata object) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(JSON.writeValueAsString(object).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 16);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  private static <R extends HasMetadata> InformerEventSource<R, PortForward> informer(
+      EventSourceContext<PortForward> context, Class<R> type, String name) {
+    return new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(type, PortForward.class)
+            .withName(name)
+            .withLabelSelector(SELECTOR)
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(PortForward.class))
+            .build(),
+        context);
+  }
+}

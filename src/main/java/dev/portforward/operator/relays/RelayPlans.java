@@ -1,0 +1,101 @@
+package dev.portforward.operator.relays;
+
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.status.Check;
+import dev.portforward.operator.target.Backend;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.netty.util.NetUtil;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Which relay objects an accepted, resolved PortForward needs. Pure: the caller passes the target
+ * Service (for a service target) and the backends it resolved and checked against the policy.
+ */
+public final class RelayPlans {
+
+  /** The objects to have, or why none can be written (a ResolvedRefs failure). */
+  public record RelayPlan(List<HasMetadata> objects, Optional<Check> problem) {
+    static RelayPlan of(HasMetadata... objects) {
+      return new RelayPlan(List.of(objects), Optional.empty());
+    }
+
+    static RelayPlan refused(String reason, String message) {
+      return new RelayPlan(List.of(), Optional.of(Check.fail(reason, message)));
+    }
+  }
+
+  private RelayPlans() {}
+
+  /** {@code deniedDestinations}: the operator's denylist, which SOCKS5 relays check every CONNECT against. */
+  public static RelayPlan plan(PortForward pf, Optional<Service> service, List<Backend> backends,
+      OperatorConfig.Relays settings, List<String> deniedDestinations) {
+    RelayMode mode = pf.getSpec().getRelay() == null ? RelayMode.None : pf.getSpec().getRelay().getMode();
+    Target target = pf.getSpec().getTarget();
+    return switch (mode) {
+      case Deployment -> deployment(pf, target, service, backends, settings);
+      case Sidecar -> sidecar(pf, target, service);
+      case Socks5 -> RelayPlan.of(
+          RelayWorkload.configMap(pf, RelayConfigs.socks5(pf, deniedDestinations)),
+          RelayWorkload.deployment(pf, settings),
+          RelayWorkload.service(pf));
+      case None -> RelayPlan.of();
+    };
+  }
+
+  /**
+   * The relay dials one address: an external host's address as resolved and checked (never the
+   * name again, so the checked address is the dialled one), or a Service's cluster IP, where
+   * kube-proxy balances over the endpoints. Pods targets are refused by the policy.
+   */
+  private static RelayPlan deployment(PortForward pf, Target target, Optional<Service> service,
+      List<Backend> backends, OperatorConfig.Relays settings) {
+    String host;
+    int port;
+    if (target.getExternal() != null) {
+      host = NetUtil.toAddressString(backends.get(0).address());
+      port = target.getExternal().getPort();
+    } else {
+      String clusterIp = service.map(s -> s.getSpec().getClusterIP()).orElse("None");
+      if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
+        return RelayPlan.refused(Reason.UNSUPPORTED_SERVICE, "Service " + target.getService().getName()
+            + " is headless (no cluster IP); relay.mode Deployment dials the Service's cluster IP");
+      }
+      host = clusterIp;
+      port = target.getService().getPort();
+    }
+    return RelayPlan.of(
+        RelayWorkload.configMap(pf, RelayConfigs.deployment(pf, host, port)),
+        RelayWorkload.deployment(pf, settings),
+        RelayWorkload.service(pf));
+  }
+
+  /** The sidecar listens on the port the app listens on: a Service port's numeric targetPort. */
+  private static RelayPlan sidecar(PortForward pf, Target target, Optional<Service> service) {
+    int port;
+    if (target.getPods() != null) {
+      port = target.getPods().getPort();
+    } else if (target.getService() != null) {
+      String name = target.getService().getName();
+      Optional<IntOrString> targetPort = service.flatMap(s -> s.getSpec().getPorts().stream()
+          .filter(p -> p.getPort() == target.getService().getPort()).findFirst())
+          .map(p -> p.getTargetPort() == null ? new IntOrString(p.getPort()) : p.getTargetPort());
+      if (targetPort.isEmpty() || targetPort.get().getIntVal() == null) {
+        return RelayPlan.refused(Reason.UNSUPPORTED_SERVICE, "Service " + name + " port "
+            + target.getService().getPort() + " has a named targetPort " + targetPort.map(IntOrString::getStrVal).orElse("")
+            + "; relay.mode Sidecar needs a numeric targetPort, the port the sidecar listens on next to the app");
+      }
+      port = targetPort.get().getIntVal();
+    } else {
+      return RelayPlan.refused(Reason.UNSUPPORTED_VALUE,
+          "relay.mode Sidecar needs a service or pods target: the sidecar runs next to the target pods");
+    }
+    return RelayPlan.of(RelayWorkload.configMap(pf, RelayConfigs.sidecar(pf, port)));
+  }
+}
