@@ -275,19 +275,11 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
     Check programmed = plane.programmed();
     if (SidecarSelection.isSidecar(pf)) {
-      // Both halves must hold: the node rules, and the sidecars they lead to.
-      Check sidecars = SidecarEvidence.check(pf, pods.list(namespace).toList(),
-          name -> services.get(new ResourceID(name, namespace)));
-      programmed = !sidecars.ok()
-          ? Check.fail(sidecars.reason(), sidecars.message() + (programmed.ok() ? "" : "; " + programmed.message()))
-          : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + sidecars.message())
-          : programmed;
+      programmed = alsoNeeds(programmed, SidecarEvidence.check(pf, pods.list(namespace).toList(),
+          name -> services.get(new ResourceID(name, namespace))));
     }
     if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
-      Check relay = relays.deploymentReady(pf, relaySettings.replicas());
-      programmed = !relay.ok() ? relay
-          : programmed.ok() ? Check.ok(programmed.reason(), programmed.message() + ", " + relay.message())
-          : programmed;
+      programmed = alsoNeeds(programmed, relays.deploymentReady(pf, relaySettings.replicas()));
     }
     long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
     Check ready;
@@ -302,6 +294,14 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     return new Judgement(
         new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints()),
         Optional.of(relayPlan.objects()));
+  }
+
+  /** Programmed needs both halves: the node rules, and the relays (pods or sidecars) they lead to. */
+  private static Check alsoNeeds(Check nodes, Check relays) {
+    if (!relays.ok()) {
+      return Check.fail(relays.reason(), relays.message() + (nodes.ok() ? "" : "; " + nodes.message()));
+    }
+    return nodes.ok() ? Check.ok(nodes.reason(), nodes.message() + ", " + relays.message()) : nodes;
   }
 
   private static RelayMode relayMode(PortForwardSpec spec) {

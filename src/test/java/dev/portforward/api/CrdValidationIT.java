@@ -42,6 +42,10 @@ class CrdValidationIT {
       open SOCKS5       | listen: {port: 1080}, relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Required value: relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed
       SOCKS5 with target | listen: {port: 1080}, %1$s, sourceRanges: [10.0.0.0/8], relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Forbidden: spec.target must not be set with relay.mode Socks5
       routes with relay | listen: {port: 8080}, %1$s, relay: {mode: Deployment}, routes: [{sourceRanges: [10.0.0.0/8], target: {service: {name: admin, port: 80}}}] | spec: Forbidden: spec.routes needs relay.mode None: per-source targets are kernel rules, a relay carries one target
+      UDP with PROXY    | protocol: UDP, listen: {port: 5353}, %1$s, relay: {mode: Deployment, proxyProtocol: V2} | spec: Invalid value: relay.proxyProtocol needs protocol TCP: the relay sends the header on TCP connections
+      relay to pods     | listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 8080}}, relay: {mode: Deployment} | spec.target: Invalid value: relay.mode Deployment needs a service or external target: a relay dials one address, so put a Service in front of the pods
+      sidecar external  | listen: {port: 8080}, target: {external: {host: 203.0.113.7, port: 443}}, relay: {mode: Sidecar} | spec.target: Invalid value: relay.mode Sidecar needs a service or pods target: the sidecar runs next to the target pods
+      sidecar port 80   | listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 80}}, relay: {mode: Sidecar} | spec.target: Invalid value: relay.mode Sidecar needs target.pods.port from 1024 up: the sidecar runs without root or capabilities
       external host     | listen: {port: 8080}, target: {external: {host: "evil host", port: 80}} | spec.target.external.host: Invalid value: "evil host": external.host must be an IP address or a lower-case DNS name
       """)
   void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,

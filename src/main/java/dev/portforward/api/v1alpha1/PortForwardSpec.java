@@ -26,8 +26,23 @@ import java.util.List;
     message = "relay.mode Socks5 needs protocol TCP",
     reason = "FieldValueInvalid")
 @ValidationRule(
-    value = "!(self.protocol == 'UDP' && has(self.relay) && self.relay.proxyProtocol == 'V1')",
-    message = "relay.proxyProtocol V1 is text over TCP; use V2 for UDP",
+    value = "!(self.protocol == 'UDP' && has(self.relay) && self.relay.proxyProtocol != 'None')",
+    message = "relay.proxyProtocol needs protocol TCP: the relay sends the header on TCP connections",
+    reason = "FieldValueInvalid")
+@ValidationRule(
+    value = "!(has(self.relay) && self.relay.mode == 'Deployment' && has(self.target) && has(self.target.pods))",
+    message = "relay.mode Deployment needs a service or external target: a relay dials one address, so put a Service in front of the pods",
+    fieldPath = ".target",
+    reason = "FieldValueInvalid")
+@ValidationRule(
+    value = "!(has(self.relay) && self.relay.mode == 'Sidecar' && has(self.target) && has(self.target.external))",
+    message = "relay.mode Sidecar needs a service or pods target: the sidecar runs next to the target pods",
+    fieldPath = ".target",
+    reason = "FieldValueInvalid")
+@ValidationRule(
+    value = "!(has(self.relay) && self.relay.mode == 'Sidecar' && has(self.target) && has(self.target.pods) && self.target.pods.port < 1024)",
+    message = "relay.mode Sidecar needs target.pods.port from 1024 up: the sidecar runs without root or capabilities",
+    fieldPath = ".target",
     reason = "FieldValueInvalid")
 @ValidationRule(
     value = "!(has(self.relay) && self.relay.mode == 'Socks5') || has(self.relay.socks5.usersSecretName) || (has(self.sourceRanges) && size(self.sourceRanges) > 0)",

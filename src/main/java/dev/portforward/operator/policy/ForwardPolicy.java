@@ -2,8 +2,6 @@ package dev.portforward.operator.policy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
-import dev.portforward.api.v1alpha1.Protocol;
-import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
@@ -104,45 +102,8 @@ public final class ForwardPolicy {
 
   /** What the API describes but this version's data plane cannot do yet: say so, do not pretend. */
   private static Optional<Refusal> unsupported(PortForwardSpec spec) {
-    RelayMode mode = spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
-    if (mode == RelayMode.Deployment && spec.getTarget() != null && spec.getTarget().getPods() != null) {
-      // A relay forward dials one address; a Service in front of the pods gives it one.
-      return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.mode Deployment needs a service or external target; put a Service in front of the pods of"
-              + " target.pods and target it");
-    }
-    if (spec.getProtocol() == Protocol.UDP && spec.getRelay() != null
-        && spec.getRelay().getProxyProtocol() != ProxyProtocol.None) {
-      return refuse(Reason.UNSUPPORTED_VALUE,
-          "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
-    }
-    if (mode == RelayMode.Sidecar) {
-      return sidecar(spec);
-    }
     if (spec.getGateway() != null) {
       return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
-    }
-    return Optional.empty();
-  }
-
-  /**
-   * A sidecar relays to ports of the pods it runs in, as a user without capabilities: so only pod
-   * targets, on ports from 1024 (a Service's targetPort is checked where the Service is known).
-   */
-  private static Optional<Refusal> sidecar(PortForwardSpec spec) {
-    if (spec.getGateway() != null) {
-      return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
-    }
-    // spec.routes needs relay.mode None (CRD): spec.target is the only target.
-    Target target = spec.getTarget();
-    if (target.getExternal() != null) {
-      return refuse(Reason.UNSUPPORTED_VALUE, "target.external cannot be reached by relay.mode Sidecar, which"
-          + " runs next to the target pods; use target.pods or target.service");
-    }
-    if (target.getPods() != null && target.getPods().getPort() < FIRST_UNPRIVILEGED_PORT) {
-      return refuse(Reason.UNSUPPORTED_VALUE, "target.pods.port " + target.getPods().getPort()
-          + " is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
-          + " have the app listen on a port from 1024 up");
     }
     return Optional.empty();
   }

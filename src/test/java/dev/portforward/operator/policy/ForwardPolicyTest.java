@@ -6,17 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.Listen;
-import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
-import dev.portforward.api.v1alpha1.Protocol;
-import dev.portforward.api.v1alpha1.ProxyProtocol;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import java.net.InetAddress;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -95,54 +91,15 @@ class ForwardPolicyTest {
   }
 
   @Test
-  void relayDeploymentIsAllowedExceptToPods() {
+  void relayModesAreAllowed() {
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
     PortForwardSpec relayed = spec(8080, "203.0.113.7");
     Relay relay = new Relay();
-    relay.setMode(RelayMode.Deployment);
     relayed.setRelay(relay);
-    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
-    assertThat(policy.check(relayed)).isEmpty();
-
-    PodsTarget pods = new PodsTarget();
-    pods.setSelector(Map.of("app", "web"));
-    pods.setPort(8080);
-    Target toPods = new Target();
-    toPods.setPods(pods);
-    relayed.setTarget(toPods);
-    assertThat(policy.check(relayed)).get().isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
-        "relay.mode Deployment needs a service or external target; put a Service in front of the pods of"
-            + " target.pods and target it"));
-
-    relayed.setTarget(spec(8080, "203.0.113.7").getTarget());
-    relayed.setProtocol(Protocol.UDP);
-    relay.setProxyProtocol(ProxyProtocol.V2);
-    assertThat(policy.check(relayed)).get().extracting(Refusal::message).isEqualTo(
-        "relay.proxyProtocol with protocol UDP is not supported by this version's relay yet; use TCP or proxyProtocol None");
-  }
-
-  @Test
-  void aSidecarRelaysToPodPortsFrom1024Only() {
-    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
-    PortForwardSpec sidecar = spec(8080, null);
-    Relay relay = new Relay();
-    relay.setMode(RelayMode.Sidecar);
-    sidecar.setRelay(relay);
-    PodsTarget pods = new PodsTarget();
-    pods.setSelector(Map.of("app", "web"));
-    pods.setPort(8080);
-    Target target = new Target();
-    target.setPods(pods);
-    sidecar.setTarget(target);
-    assertThat(policy.check(sidecar)).isEmpty();
-
-    pods.setPort(80);
-    assertThat(policy.check(sidecar)).get().isEqualTo(new Refusal(Reason.UNSUPPORTED_VALUE,
-        "target.pods.port 80 is below 1024: the relay sidecar runs without root or capabilities and cannot bind it;"
-            + " have the app listen on a port from 1024 up"));
-
-    sidecar.setTarget(spec(8080, "203.0.113.7").getTarget());
-    assertThat(policy.check(sidecar)).get().extracting(Refusal::message).asString()
-        .startsWith("target.external cannot be reached by relay.mode Sidecar");
+    for (RelayMode mode : List.of(RelayMode.Deployment, RelayMode.Sidecar)) {
+      relay.setMode(mode);
+      assertThat(policy.check(relayed)).as(mode.name()).isEmpty();
+    }
   }
 
   static PortForwardSpec spec(int port, String externalHost) {
