@@ -111,12 +111,6 @@ public final class NodePlanner {
     return new Plan(forwards, report);
   }
 
-  /** DNAT to the target's endpoints: relay.mode None, and Sidecar, whose relay listens on the pod's address. */
-  private static boolean isKernelForward(PortForwardSpec spec) {
-    return spec.getTarget() != null && (spec.getRelay() == null || spec.getRelay().getMode() == RelayMode.None
-        || spec.getRelay().getMode() == RelayMode.Sidecar);
-  }
-
   /**
    * With relay.mode Sidecar, only pods that carry this forward's sidecar have a listener on the
    * pod address; packets sent to any other pod would reach nothing.
