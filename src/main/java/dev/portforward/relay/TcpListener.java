@@ -67,7 +67,7 @@ final class TcpListener extends Listener {
         // Nothing is read from a client before its backend is connected: no unbounded buffering.
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.TCP_NODELAY, true)
+        // TCP_NODELAY is Netty's default: setting it again would cost a system call per socket.
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Backend.WATER_MARK)
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, Backend.READS)
         .childHandler(new ChannelInitializer<>() {

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +42,8 @@ public final class ConnectRate {
       while (true) {
         try (Socket s = server.accept()) {
           s.getOutputStream().write('x');
+        } catch (SocketException abortedBeforeAccept) {
+          // A client that gave up while queued is reset by the proxy: not a reason to stop serving.
         }
       }
     }
