@@ -3,24 +3,19 @@ package dev.portforward.operator;
 import static dev.portforward.testbed.PortForwards.WAIT;
 import static dev.portforward.testbed.PortForwards.awaitCondition;
 import static dev.portforward.testbed.PortForwards.condition;
-import static dev.portforward.testbed.PortForwards.toService;
 import static dev.portforward.testbed.PortForwards.uniquePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
-import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
-import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
-import dev.portforward.api.v1alpha1.Socks5;
-import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.RelayNames;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
@@ -162,18 +157,12 @@ class RelayDeploymentIT {
       RoleProcess agent = agent(cp, hosts, node);
       try {
         int port = uniquePort();
-        PortForward pf = toService(ns.name(), "socks", port, "unused", 80, spec -> {
-          spec.setTarget(null);
-          spec.getListen().setNodeSelector(label);
-          spec.setSourceRanges(List.of(NodeTopology.CLIENT_IP + "/32"));
-          Socks5 socks5 = new Socks5();
-          // 198.51.100.0/24 is allowed here but in the operator's denylist, which the relay is told.
-          socks5.setAllowedDestinations(List.of("203.0.113.0/24", "198.51.100.0/24"));
-          Relay relay = new Relay();
-          relay.setMode(RelayMode.Socks5);
-          relay.setSocks5(socks5);
-          spec.setRelay(relay);
-        });
+        // 198.51.100.0/24 is allowed here but in the operator's denylist, which the relay is told.
+        PortForward pf = PortForwards.of(ns.name(), "socks", """
+            listen: {port: %d}, sourceRanges: [%s/32],
+            relay: {mode: Socks5, socks5: {allowedDestinations: [203.0.113.0/24, 198.51.100.0/24]}}
+            """.formatted(port, NodeTopology.CLIENT_IP));
+        pf.getSpec().getListen().setNodeSelector(label);
         client.resource(pf).create();
         await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(ns.name()).withName("socks-relay").get() != null);
         runRelayPod(client, ns, cp, hosts, "socks-relay");
@@ -267,18 +256,10 @@ class RelayDeploymentIT {
 
   private static PortForward relayed(TestNamespace ns, String name, int port, String host,
       Consumer<PortForwardSpec> customize) {
-    return toService(ns.name(), name, port, "unused", 80, spec -> {
-      ExternalTarget external = new ExternalTarget();
-      external.setHost(host);
-      external.setPort(BACKEND_PORT);
-      Target target = new Target();
-      target.setExternal(external);
-      spec.setTarget(target);
-      Relay relay = new Relay();
-      relay.setMode(RelayMode.Deployment);
-      spec.setRelay(relay);
-      customize.accept(spec);
-    });
+    PortForward pf = PortForwards.of(ns.name(), name, "listen: {port: %d}, target: {external: {host: %s, port: %d}},"
+        .formatted(port, host, BACKEND_PORT) + " relay: {mode: Deployment}");
+    customize.accept(pf.getSpec());
+    return pf;
   }
 
   private static void assertRestricted(PodSpec pod) {

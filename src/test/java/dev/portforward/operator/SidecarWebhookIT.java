@@ -4,22 +4,18 @@ import static dev.portforward.testbed.PortForwards.WAIT;
 import static dev.portforward.testbed.PortForwards.awaitAccepted;
 import static dev.portforward.testbed.PortForwards.awaitCondition;
 import static dev.portforward.testbed.PortForwards.condition;
-import static dev.portforward.testbed.PortForwards.toService;
 import static dev.portforward.testbed.PortForwards.uniquePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.Conditions;
-import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
-import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
-import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Sidecars;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
@@ -243,18 +239,11 @@ class SidecarWebhookIT {
   }
 
   private static PortForward sidecarForward(String namespace, String name, int port, Map<String, String> nodes) {
-    return toService(namespace, name, port, "unused", 80, spec -> {
-      spec.getListen().setNodeSelector(nodes);
-      PodsTarget pods = new PodsTarget();
-      pods.setSelector(WEB);
-      pods.setPort(APP_PORT);
-      Target target = new Target();
-      target.setPods(pods);
-      spec.setTarget(target);
-      Relay relay = new Relay();
-      relay.setMode(RelayMode.Sidecar);
-      spec.setRelay(relay);
-    });
+    PortForward pf = PortForwards.of(namespace, name, "listen: {port: %d}, target: {pods: {port: %d}}, relay: {mode: Sidecar}"
+        .formatted(port, APP_PORT));
+    pf.getSpec().getListen().setNodeSelector(nodes);
+    pf.getSpec().getTarget().getPods().setSelector(WEB);
+    return pf;
   }
 
   /** As the chart installs it, but calling the test's operator process on loopback. */

@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.Optional;
@@ -27,6 +28,16 @@ public final class PortForwards {
 
   public static int uniquePort() {
     return NEXT_PORT.getAndIncrement();
+  }
+
+  /** A PortForward whose spec is written as in a manifest, such as {@code "listen: {port: 8080}, ..."}. */
+  public static PortForward of(String namespace, String name, String spec) {
+    return Serialization.unmarshal("""
+        apiVersion: portforward.dev/v1alpha1
+        kind: PortForward
+        metadata: {name: %s, namespace: %s}
+        spec: {%s}
+        """.formatted(name, namespace, spec), PortForward.class);
   }
 
   /** A TCP forward from {@code port} to a Service, further shaped by {@code customize}. */

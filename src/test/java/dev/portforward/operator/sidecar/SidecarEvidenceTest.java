@@ -3,21 +3,14 @@ package dev.portforward.operator.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
-import dev.portforward.api.v1alpha1.Listen;
-import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
-import dev.portforward.api.v1alpha1.PortForwardSpec;
-import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
-import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Sidecars;
 import dev.portforward.operator.status.Check;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import dev.portforward.testbed.PortForwards;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -76,22 +69,7 @@ class SidecarEvidenceTest {
   }
 
   private static PortForward forward(String name) {
-    PortForward pf = new PortForward();
-    pf.setMetadata(new ObjectMetaBuilder().withNamespace("n").withName(name).build());
-    PortForwardSpec spec = new PortForwardSpec();
-    Listen listen = new Listen();
-    listen.setPort(30000);
-    spec.setListen(listen);
-    PodsTarget pods = new PodsTarget();
-    pods.setSelector(Map.of("app", "web"));
-    pods.setPort(8080);
-    Target target = new Target();
-    target.setPods(pods);
-    spec.setTarget(target);
-    Relay relay = new Relay();
-    relay.setMode(RelayMode.Sidecar);
-    spec.setRelay(relay);
-    pf.setSpec(spec);
-    return pf;
+    return PortForwards.of("n", name, "listen: {port: 30000}, target: {pods: {selector: {app: web}, port: 8080}}, relay: {mode: Sidecar}");
   }
+
 }

@@ -3,21 +3,14 @@ package dev.portforward.operator.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.portforward.api.v1alpha1.Listen;
-import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
-import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
-import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
-import dev.portforward.api.v1alpha1.ServiceTarget;
-import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Sidecars;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
+import dev.portforward.testbed.PortForwards;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -134,35 +127,18 @@ class SidecarInjectionTest {
   }
 
   static PortForward toPods(String name, Map<String, String> selector, int port, boolean accepted) {
-    PodsTarget pods = new PodsTarget();
-    pods.setSelector(selector);
-    pods.setPort(port);
-    Target target = new Target();
-    target.setPods(pods);
-    return sidecar(name, target, accepted);
+    PortForward pf = sidecar(name, "pods: {port: " + port + "}", accepted);
+    pf.getSpec().getTarget().getPods().setSelector(selector);
+    return pf;
   }
 
   private static PortForward toService(String name, String service, int port) {
-    ServiceTarget svc = new ServiceTarget();
-    svc.setName(service);
-    svc.setPort(port);
-    Target target = new Target();
-    target.setService(svc);
-    return sidecar(name, target, true);
+    return sidecar(name, "service: {name: " + service + ", port: " + port + "}", true);
   }
 
-  private static PortForward sidecar(String name, Target target, boolean accepted) {
-    PortForward pf = new PortForward();
-    pf.setMetadata(new ObjectMetaBuilder().withNamespace("n").withName(name).withGeneration(1L).build());
-    PortForwardSpec spec = new PortForwardSpec();
-    Listen listen = new Listen();
-    listen.setPort(30000);
-    spec.setListen(listen);
-    spec.setTarget(target);
-    Relay relay = new Relay();
-    relay.setMode(RelayMode.Sidecar);
-    spec.setRelay(relay);
-    pf.setSpec(spec);
+  private static PortForward sidecar(String name, String target, boolean accepted) {
+    PortForward pf = PortForwards.of("n", name, "listen: {port: 30000}, target: {" + target + "}, relay: {mode: Sidecar}");
+    pf.getMetadata().setGeneration(1L);
     PortForwardStatus status = new PortForwardStatus();
     status.setObservedGeneration(1L);
     status.setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus(accepted ? "True" : "False").build()));
