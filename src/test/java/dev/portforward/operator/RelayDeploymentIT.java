@@ -287,7 +287,10 @@ class RelayDeploymentIT {
         .orElseThrow().getMountPath();
     List<String> command = new ArrayList<>(List.of("bash", "-c", "exec \"$@\" >" + configDir.resolveSibling(
         configDir.getFileName() + ".log") + " 2>&1", "relay", "env"));
-    container.getEnv().forEach(e -> command.add(e.getName() + "=" + e.getValue()));
+    // As the kubelet fills in the downward API: this pod's address is the one the test gives it.
+    container.getEnv().forEach(e -> command.add(e.getName() + "="
+        + (e.getValueFrom() != null && "status.podIP".equals(e.getValueFrom().getFieldRef().getFieldPath())
+            ? NodeTopology.POD1_IP : e.getValue())));
     command.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx128m", "-jar",
         ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar").toString()));
     container.getArgs().forEach(a -> command.add(a.replace(mount, configDir.toString())));

@@ -67,6 +67,12 @@ class RelayPlansTest {
     assertThat(before.getSpec().getReplicas()).isEqualTo(2);
     assertThat(before.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
         .isEqualTo("registry.example/portforward:1");
+    assertThat(before.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+        .as("the relay binds the pod's own address, of either family")
+        .anySatisfy(env -> {
+          assertThat(env.getName()).isEqualTo("PORTFORWARD_RELAY_DEFAULT_LISTEN_ADDRESS");
+          assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
+        });
   }
 
   @Test
