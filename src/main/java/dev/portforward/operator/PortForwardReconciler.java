@@ -223,8 +223,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
   @Override
   public DeleteControl cleanup(PortForward pf, Context<PortForward> context) {
-    // Nothing outside the cluster belongs to a PortForward yet; the finalizer guarantees that
-    // the data plane sees the deletion before the object is gone.
+    // Relay objects go with the PortForward (owner references); the finalizer guarantees that the
+    // data plane sees the deletion before the object is gone.
+    relays.forget(pf);
     return DeleteControl.defaultDelete();
   }
 

@@ -44,6 +44,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -189,6 +190,27 @@ class RelayDeploymentIT {
     assertThat(client.apps().deployments().inNamespace(ns.name()).list().getItems()).isEmpty();
     assertThat(client.configMaps().inNamespace(ns.name()).withName("denied-relay").get()).isNull();
     assertThat(client.services().inNamespace(ns.name()).list().getItems()).isEmpty();
+  }
+
+  @Test
+  void aHandEditedRelayObjectIsPutBack(KubernetesClient client, TestNamespace ns) {
+    client.resource(relayed(ns, "kept", uniquePort(), BACKEND_IP, spec -> { })).create();
+    ConfigMap config = await().atMost(WAIT).until(
+        () -> client.configMaps().inNamespace(ns.name()).withName("kept-relay").get(), Objects::nonNull);
+    String operatorsConfig = config.getData().get(RelayNames.CONFIG_KEY);
+    await().atMost(WAIT).until(() -> client.apps().deployments().inNamespace(ns.name()).withName("kept-relay").get(),
+        Objects::nonNull);
+
+    client.configMaps().inNamespace(ns.name()).withName("kept-relay")
+        .edit(cm -> { cm.getData().put(RelayNames.CONFIG_KEY, "forwards: []\n"); return cm; });
+    client.apps().deployments().inNamespace(ns.name()).withName("kept-relay").scale(3);
+
+    await().atMost(WAIT).untilAsserted(() -> {
+      assertThat(client.configMaps().inNamespace(ns.name()).withName("kept-relay").get().getData())
+          .containsEntry(RelayNames.CONFIG_KEY, operatorsConfig);
+      assertThat(client.apps().deployments().inNamespace(ns.name()).withName("kept-relay").get().getSpec().getReplicas())
+          .isEqualTo(1);
+    });
   }
 
   /** NodeTopology, with pod2 also playing the external host at 203.0.113.10 (an echo server). */

@@ -26,11 +26,14 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Puts a PortForward's relay objects in place with server-side apply and removes those it no
- * longer needs; informers on the three kinds wake the PortForward when one changes or goes away.
+ * longer needs; informers on the three kinds wake the PortForward when one changes or goes away,
+ * so a hand edit or a deletion is repaired.
  *
  * <p>Applied from the reconciler rather than as JOSDK dependent resources in a workflow: what a
  * relay dials is the address the reconciler resolved and checked against the policy in the same
@@ -41,7 +44,8 @@ public final class RelayObjects {
 
   /**
    * The hash of what the operator last applied, on the object's metadata (never the pod
-   * template): an object is applied again only when it is missing or what it should say changed.
+   * template): an object is applied again when it is missing, when what it should say changed,
+   * or when it changed since this process applied it.
    */
   static final String APPLIED_HASH = "portforward.dev/applied-hash";
   private static final ObjectMapper JSON = JsonMapper.builder().build();
@@ -50,6 +54,12 @@ public final class RelayObjects {
   private final InformerEventSource<ConfigMap, PortForward> configMaps;
   private final InformerEventSource<Deployment, PortForward> deployments;
   private final InformerEventSource<Service, PortForward> services;
+  /**
+   * The resourceVersion each object had after this process last applied it. A different one
+   * means someone else changed it since (or only its status moved on): applied again, which costs
+   * no write when nothing differs.
+   */
+  private final Map<String, String> appliedVersions = new ConcurrentHashMap<>();
 
   public RelayObjects(EventSourceContext<PortForward> context) {
     configMaps = informer(context, ConfigMap.class, "relay-configmaps");
@@ -70,22 +80,44 @@ public final class RelayObjects {
         services.get(new ResourceID(RelayNames.service(pf), namespace)));
     for (Optional<? extends HasMetadata> found : existing) {
       found.filter(o -> wanted.stream().noneMatch(w -> w.getKind().equals(o.getKind())))
-          .ifPresent(o -> client.resource(o).delete());
+          .ifPresent(o -> {
+            client.resource(o).delete();
+            appliedVersions.remove(key(o));
+          });
     }
     for (HasMetadata object : wanted) {
       String hash = hash(object);
       boolean current = existing.stream().flatMap(Optional::stream)
           .filter(o -> o.getKind().equals(object.getKind()))
           .anyMatch(o -> o.getMetadata().getAnnotations() != null
-              && hash.equals(o.getMetadata().getAnnotations().get(APPLIED_HASH)));
+              && hash.equals(o.getMetadata().getAnnotations().get(APPLIED_HASH))
+              && o.getMetadata().getResourceVersion().equals(appliedVersions.get(key(o))));
       if (!current) {
         var annotations = new HashMap<String, String>();
         annotations.put(APPLIED_HASH, hash);
         object.getMetadata().setAnnotations(annotations);
-        client.resource(object).patch(new PatchContext.Builder()
+        HasMetadata applied = client.resource(object).patch(new PatchContext.Builder()
             .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(fieldManager).withForce(true).build());
+        appliedVersions.put(key(applied), applied.getMetadata().getResourceVersion());
       }
     }
+  }
+
+  /** Forgets a deleted PortForward's objects; the garbage collector removes them. */
+  public void forget(PortForward pf) {
+    String namespace = pf.getMetadata().getNamespace();
+    appliedVersions.keySet().removeAll(List.of(
+        key("ConfigMap", namespace, RelayNames.configMap(pf)),
+        key("Deployment", namespace, RelayNames.deployment(pf)),
+        key("Service", namespace, RelayNames.service(pf))));
+  }
+
+  private static String key(HasMetadata object) {
+    return key(object.getKind(), object.getMetadata().getNamespace(), object.getMetadata().getName());
+  }
+
+  private static String key(String kind, String namespace, String name) {
+    return kind + "/" + namespace + "/" + name;
   }
 
   /** Programmed needs a relay pod that is ready: the Deployment's readyReplicas say so. */
