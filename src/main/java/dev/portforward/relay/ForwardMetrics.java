@@ -21,8 +21,11 @@ final class ForwardMetrics implements AutoCloseable {
   /** Why a connection, session or datagram was turned away. */
   enum Refusal { SOURCE, LIMIT, AUTH, DESTINATION, OVERLOAD }
 
-  /** What went wrong after a connection was admitted. */
-  enum Failure { RESOLVE, CONNECT, IO }
+  /**
+   * What went wrong after a connection was admitted. RESET: a side aborted the connection, as
+   * clients and health checks that close with a reset do; IO: any other socket error.
+   */
+  enum Failure { RESOLVE, CONNECT, RESET, IO }
 
   final AtomicInteger active = new AtomicInteger();
   final LongAdder accepted = new LongAdder();

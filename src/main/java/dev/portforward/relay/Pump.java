@@ -9,7 +9,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Errors;
 import io.netty.util.ReferenceCountUtil;
+import java.net.SocketException;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -130,9 +132,15 @@ final class Pump extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    metrics.failed(ForwardMetrics.Failure.IO);
+    metrics.failed(isReset(cause) ? ForwardMetrics.Failure.RESET : ForwardMetrics.Failure.IO);
     reset = true;
     ctx.close();
+  }
+
+  /** The peer aborted: ECONNRESET from the native transport, or NIO's message for it. */
+  private static boolean isReset(Throwable cause) {
+    return cause instanceof Errors.NativeIoException error && error.expectedErr() == Errors.ERRNO_ECONNRESET_NEGATIVE
+        || cause instanceof SocketException && "Connection reset".equals(cause.getMessage());
   }
 
   /** Both directions are over: nothing is left to say either way. */

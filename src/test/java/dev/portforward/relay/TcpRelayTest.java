@@ -184,6 +184,18 @@ class TcpRelayTest {
   }
 
   @Test
+  void aClientThatAbortsIsCountedAsAResetNotAnError() throws Exception {
+    int port = forward("web", backends.tcpEcho(), "");
+    try (Socket client = connect(port)) {
+      assertThat(roundTrip(client, "hello")).isEqualTo("hello");
+      client.setSoLinger(true, 0);
+    }
+    await().untilAsserted(() ->
+        assertThat(fixture.counter("portforward.relay.errors", "forward", "web", "kind", "reset")).isEqualTo(1));
+    assertThat(fixture.counter("portforward.relay.errors", "forward", "web", "kind", "io")).isZero();
+  }
+
+  @Test
   void aRemovedForwardStopsAcceptingButItsConnectionsDrain() throws Exception {
     int target = backends.tcpEcho();
     int port = forward("old", target, "");
