@@ -42,6 +42,7 @@ final class Backend {
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         // TCP_NODELAY is Netty's default: setting it again would cost a system call per socket.
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+        .option(ChannelOption.ALLOCATOR, Transport.BUFFERS)
         .option(ChannelOption.RCVBUF_ALLOCATOR, READS)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) forward.connectTimeout().toMillis())
         .handler(new EarlyBytes())

@@ -64,6 +64,7 @@ final class TcpListener extends Listener {
         .channel(Transport.serverChannel())
         .option(ChannelOption.SO_BACKLOG, BACKLOG)
         .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.ALLOCATOR, Transport.BUFFERS)
         // Nothing is read from a client before its backend is connected: no unbounded buffering.
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)

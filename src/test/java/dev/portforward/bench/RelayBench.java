@@ -1,6 +1,7 @@
 package dev.portforward.bench;
 
 import dev.portforward.testbed.ControlPlane;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -80,7 +81,7 @@ public final class RelayBench {
   public static void main(String[] args) throws Exception {
     String loadBefore = Files.readString(Path.of("/proc/loadavg")).strip();
     Path dir = Files.createTempDirectory("relay-bench-");
-    try (Processes processes = new Processes(dir)) {
+    try (Processes processes = new Processes(dir); OutputStream awake = keepCoresAwake()) {
       processes.start("iperf3", "iperf3", "-s", "-B", LOOPBACK, "-p", String.valueOf(Way.DIRECT.port(IPERF)));
       processes.start("sockperf", "sockperf", "server", "--tcp", "-i", LOOPBACK,
           "-p", String.valueOf(Way.DIRECT.port(SOCKPERF)));
@@ -113,15 +114,7 @@ public final class RelayBench {
 
       Map<Way, double[]> single = alternate("iperf3 -P 1", TCP_WAYS, way -> new double[] {iperf(way, 1)});
       Map<Way, double[]> multi = alternate("iperf3 -P 16", TCP_WAYS, way -> new double[] {iperf(way, 16)});
-      // This VM's cores halt when idle, and a wake-up from halt costs about what a proxy hop does: a
-      // round trip took 49 us direct and 48 us via socat. Spinners at SCHED_IDLE, which yield to
-      // any other task, keep the cores awake, so the proxies' own cost shows (38 us and 81 us).
-      List<Process> spinners = new ArrayList<>();
-      for (int i = 0; i < Runtime.getRuntime().availableProcessors(); i++) {
-        spinners.add(processes.start("spinner-" + i, "chrt", "--idle", "0", "sh", "-c", "while :; do :; done"));
-      }
       Map<Way, double[]> latency = addedLatency();
-      spinners.forEach(Process::destroy);
       Map<Way, Long> lost = new EnumMap<>(Way.class);
       Map<Way, double[]> connects = alternate("connects/s", TCP_WAYS, way -> {
         ConnectRate.Result result = ConnectRate.rate(way.address(CONNECT), 3, 4);
@@ -143,6 +136,24 @@ public final class RelayBench {
       System.out.println("connections that got no byte within 1 s (server speaks first, then closes): " + lost);
     }
     System.exit(0);
+  }
+
+  /**
+   * This VM's idle cores halt, and a wake-up from halt costs about what a proxy hop does (a round
+   * trip took 49 us direct and 48 us via socat). A PM QoS request for zero wake-up latency, in force
+   * while the file stays open, makes idle cores poll instead, as tuned's latency-performance profile
+   * does. (SCHED_IDLE spinners, used before, made every proxy's p99.9 one scheduler tick in some
+   * rounds: a task woken on a spinner's core could wait for the next tick.)
+   */
+  private static OutputStream keepCoresAwake() {
+    try {
+      OutputStream qos = new FileOutputStream("/dev/cpu_dma_latency");
+      qos.write(new byte[Integer.BYTES]); // 0 microseconds
+      return qos;
+    } catch (IOException e) {
+      System.out.println("idle cores may halt, and latencies include their wake-ups: " + e.getMessage());
+      return OutputStream.nullOutputStream();
+    }
   }
 
   // ---- the proxies

@@ -127,7 +127,7 @@ class TcpRelayTest {
       }
     });
     int port = forward("bulk", target, "");
-    long baseline = PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
+    long baseline = Transport.BUFFERS.metric().usedDirectMemory();
     long peak = 0;
     long received = 0;
     try (Socket client = connect(port)) {
@@ -136,7 +136,7 @@ class TcpRelayTest {
       byte[] buffer = new byte[16 * 1024];
       for (int n; (n = in.read(buffer)) >= 0; ) {
         received += n;
-        peak = Math.max(peak, PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory() - baseline);
+        peak = Math.max(peak, Transport.BUFFERS.metric().usedDirectMemory() - baseline);
         // The reader's pace (about 1 GB/s at most), far below what the backend can send.
         LockSupport.parkNanos(15_000);
       }
