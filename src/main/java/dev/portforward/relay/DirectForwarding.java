@@ -4,7 +4,6 @@ import dev.portforward.relay.ForwardMetrics.Failure;
 import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.Forward.Target;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
@@ -38,7 +37,7 @@ final class DirectForwarding extends ChannelInboundHandlerAdapter {
         return;
       }
       InetSocketAddress address = new InetSocketAddress((InetAddress) resolved.getNow(), target.port());
-      Backend.connect(client, address, forward).addListener((ChannelFuture connected) -> {
+      Backend.connect(client, address, forward, connected -> {
         Channel backend = connected.channel();
         if (!connected.isSuccess()) {
           metrics.failed(Failure.CONNECT);

@@ -147,8 +147,8 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
         reply(ctx, Socks5CommandStatus.FORBIDDEN).addListener(ChannelFutureListener.CLOSE);
         return;
       }
-      Backend.connect(ctx.channel(), new InetSocketAddress(address, port), forward)
-          .addListener((ChannelFuture connected) -> connected(ctx, connected));
+      Backend.connect(ctx.channel(), new InetSocketAddress(address, port), forward,
+          connected -> connected(ctx, connected));
     });
   }
 

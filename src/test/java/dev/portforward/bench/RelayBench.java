@@ -24,6 +24,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -116,9 +117,13 @@ public final class RelayBench {
       Map<Way, double[]> multi = alternate("iperf3 -P 16", TCP_WAYS, way -> new double[] {iperf(way, 16)});
       Map<Way, double[]> latency = addedLatency();
       Map<Way, Long> lost = new EnumMap<>(Way.class);
+      Map<Way, Map<String, Long>> kernel = new EnumMap<>(Way.class);
       Map<Way, double[]> connects = alternate("connects/s", TCP_WAYS, way -> {
+        Map<String, Long> before = tcpCounters();
         ConnectRate.Result result = ConnectRate.rate(way.address(CONNECT), 3, 4);
         lost.merge(way, result.failed(), Long::sum);
+        tcpCounters().forEach((name, after) ->
+            kernel.computeIfAbsent(way, w -> new TreeMap<>()).merge(name, after - before.get(name), Long::sum));
         return new double[] {result.perSecond()};
       });
       // One socket per way for every trial: socat relays for the first peer it hears from only.
@@ -134,6 +139,7 @@ public final class RelayBench {
       System.out.printf("load average before: %s; after: %s%n", loadBefore,
           Files.readString(Path.of("/proc/loadavg")).strip());
       System.out.println("connections that got no byte within 1 s (server speaks first, then closes): " + lost);
+      System.out.println("kernel TCP counters during each way's connections: " + kernel);
     }
     System.exit(0);
   }
@@ -154,6 +160,28 @@ public final class RelayBench {
       System.out.println("idle cores may halt, and latencies include their wake-ups: " + e.getMessage());
       return OutputStream.nullOutputStream();
     }
+  }
+
+  /**
+   * The kernel's counters for what makes a connection wait a second (a SYN sent again, an accept
+   * queue full), from TcpExt in /proc/net/netstat; for the whole machine, so per way only while
+   * one way runs.
+   */
+  private static Map<String, Long> tcpCounters() throws IOException {
+    List<String> lines = Files.readAllLines(Path.of("/proc/net/netstat"));
+    Map<String, Long> counters = new TreeMap<>();
+    for (int i = 0; i + 1 < lines.size(); i += 2) {
+      if (lines.get(i).startsWith("TcpExt:")) {
+        String[] names = lines.get(i).split("\\s+");
+        String[] values = lines.get(i + 1).split("\\s+");
+        for (int j = 1; j < names.length; j++) {
+          if (List.of("TCPSynRetrans", "ListenOverflows", "ListenDrops").contains(names[j])) {
+            counters.put(names[j], Long.parseLong(values[j]));
+          }
+        }
+      }
+    }
+    return counters;
   }
 
   // ---- the proxies

@@ -71,6 +71,25 @@ final class Backends implements AutoCloseable {
     return server.getLocalPort();
   }
 
+  /**
+   * Writes {@code greeting} to every connection and closes it, on the accepting thread: the
+   * greeting and the end-of-stream follow the handshake as closely as a server can make them.
+   */
+  int tcpGreeter(String greeting) throws IOException {
+    ServerSocket server = new ServerSocket(0, 1024, InetAddress.getLoopbackAddress());
+    sockets.add(server);
+    threads.execute(() -> {
+      while (!server.isClosed()) {
+        try (Socket socket = server.accept()) {
+          socket.getOutputStream().write(greeting.getBytes());
+        } catch (IOException closedOrGone) {
+          // the server closed, or the relay gave up on this connection: the next one
+        }
+      }
+    });
+    return server.getLocalPort();
+  }
+
   /** Answers every datagram with "echo:" and its content, to its sender. */
   int udpEcho() throws SocketException {
     DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
