@@ -31,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 
 /**
@@ -55,6 +56,7 @@ public final class RelayBench {
   // Latency tails move most with other load: more, shorter rounds (each >= 100k round trips).
   private static final int LATENCY_ROUNDS = 5;
   private static final long UDP_TRIAL_NANOS = 1_000_000_000L;
+  private static final long UDP_CPU_RATE = 100_000;
 
   private enum Way {
     RELAY(15000), HAPROXY(16000), SOCAT(17000), NGINX(18000), DIRECT(5200);
@@ -99,9 +101,9 @@ public final class RelayBench {
             + ",bind=" + LOOPBACK + ",reuseaddr,fork,backlog=4096", "TCP:" + LOOPBACK + ":" + Way.DIRECT.port(offset));
       }
       // One client flow, so no fork: socat relays both ways for the first peer it hears from.
-      processes.start("socat-udp", "socat", "UDP-LISTEN:" + Way.SOCAT.port(UDP) + ",bind=" + LOOPBACK + ",reuseaddr",
+      Process socatUdp = processes.start("socat-udp", "socat", "UDP-LISTEN:" + Way.SOCAT.port(UDP) + ",bind=" + LOOPBACK + ",reuseaddr",
           "UDP:" + LOOPBACK + ":" + Way.DIRECT.port(UDP));
-      processes.start("nginx", "nginx", "-e", dir.resolve("nginx-error.log").toString(),
+      Process nginx = processes.start("nginx", "nginx", "-e", dir.resolve("nginx-error.log").toString(),
           "-c", write(dir, "nginx.conf", nginxConfig(dir)));
       awaitListening(processes);
 
@@ -134,7 +136,11 @@ public final class RelayBench {
       Map<Way, double[]> udp = alternate("UDP datagrams/s", UDP_WAYS,
           way -> new double[] {udpRate(senders.get(way), sink)});
 
-      report(dir, relayFresh, idle, single, multi, latency, connects, udp);
+      Map<Way, Process> udpProxies = Map.of(Way.RELAY, relay, Way.NGINX, nginx, Way.SOCAT, socatUdp);
+      Map<Way, double[]> udpCpu = alternate("UDP CPU us/datagram", List.of(Way.RELAY, Way.NGINX, Way.SOCAT),
+          way -> new double[] {udpCpu(senders.get(way), sink, udpProxies.get(way).toHandle())});
+
+      report(dir, relayFresh, idle, single, multi, latency, connects, udp, udpCpu);
       // Other work on the machine moves every figure; the load says whether there was any.
       System.out.printf("load average before: %s; after: %s%n", loadBefore,
           Files.readString(Path.of("/proc/loadavg")).strip());
@@ -412,6 +418,30 @@ public final class RelayBench {
     return 0;
   }
 
+  /**
+   * CPU time a proxy (its process and children, every thread) takes per datagram while
+   * {@link #UDP_CPU_RATE} a second pass, in microseconds: at the top rate the bench's own sender
+   * and sink share the cores, and two proxies can end on the same step of the search.
+   */
+  private static double udpCpu(DatagramChannel out, UdpSink sink, ProcessHandle proxy) throws Exception {
+    long before = cpuTicks(proxy);
+    double[] result = udpTrial(out, sink, UDP_CPU_RATE);
+    long ticks = cpuTicks(proxy) - before;
+    // /proc counts in ticks of 10 ms (USER_HZ 100).
+    return ticks * 10_000.0 / (result[0] * UDP_TRIAL_NANOS / 1e9);
+  }
+
+  private static long cpuTicks(ProcessHandle process) throws IOException {
+    long ticks = 0;
+    for (ProcessHandle p : Stream.concat(Stream.of(process), process.descendants()).toList()) {
+      String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+      // After the command name in parentheses: field 3 is the state, 14 and 15 utime and stime.
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    }
+    return ticks;
+  }
+
   /** Sends at {@code rate} for a while: the rate achieved and the fraction lost. */
   private static double[] udpTrial(DatagramChannel out, UdpSink sink, long rate) throws Exception {
     ByteBuffer datagram = ByteBuffer.allocateDirect(64);
@@ -493,7 +523,8 @@ public final class RelayBench {
   // ---- the report
 
   private static void report(Path dir, long relayFresh, Map<Way, double[]> idle, Map<Way, double[]> single,
-      Map<Way, double[]> multi, Map<Way, double[]> latency, Map<Way, double[]> connects, Map<Way, double[]> udp) {
+      Map<Way, double[]> multi, Map<Way, double[]> latency, Map<Way, double[]> connects, Map<Way, double[]> udp,
+      Map<Way, double[]> udpCpu) {
     System.out.printf("%nrelay vs peers on loopback (2 cores); medians of %d alternating runs (latency: %d),"
         + " idle connections: one run%n", ROUNDS, LATENCY_ROUNDS);
     System.out.printf("%-38s %9s %9s %9s %9s %9s   %s%n", "metric", "relay", "haproxy", "socat", "nginx", "direct",
@@ -512,6 +543,9 @@ public final class RelayBench {
         goal(connects, 0, Way.HAPROXY, 0.8, true), goal(connects, 0, Way.SOCAT, 3.0, true));
     row("UDP 64 B datagrams/s at <= 1% loss", udp, 0, 1, "%.0f",
         goal(udp, 0, Way.NGINX, 1.0, true), goal(udp, 0, Way.DIRECT, 0.5, true));
+    row("UDP CPU per datagram at " + UDP_CPU_RATE / 1000 + "k/s (us)", udpCpu, 0, 1, "%.2f",
+        String.format(Locale.ROOT, "%.2fx nginx (the cost behind the rate; no goal)",
+            udpCpu.get(Way.RELAY)[0] / udpCpu.get(Way.NGINX)[0]));
     String open = String.format("%,d open", IDLE);
     row("connect + echo, " + open + ", p50 (us)", idle, 0, 1, "%.0f");
     row("connect + echo, " + open + ", p99 (us)", idle, 1, 1, "%.0f");
