@@ -38,12 +38,12 @@ public final class Gateways {
    */
   public Mapping map(Optional<Method> method, MappingRequest request) throws GatewayException {
     if (method.isPresent()) {
-      return mappers.get(method.get()).map(request);
+      return exactly(mappers.get(method.get()), request);
     }
     List<String> silent = new ArrayList<>();
     for (Method next : Method.values()) {
       try {
-        return mappers.get(next).map(request);
+        return exactly(mappers.get(next), request);
       } catch (GatewayException e) {
         if (e.isRefused()) {
           throw e;
@@ -55,10 +55,29 @@ public final class Gateways {
   }
 
   public Mapping refresh(Mapping current, MappingRequest request) throws GatewayException {
-    return mappers.get(current.method()).refresh(current, request);
+    return exactly(mappers.get(current.method()), current, request);
   }
 
   public void unmap(Mapping mapping) throws GatewayException {
     mappers.get(mapping.method()).unmap(mapping);
+  }
+
+  private Mapping exactly(PortMapper mapper, MappingRequest request) throws GatewayException {
+    return exactly(mapper, null, request);
+  }
+
+  /**
+   * The mapping, if it is on the external port asked for. PCP and NAT-PMP treat that port as a
+   * suggestion and may grant another; a forward's external port is what its users were told, so
+   * another one is given back and reported as a refusal.
+   */
+  private Mapping exactly(PortMapper mapper, Mapping current, MappingRequest request) throws GatewayException {
+    Mapping granted = current == null ? mapper.map(request) : mapper.refresh(current, request);
+    if (granted.externalPort() != request.externalPort()) {
+      mapper.unmap(granted);
+      throw GatewayException.refused("the gateway offered external port " + granted.externalPort() + " instead of "
+          + request.externalPort() + " (taken or not allowed there); choose another spec.gateway.externalPort");
+    }
+    return granted;
   }
 }

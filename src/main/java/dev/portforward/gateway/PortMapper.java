@@ -14,6 +14,9 @@ public interface PortMapper {
    */
   Mapping refresh(Mapping current, MappingRequest request) throws GatewayException;
 
-  /** Removes the mapping; removing one the gateway no longer has succeeds. */
+  /**
+   * Removes the mapping. Whether removing one the gateway no longer has fails depends on the
+   * gateway (miniupnpd answers such a PCP delete with NO_RESOURCES).
+   */
   void unmap(Mapping mapping) throws GatewayException;
 }
