@@ -77,6 +77,7 @@ public final class GatewayMappings implements AutoCloseable {
   /** Only the gateway thread touches these. */
   private final Map<String, Held> held = new HashMap<>();
   private final List<Leaving> leaving = new ArrayList<>();
+  /** Mappings held before, by forward, that no entry of {@link #held} has taken over yet. */
   private Map<String, Mapping> adopted;
   private InetAddress gatewaysAddress;
   private Gateways gateways;
@@ -127,14 +128,18 @@ public final class GatewayMappings implements AutoCloseable {
       Instant now = clock.instant();
       boolean changed = release(wishes, now);
       for (GatewayWish wish : wishes.values()) {
-        Held entry = held.computeIfAbsent(wish.id(), id -> new Held(wish, adopted.remove(id), now));
+        held.computeIfAbsent(wish.id(), id -> new Held(wish, sameMapping(adopted.get(id), wish), now));
+        adopted.remove(wish.id());
+      }
+      adopted.values().forEach(m -> leaving.add(new Leaving(m, now)));
+      adopted.clear();
+      // Removals first: a wish may map the very port a removal would otherwise delete after it.
+      changed |= removeLeaving(now);
+      for (Held entry : held.values()) {
         if (!now.isBefore(entry.due)) {
           changed |= keep(entry, now);
         }
       }
-      adopted.values().forEach(m -> leaving.add(new Leaving(m, now)));
-      adopted.clear();
-      changed |= removeLeaving(now);
       if (changed) {
         onChange.run();
       }
@@ -144,14 +149,23 @@ public final class GatewayMappings implements AutoCloseable {
     }
   }
 
-  /** Lets go of mappings whose forward is gone or now asks for something else. */
+  /**
+   * Lets go of mappings whose forward is gone or now asks for something else. A changed wish for
+   * the same external port keeps its mapping, which its next request replaces (a removal after
+   * that would delete the new one).
+   */
   private boolean release(Map<String, GatewayWish> wishes, Instant now) {
     boolean changed = false;
     for (var it = held.values().iterator(); it.hasNext(); ) {
       Held entry = it.next();
-      if (!entry.wish.equals(wishes.get(entry.wish.id()))) {
-        if (entry.mapping != null) {
+      GatewayWish wanted = wishes.get(entry.wish.id());
+      if (!entry.wish.equals(wanted)) {
+        Mapping kept = wanted == null ? null : sameMapping(entry.mapping, wanted);
+        if (entry.mapping != null && kept == null) {
           leaving.add(new Leaving(entry.mapping, now));
+        }
+        if (kept != null) {
+          adopted.put(entry.wish.id(), kept);
         }
         outcomes.remove(entry.wish.id());
         it.remove();
@@ -159,6 +173,12 @@ public final class GatewayMappings implements AutoCloseable {
       }
     }
     return changed;
+  }
+
+  /** {@code mapping} when it is the one {@code wish} asks for (transport and external port), else null. */
+  private static Mapping sameMapping(Mapping mapping, GatewayWish wish) {
+    return mapping != null && mapping.transport() == wish.request().transport()
+        && mapping.externalPort() == wish.request().externalPort() ? mapping : null;
   }
 
   /** Maps, renews or checks one mapping; whether what the report says changed. */
@@ -180,6 +200,11 @@ public final class GatewayMappings implements AutoCloseable {
         gateways.unmap(mapping);
         throw GatewayException.refused("listen.addresses does not include "
             + NetUtil.toAddressString(mapping.internalAddress()) + ", this node's address toward the gateway");
+      }
+      if (entry.mapping != null && now.isBefore(entry.renewAt) && sameExceptExpiry(mapping, entry.mapping)) {
+        // A PCP or NAT-PMP check renews as a side effect; the report keeps the expiry of the last
+        // renewal proper, so that a check does not rewrite the status every period.
+        mapping = entry.mapping;
       }
       if (entry.mapping == null || !mapping.equals(entry.mapping)) {
         entry.renewAt = mapping.expiresAt()
@@ -207,6 +232,10 @@ public final class GatewayMappings implements AutoCloseable {
     boolean removedAny = false;
     List<Leaving> retry = new ArrayList<>();
     for (Leaving gone : leaving) {
+      if (held.values().stream().anyMatch(h -> h.wish.request().transport() == gone.mapping().transport()
+          && h.wish.request().externalPort() == gone.mapping().externalPort())) {
+        continue; // Another forward maps that port now: removing it would remove theirs.
+      }
       if (now.isBefore(gone.due())) {
         retry.add(gone);
         continue;
@@ -238,6 +267,12 @@ public final class GatewayMappings implements AutoCloseable {
       gatewaysAddress = address;
     }
     return gateways;
+  }
+
+  private static boolean sameExceptExpiry(Mapping a, Mapping b) {
+    return a.method() == b.method() && a.transport() == b.transport() && a.internalAddress().equals(b.internalAddress())
+        && a.internalPort() == b.internalPort() && a.externalAddress().equals(b.externalAddress())
+        && a.externalPort() == b.externalPort() && a.isPermanent() == b.isPermanent();
   }
 
   /** Removes the mappings a node report lists (agent --cleanup); returns how many could not be removed. */

@@ -1,8 +1,10 @@
 package dev.portforward.gateway;
 
 import java.io.IOException;
+import java.net.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
@@ -56,7 +58,7 @@ final class GatewayUdp {
         long left;
         while ((left = deadline - System.nanoTime()) > 0) {
           socket.setSoTimeout((int) Math.max(1, left / 1_000_000));
-          java.net.DatagramPacket packet = new java.net.DatagramPacket(in, in.length);
+          DatagramPacket packet = new DatagramPacket(in, in.length);
           try {
             socket.receive(packet);
           } catch (SocketTimeoutException timeout) {
@@ -70,7 +72,7 @@ final class GatewayUdp {
       }
       throw GatewayException.unavailable("no " + what + " answer from " + gateway.getAddress().getHostAddress()
           + ":" + gateway.getPort());
-    } catch (java.net.PortUnreachableException refused) {
+    } catch (PortUnreachableException refused) {
       throw GatewayException.unavailable(gateway.getAddress().getHostAddress() + " does not serve " + what
           + " (port " + gateway.getPort() + " unreachable)");
     } catch (IOException e) {

@@ -38,12 +38,14 @@ public final class Gateways {
    */
   public Mapping map(Optional<Method> method, MappingRequest request) throws GatewayException {
     if (method.isPresent()) {
-      return exactly(mappers.get(method.get()), request);
+      PortMapper mapper = mappers.get(method.get());
+      return onAskedPort(mapper, mapper.map(request), request);
     }
     List<String> silent = new ArrayList<>();
     for (Method next : Method.values()) {
       try {
-        return exactly(mappers.get(next), request);
+        PortMapper mapper = mappers.get(next);
+        return onAskedPort(mapper, mapper.map(request), request);
       } catch (GatewayException e) {
         if (e.isRefused()) {
           throw e;
@@ -55,15 +57,12 @@ public final class Gateways {
   }
 
   public Mapping refresh(Mapping current, MappingRequest request) throws GatewayException {
-    return exactly(mappers.get(current.method()), current, request);
+    PortMapper mapper = mappers.get(current.method());
+    return onAskedPort(mapper, mapper.refresh(current, request), request);
   }
 
   public void unmap(Mapping mapping) throws GatewayException {
     mappers.get(mapping.method()).unmap(mapping);
-  }
-
-  private Mapping exactly(PortMapper mapper, MappingRequest request) throws GatewayException {
-    return exactly(mapper, null, request);
   }
 
   /**
@@ -71,8 +70,8 @@ public final class Gateways {
    * suggestion and may grant another; a forward's external port is what its users were told, so
    * another one is given back and reported as a refusal.
    */
-  private Mapping exactly(PortMapper mapper, Mapping current, MappingRequest request) throws GatewayException {
-    Mapping granted = current == null ? mapper.map(request) : mapper.refresh(current, request);
+  private static Mapping onAskedPort(PortMapper mapper, Mapping granted, MappingRequest request)
+      throws GatewayException {
     if (granted.externalPort() != request.externalPort()) {
       mapper.unmap(granted);
       throw GatewayException.refused("the gateway offered external port " + granted.externalPort() + " instead of "

@@ -34,11 +34,6 @@ public final class NatPmpClient implements PortMapper {
         Optional.of(clock.instant().plusSeconds(response.lifetime())));
   }
 
-  @Override
-  public Mapping refresh(Mapping current, MappingRequest request) throws GatewayException {
-    return map(request);
-  }
-
   /** Lifetime 0 with suggested external port 0 deletes the internal port's mapping (section 3.4). */
   @Override
   public void unmap(Mapping mapping) throws GatewayException {

@@ -41,11 +41,6 @@ public final class PcpClient implements PortMapper {
   }
 
   @Override
-  public Mapping refresh(Mapping current, MappingRequest request) throws GatewayException {
-    return map(request);
-  }
-
-  @Override
   public void unmap(Mapping mapping) throws GatewayException {
     send(udp.localAddress(), mapping.transport(), mapping.internalPort(), 0, 0);
   }

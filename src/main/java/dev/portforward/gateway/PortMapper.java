@@ -12,7 +12,9 @@ public interface PortMapper {
    * for the same one is idempotent, so they renew; UPnP reads the entry and adds it only when it
    * is gone or leads elsewhere.
    */
-  Mapping refresh(Mapping current, MappingRequest request) throws GatewayException;
+  default Mapping refresh(Mapping current, MappingRequest request) throws GatewayException {
+    return map(request);
+  }
 
   /**
    * Removes the mapping. Whether removing one the gateway no longer has fails depends on the

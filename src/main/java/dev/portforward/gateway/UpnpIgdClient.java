@@ -4,6 +4,7 @@ import dev.portforward.gateway.UpnpMessages.Service;
 import dev.portforward.gateway.UpnpMessages.SoapAnswer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -195,7 +196,7 @@ public final class UpnpIgdClient implements PortMapper {
       long left;
       while ((left = deadline - System.nanoTime()) > 0) {
         channel.socket().setSoTimeout((int) Math.max(1, left / 1_000_000));
-        java.net.DatagramPacket packet = new java.net.DatagramPacket(in, in.length);
+        DatagramPacket packet = new DatagramPacket(in, in.length);
         try {
           channel.socket().receive(packet);
         } catch (SocketTimeoutException timeout) {
