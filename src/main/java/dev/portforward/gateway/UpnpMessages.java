@@ -137,7 +137,8 @@ public final class UpnpMessages {
     return switch (code) {
       case 402 -> "the gateway found the request's arguments invalid";
       case 501 -> "the gateway failed to carry out the request";
-      case 606 -> "the gateway requires authorisation to map ports";
+      case 606 -> "the gateway does not allow this mapping (UPnP Action not authorized: its rules forbid this"
+          + " external port or this host)";
       case 714 -> "the gateway has no such mapping";
       case 715, 716 -> "the gateway does not allow wildcards in mappings";
       case 718 -> "the external port is already mapped to another host (UPnP ConflictInMappingEntry)";

@@ -99,6 +99,18 @@ class GatewayMappingIT {
         client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
         await("mapping removed").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
 
+        // The router maps external ports from 1024 up only: the refusal is the agent's words, named by node.
+        client.resource(toService(ns.name(), "refused", uniquePort(), "web", 80, spec -> {
+          spec.getListen().setNodeSelector(label);
+          spec.setGateway(gateway(GatewayProtocol.UPnP, 1000, "1h"));
+        })).create();
+        pf = awaitCondition(client, ns.name(), "refused", Conditions.GATEWAY_MAPPED, "False", Reason.MAPPING_REFUSED);
+        assertThat(condition(pf, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage()).isEqualTo("node " + nodeName
+            + ": the gateway does not allow this mapping (UPnP Action not authorized: its rules forbid this external"
+            + " port or this host)");
+        assertThat(pf.getStatus().getExternalEndpoints()).isEmpty();
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("refused").delete();
+
         // A forward mapped with Auto (PCP here) outlives its agent; agent --cleanup removes it.
         int autoPort = uniquePort();
         client.resource(toService(ns.name(), "auto", autoPort, "web", 80, spec -> {
