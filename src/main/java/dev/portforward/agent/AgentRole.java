@@ -1,15 +1,15 @@
 package dev.portforward.agent;
 
 import dev.portforward.agent.nft.Nft;
-import dev.portforward.common.RoleReadiness;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RoleReadiness;
 import dev.portforward.gateway.DefaultRoute;
 import dev.portforward.gateway.Gateways;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.netty.util.NetUtil;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.NetUtil;
 import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.net.InetAddress;
@@ -45,7 +45,9 @@ public class AgentRole {
     GatewayMappings gateway = gatewayMappings();
     if (List.of(args).contains("--cleanup")) {
       sync.cleanup();
-      return removeGatewayMappings(gateway);
+      try (gateway) {
+        return removeGatewayMappings(gateway);
+      }
     }
     String node = config.nodeName().orElseThrow(() -> new IllegalArgumentException(
         "portforward.agent.node-name (environment PORTFORWARD_AGENT_NODE_NAME) is required"));
@@ -57,7 +59,10 @@ public class AgentRole {
     return 0;
   }
 
-  /** Gateway mappings toward the configured gateway, or else the node's default gateway (checked now). */
+  /**
+   * Gateway mappings toward the configured gateway (checked now, so a bad setting stops the agent
+   * at start-up), or else the node's default gateway, read whenever it is needed.
+   */
   private GatewayMappings gatewayMappings() {
     AgentConfig.GatewaySettings settings = config.gateway();
     Optional<InetAddress> configured = settings.address().map(address -> {

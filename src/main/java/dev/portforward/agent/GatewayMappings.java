@@ -175,10 +175,14 @@ public final class GatewayMappings implements AutoCloseable {
     return changed;
   }
 
-  /** {@code mapping} when it is the one {@code wish} asks for (transport and external port), else null. */
+  /**
+   * {@code mapping} when it is the one {@code wish} asks for (transport, external port, and the
+   * protocol unless Auto), else null.
+   */
   private static Mapping sameMapping(Mapping mapping, GatewayWish wish) {
     return mapping != null && mapping.transport() == wish.request().transport()
-        && mapping.externalPort() == wish.request().externalPort() ? mapping : null;
+        && mapping.externalPort() == wish.request().externalPort()
+        && wish.method().map(m -> m == mapping.method()).orElse(true) ? mapping : null;
   }
 
   /** Maps, renews or checks one mapping; whether what the report says changed. */
