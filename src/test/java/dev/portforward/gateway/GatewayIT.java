@@ -113,6 +113,24 @@ class GatewayIT {
     assertThat(router.dnatRules()).doesNotContain("10.77.60.2:8086");
   }
 
+  /**
+   * Auto tries every protocol and says none answered when no gateway is there: 10.77.60.3 is an
+   * unused address on the router's LAN (the router's own SSDP answers come from another address
+   * and are not believed).
+   */
+  @Test
+  void autoSaysWhenNoGatewayAnswers() throws Exception {
+    Gateways nobody = new Gateways(InetAddress.getByName("10.77.60.3"), Duration.ofSeconds(1), Clock.systemUTC());
+
+    GatewayException silence = catchThrowableOfType(() -> nobody.map(Optional.empty(),
+        new MappingRequest(Transport.TCP, 8088, 18088, LEASE, "it nobody")), GatewayException.class);
+
+    assertThat(silence).isNotNull();
+    assertThat(silence.isRefused()).isFalse();
+    assertThat(silence.getMessage()).isEqualTo("no gateway answered PCP, NAT-PMP or UPnP IGD: no PCP answer from"
+        + " 10.77.60.3:5351; no NAT-PMP answer from 10.77.60.3:5351; no UPnP IGD answered the search from 10.77.60.3");
+  }
+
   private static void assertMapsRenewsAndDeletes(Method method, MappingRequest request) throws Exception {
     String transport = request.transport().name().toLowerCase();
     Instant before = Instant.now();
