@@ -21,6 +21,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -42,6 +43,12 @@ public final class GatewayMappings implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(GatewayMappings.class);
   /** How often due work is looked for; no request is sent unless something is due. */
   private static final Duration TICK = Duration.ofSeconds(1);
+  /**
+   * How long a forward may be missing from the plan before its mapping is removed: an edited
+   * forward drops out until the operator accepts its new generation, which must not cost it
+   * its mapping.
+   */
+  static final Duration GRACE = Duration.ofSeconds(5);
 
   /**
    * Where one wanted mapping stands: the mapping granted, and what went wrong last (a renewal
@@ -54,6 +61,8 @@ public final class GatewayMappings implements AutoCloseable {
     Mapping mapping;
     Instant renewAt;
     Instant due;
+    /** Since when the forward is missing from what is wanted; null while it is wanted. */
+    Instant missingSince;
 
     Held(GatewayWish wish, Mapping adopted, Instant now) {
       this.wish = wish;
@@ -150,7 +159,8 @@ public final class GatewayMappings implements AutoCloseable {
   }
 
   /**
-   * Lets go of mappings whose forward is gone or now asks for something else. A changed wish for
+   * Lets go of mappings whose forward is gone (for {@link #GRACE}) or now asks for something
+   * else. A changed wish for
    * the same external port keeps its mapping, which its next request replaces (a removal after
    * that would delete the new one).
    */
@@ -159,7 +169,9 @@ public final class GatewayMappings implements AutoCloseable {
     for (var it = held.values().iterator(); it.hasNext(); ) {
       Held entry = it.next();
       GatewayWish wanted = wishes.get(entry.wish.id());
-      if (!entry.wish.equals(wanted)) {
+      entry.missingSince = wanted != null ? null : Objects.requireNonNullElse(entry.missingSince, now);
+      boolean gone = wanted == null && !now.isBefore(entry.missingSince.plus(GRACE));
+      if (gone || wanted != null && !entry.wish.equals(wanted)) {
         Mapping kept = wanted == null ? null : sameMapping(entry.mapping, wanted);
         if (entry.mapping != null && kept == null) {
           leaving.add(new Leaving(entry.mapping, now));

@@ -131,15 +131,19 @@ public final class NodePlanner {
    * A gateway maps an external port to one host, so one node holds a forward's mapping: the first
    * by name of those the operator reports the forward programmed on. Every agent reads the same
    * status, so they agree without talking to each other; until a node is reported programmed,
-   * none maps.
+   * none maps. While no node is (a new generation that no agent has reported yet), the node the
+   * status says holds the mapping keeps it, so that editing a forward does not drop its mapping.
    */
   static boolean holdsMapping(PortForward pf, String node) {
-    return pf.getStatus() != null && pf.getStatus().getNodes().stream()
+    if (pf.getStatus() == null) {
+      return false;
+    }
+    Optional<String> first = pf.getStatus().getNodes().stream()
         .filter(NodeState::isProgrammed)
         .map(NodeState::getName)
-        .min(String::compareTo)
-        .filter(node::equals)
-        .isPresent();
+        .min(String::compareTo);
+    return first.isPresent() ? first.get().equals(node)
+        : pf.getStatus().getExternalEndpoints().stream().anyMatch(e -> node.equals(e.getNode()));
   }
 
   private static GatewayWish gatewayWish(PortForward pf, List<InetAddress> listen) {

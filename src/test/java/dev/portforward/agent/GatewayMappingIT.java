@@ -90,6 +90,14 @@ class GatewayMappingIT {
             () -> externalEndpoint(client, ns).getExpiresAt(),
             expires -> expires != null && Instant.parse(expires).isAfter(Instant.parse(granted.getExpiresAt())));
 
+        // Editing the forward (a new generation, not yet programmed anywhere) keeps the mapping.
+        pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
+        pf.getSpec().getGateway().setLease("30s");
+        client.resource(pf).update();
+        await("mapping kept through an edit").during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(6))
+            .pollInterval(Duration.ofMillis(100)).until(router::dnatRules, rules -> rules.contains(rule));
+        awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+
         // The router reboots and forgets every mapping; the agent's next check puts it back.
         router.reboot();
         assertThat(router.dnatRules()).doesNotContain(rule);

@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.Gateway;
 import dev.portforward.api.v1alpha1.GatewayProtocol;
 import dev.portforward.api.v1alpha1.NodeState;
@@ -185,6 +186,13 @@ class NodePlannerTest {
       assertThat(wish.request()).isEqualTo(new MappingRequest(Transport.TCP, 8443, 18443, NodePlanner.MIN_LEASE,
           "portforward n/mapped"));
     });
+
+    // A new generation, reported by no agent yet: the holder named in status keeps the mapping.
+    ExternalEndpoint held = new ExternalEndpoint();
+    held.setNode("n1");
+    pf.getStatus().setExternalEndpoints(List.of(held));
+    pf.getStatus().setNodes(List.of(nodeState("n0", false), nodeState("n1", false)));
+    assertThat(NodePlanner.plan(node, view()).gateway()).hasSize(1);
 
     pf.getStatus().setNodes(List.of(nodeState("n0", true), nodeState("n1", true)));
     assertThat(NodePlanner.plan(node, view()).gateway()).as("n0 holds it now").isEmpty();

@@ -72,8 +72,8 @@ public final class NodeReports {
       }
       String syncTime = report == null || report.getStatus() == null ? null : report.getStatus().getLastSyncTime();
       states.add(nodeState(node, programmed, message, syncTime, previous.get(node)));
-      entry.filter(f -> f.getGeneration() == pf.getMetadata().getGeneration() && f.getGateway() != null)
-          .ifPresent(f -> gateway.put(node, f.getGateway()));
+      // Whatever generation: a mapping outlives an edit of its forward, until the agent says otherwise.
+      entry.filter(f -> f.getGateway() != null).ifPresent(f -> gateway.put(node, f.getGateway()));
       if (programmed) {
         for (String address : Optional.ofNullable(entry.get().getAddresses()).orElse(List.of())) {
           endpoints.add(endpoint(node, address, pf));
