@@ -15,7 +15,8 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule dataPlaneIsFreeOfTheOperatorFramework =
       noClasses().that().resideInAnyPackage(
-              "dev.portforward.agent..", "dev.portforward.relay..", "dev.portforward.common..", "dev.portforward.api..")
+              "dev.portforward.agent..", "dev.portforward.relay..", "dev.portforward.gateway..", "dev.portforward.common..",
+              "dev.portforward.api..")
           .should().dependOnClassesThat()
           .resideInAnyPackage("io.javaoperatorsdk..", "io.quarkiverse.operatorsdk..", "dev.portforward.operator..");
 
@@ -29,10 +30,22 @@ class ArchitectureTest {
           .should().dependOnClassesThat().resideInAnyPackage(
               "io.fabric8..", "dev.portforward.api..", "dev.portforward.agent..", "dev.portforward.operator..");
 
+  /**
+   * The gateway clients speak PCP, NAT-PMP and UPnP IGD and nothing else: the agent decides what
+   * to map, they only ask the gateway, so they know no Kubernetes, no API and no role.
+   */
+  @ArchTest
+  static final ArchRule gatewayClientsKnowNoKubernetes =
+      noClasses().that().resideInAPackage("dev.portforward.gateway..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "io.fabric8..", "io.quarkus..", "dev.portforward.api..", "dev.portforward.agent..",
+              "dev.portforward.operator..", "dev.portforward.relay..");
+
   /** Shared code is shared by all roles, so it depends on none of them. */
   @ArchTest
   static final ArchRule commonDependsOnNoRole =
       noClasses().that().resideInAPackage("dev.portforward.common..")
           .should().dependOnClassesThat().resideInAnyPackage(
-              "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..");
+              "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..",
+              "dev.portforward.gateway..");
 }

@@ -26,4 +26,28 @@ public interface AgentConfig {
   /** Changes closer together than this are applied in one transaction. */
   @WithDefault("200ms")
   Duration minSyncInterval();
+
+  /** Gateway mapping (spec.gateway): how the agent reaches the gateway in front of its node. */
+  GatewaySettings gateway();
+
+  /** Settings under portforward.agent.gateway. */
+  interface GatewaySettings {
+
+    /**
+     * The gateway to ask (an IPv4 address); empty means the node's IPv4 default gateway, read
+     * from /proc/net/route each time it is needed.
+     */
+    Optional<String> address();
+
+    /**
+     * How often each mapping is checked (and restored when the gateway lost it), and how soon a
+     * failed request is tried again. Leases are renewed at half their length regardless.
+     */
+    @WithDefault("60s")
+    Duration checkPeriod();
+
+    /** How long to wait for a UPnP gateway to answer an SSDP search. */
+    @WithDefault("3s")
+    Duration discoveryTimeout();
+  }
 }

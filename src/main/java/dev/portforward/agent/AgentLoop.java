@@ -7,6 +7,7 @@ import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.gateway.Mapping;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -26,6 +27,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -49,6 +51,7 @@ public final class AgentLoop implements AutoCloseable {
   private final KubernetesClient client;
   private final String nodeName;
   private final NodeSync sync;
+  private final GatewayMappings gateway;
   private final Duration minSyncInterval;
   private final Duration resyncPeriod;
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(
@@ -67,11 +70,12 @@ public final class AgentLoop implements AutoCloseable {
   private final Counter failures;
   private final Timer syncTime;
 
-  public AgentLoop(KubernetesClient client, String nodeName, NodeSync sync, Duration minSyncInterval,
-      Duration resyncPeriod, MeterRegistry metrics) {
+  public AgentLoop(KubernetesClient client, String nodeName, NodeSync sync, GatewayMappings gateway,
+      Duration minSyncInterval, Duration resyncPeriod, MeterRegistry metrics) {
     this.client = client;
     this.nodeName = nodeName;
     this.sync = sync;
+    this.gateway = gateway;
     this.minSyncInterval = minSyncInterval;
     this.resyncPeriod = resyncPeriod;
     metrics.gauge("portforward.agent.forwards.programmed", forwardsProgrammed);
@@ -86,6 +90,7 @@ public final class AgentLoop implements AutoCloseable {
   }
 
   public AgentLoop start() {
+    gateway.start(previousMappings(), this::trigger);
     portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
     services = watch(client.services().inAnyNamespace().runnableInformer(0));
     endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
@@ -95,6 +100,21 @@ public final class AgentLoop implements AutoCloseable {
     executor.scheduleWithFixedDelay(() -> syncNow(true), resyncPeriod.toMillis(), resyncPeriod.toMillis(),
         TimeUnit.MILLISECONDS);
     return this;
+  }
+
+  /**
+   * The gateway mappings this node's last report lists: what an earlier agent left behind, to be
+   * kept or removed once the current forwards are known. Without an answer there is nothing to go
+   * on; mappings nobody renews run out with their lease.
+   */
+  private Map<String, Mapping> previousMappings() {
+    try {
+      PortForwardNodeReport last = client.resources(PortForwardNodeReport.class).withName(nodeName).get();
+      return last == null ? Map.of() : GatewayMappings.reported(last.getStatus());
+    } catch (KubernetesClientException e) {
+      LOG.warnf("node %s: could not read the last node report: %s", nodeName, e.getMessage());
+      return Map.of();
+    }
   }
 
   private <T extends HasMetadata> SharedIndexInformer<T> watch(SharedIndexInformer<T> informer) {
@@ -138,6 +158,7 @@ public final class AgentLoop implements AutoCloseable {
         return;
       }
       NodePlanner.Plan plan = NodePlanner.plan(self, view());
+      gateway.want(plan.gateway());
       long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
       syncTime.record(Duration.ofNanos(System.nanoTime() - start));
@@ -186,6 +207,7 @@ public final class AgentLoop implements AutoCloseable {
     status.setProgrammed(outcome.programmed());
     status.setMessage(outcome.error());
     List<ForwardReport> forwards = plan.report();
+    forwards.forEach(f -> gateway.report(f.getNamespace() + "/" + f.getName()).ifPresent(f::setGateway));
     if (!outcome.programmed()) {
       forwards.forEach(f -> {
         f.setProgrammed(false);
@@ -231,6 +253,7 @@ public final class AgentLoop implements AutoCloseable {
   @Override
   public void close() {
     executor.shutdownNow();
+    gateway.close();
     informers.forEach(SharedIndexInformer::close);
   }
 }

@@ -4,15 +4,21 @@ import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Gateway;
+import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.Durations;
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
 import dev.portforward.common.TargetEndpoints;
+import dev.portforward.gateway.MappingRequest;
+import dev.portforward.gateway.Method;
+import dev.portforward.gateway.Transport;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -20,6 +26,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,9 +55,14 @@ public final class NodePlanner {
 
   /**
    * What to program, and the report of every forward this node should carry: programmed when it
-   * is among {@code forwards} (and the transaction succeeds), otherwise with the reason it is not.
+   * is among {@code forwards} (and the transaction succeeds), otherwise with the reason it is not;
+   * and the gateway mappings this node holds.
    */
-  public record Plan(List<NodeForward> forwards, List<ForwardReport> report) {}
+  public record Plan(List<NodeForward> forwards, List<ForwardReport> report, List<GatewayWish> gateway) {}
+
+  /** A lease shorter than this is asked for as this long: renewing every few seconds only loads the gateway. */
+  static final Duration MIN_LEASE = Duration.ofSeconds(10);
+  private static final int MAX_DESCRIPTION = 64;
 
   private static final Cidr LOOPBACK4 = Cidr.parse("127.0.0.0/8");
   private static final Cidr LOOPBACK6 = Cidr.parse("::1/128");
@@ -71,6 +83,7 @@ public final class NodePlanner {
 
     List<NodeForward> forwards = new ArrayList<>();
     List<ForwardReport> report = new ArrayList<>();
+    List<GatewayWish> gateway = new ArrayList<>();
     for (PortForward pf : view.portForwards()) {
       PortForwardSpec spec = pf.getSpec();
       Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
@@ -104,11 +117,54 @@ public final class NodePlanner {
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends));
         entry.setProgrammed(true);
+        if (spec.getGateway() != null && holdsMapping(pf, node.getMetadata().getName())) {
+          gateway.add(gatewayWish(pf, listen));
+        }
       } catch (IllegalArgumentException unusable) {
         entry.setMessage(unusable.getMessage());
       }
     }
-    return new Plan(forwards, report);
+    return new Plan(forwards, report, gateway);
+  }
+
+  /**
+   * A gateway maps an external port to one host, so one node holds a forward's mapping: the first
+   * by name of those the operator reports the forward programmed on. Every agent reads the same
+   * status, so they agree without talking to each other; until a node is reported programmed,
+   * none maps. While no node is (a new generation that no agent has reported yet), the node the
+   * status says holds the mapping keeps it, so that editing a forward does not drop its mapping.
+   */
+  static boolean holdsMapping(PortForward pf, String node) {
+    if (pf.getStatus() == null) {
+      return false;
+    }
+    Optional<String> first = pf.getStatus().getNodes().stream()
+        .filter(NodeState::isProgrammed)
+        .map(NodeState::getName)
+        .min(String::compareTo);
+    return first.isPresent() ? first.get().equals(node)
+        : pf.getStatus().getExternalEndpoints().stream().anyMatch(e -> node.equals(e.getNode()));
+  }
+
+  private static GatewayWish gatewayWish(PortForward pf, List<InetAddress> listen) {
+    PortForwardSpec spec = pf.getSpec();
+    Gateway gateway = spec.getGateway();
+    Duration lease = Durations.parse(gateway.getLease());
+    String id = pf.getMetadata().getNamespace() + "/" + pf.getMetadata().getName();
+    String description = "portforward " + id;
+    MappingRequest request = new MappingRequest(
+        Transport.valueOf(spec.getProtocol().name()),
+        spec.getListen().getPort(),
+        Optional.ofNullable(gateway.getExternalPort()).orElse(spec.getListen().getPort()),
+        lease.compareTo(MIN_LEASE) < 0 ? MIN_LEASE : lease,
+        description.length() > MAX_DESCRIPTION ? description.substring(0, MAX_DESCRIPTION) : description);
+    Optional<Method> method = switch (gateway.getProtocol()) {
+      case Auto -> Optional.empty();
+      case PCP -> Optional.of(Method.PCP);
+      case NATPMP -> Optional.of(Method.NATPMP);
+      case UPnP -> Optional.of(Method.UPNP);
+    };
+    return new GatewayWish(id, method, request, listen);
   }
 
   /**

@@ -211,7 +211,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       PortForward pf, Context<PortForward> context, Exception e) {
     Check error = Check.fail(Reason.RECONCILE_ERROR,
         "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName());
-    Verdict verdict = new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of());
+    Verdict verdict = new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of(),
+        pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of());
     PortForwardStatus next = StatusAggregator.next(pf, verdict, clock.instant());
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
@@ -293,7 +294,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
           + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
     }
     return new Judgement(
-        new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints()),
+        new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints(),
+            plane.gatewayMapped(), plane.externalEndpoints()),
         Optional.of(relayPlan.objects()));
   }
 
@@ -331,7 +333,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static Verdict blocked(Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why) {
     return new Verdict(accepted, resolvedRefs,
         Check.fail(reason, "not programmed: " + why), Check.fail(reason, "not ready: " + why),
-        targetSummary(spec), List.of(), List.of());
+        targetSummary(spec), List.of(), List.of(),
+        spec.getGateway() == null ? Optional.empty() : Optional.of(Check.fail(Reason.PENDING, "not mapped: " + why)),
+        List.of());
   }
 
   /** The settings' policy, also denying the API server, whose addresses need the API to find. */

@@ -25,6 +25,13 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
+import dev.portforward.api.v1alpha1.Gateway;
+import dev.portforward.api.v1alpha1.GatewayProtocol;
+import dev.portforward.api.v1alpha1.NodeState;
+import dev.portforward.gateway.MappingRequest;
+import dev.portforward.gateway.Method;
+import dev.portforward.gateway.Transport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -159,6 +166,43 @@ class NodePlannerTest {
         return pods;
       }
     };
+  }
+
+  @Test
+  void theFirstProgrammedNodeByNameHoldsTheGatewayMapping() {
+    PortForward pf = external("mapped", Map.of(), "203.0.113.5", true);
+    Gateway gateway = new Gateway();
+    gateway.setProtocol(GatewayProtocol.NATPMP);
+    gateway.setExternalPort(18443);
+    gateway.setLease("5s");
+    pf.getSpec().setGateway(gateway);
+    forwards.add(pf);
+    assertThat(NodePlanner.plan(node, view()).gateway()).as("no node reported programmed yet: nobody maps").isEmpty();
+
+    pf.getStatus().setNodes(List.of(nodeState("n0", false), nodeState("n1", true), nodeState("n2", true)));
+    assertThat(NodePlanner.plan(node, view()).gateway()).singleElement().satisfies(wish -> {
+      assertThat(wish.id()).isEqualTo("n/mapped");
+      assertThat(wish.method()).contains(Method.NATPMP);
+      assertThat(wish.request()).isEqualTo(new MappingRequest(Transport.TCP, 8443, 18443, NodePlanner.MIN_LEASE,
+          "portforward n/mapped"));
+    });
+
+    // A new generation, reported by no agent yet: the holder named in status keeps the mapping.
+    ExternalEndpoint held = new ExternalEndpoint();
+    held.setNode("n1");
+    pf.getStatus().setExternalEndpoints(List.of(held));
+    pf.getStatus().setNodes(List.of(nodeState("n0", false), nodeState("n1", false)));
+    assertThat(NodePlanner.plan(node, view()).gateway()).hasSize(1);
+
+    pf.getStatus().setNodes(List.of(nodeState("n0", true), nodeState("n1", true)));
+    assertThat(NodePlanner.plan(node, view()).gateway()).as("n0 holds it now").isEmpty();
+  }
+
+  private static NodeState nodeState(String name, boolean programmed) {
+    NodeState state = new NodeState();
+    state.setName(name);
+    state.setProgrammed(programmed);
+    return state;
   }
 
   private static PortForward external(String name, Map<String, String> nodeSelector, String host, boolean accepted) {

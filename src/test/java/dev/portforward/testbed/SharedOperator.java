@@ -19,7 +19,8 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
       "portforward.policy.external-targets", "true",
       "portforward.policy.external-target-cidrs", "203.0.113.0/24",
       "portforward.policy.target-denylist", "198.51.100.0/24",
-      "portforward.policy.socks5", "true");
+      "portforward.policy.socks5", "true",
+      "portforward.policy.gateway-mapping", "true");
 
   private static RoleProcess running;
 

@@ -9,6 +9,7 @@ public final class Conditions {
   public static final String RESOLVED_REFS = "ResolvedRefs";
   public static final String PROGRAMMED = "Programmed";
   public static final String READY = "Ready";
+  public static final String GATEWAY_MAPPED = "GatewayMapped";
 
   /** Reasons: why a condition has its status. */
   public static final class Reason {
@@ -40,6 +41,11 @@ public final class Conditions {
     public static final String NO_READY_BACKENDS = "NoReadyBackends";
     public static final String READY = "Ready";
     public static final String RECONCILE_ERROR = "ReconcileError";
+
+    public static final String MAPPED = "Mapped";
+    public static final String PENDING = "Pending";
+    public static final String GATEWAY_UNAVAILABLE = "GatewayUnavailable";
+    public static final String MAPPING_REFUSED = "MappingRefused";
 
     private Reason() {}
   }

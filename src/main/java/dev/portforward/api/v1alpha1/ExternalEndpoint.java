@@ -5,6 +5,9 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 /** A port mapping granted by the gateway in front of the cluster. */
 public class ExternalEndpoint {
 
+  @JsonPropertyDescription("Node the mapping leads to.")
+  private String node;
+
   @JsonPropertyDescription("External address that the gateway reported.")
   private String address;
 
@@ -14,8 +17,16 @@ public class ExternalEndpoint {
   @JsonPropertyDescription("Protocol that granted the mapping: UPnP, NATPMP or PCP.")
   private GatewayProtocol protocol;
 
-  @JsonPropertyDescription("When the lease ends unless renewed (RFC 3339).")
+  @JsonPropertyDescription("When the lease ends unless renewed (RFC 3339); empty for a permanent mapping.")
   private String expiresAt;
+
+  public String getNode() {
+    return node;
+  }
+
+  public void setNode(String node) {
+    this.node = node;
+  }
 
   public String getAddress() {
     return address;

@@ -29,6 +29,17 @@ public class ForwardReport {
   @JsonPropertyDescription("Node addresses that accept the forward.")
   private List<@Size(max = Limits.MAX_IP) String> addresses;
 
+  @JsonPropertyDescription("The gateway mapping, on the one node that holds it.")
+  private GatewayReport gateway;
+
+  public GatewayReport getGateway() {
+    return gateway;
+  }
+
+  public void setGateway(GatewayReport gateway) {
+    this.gateway = gateway;
+  }
+
   public String getNamespace() {
     return namespace;
   }

@@ -2,7 +2,9 @@ package dev.portforward.operator.dataplane;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.Endpoint;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.GatewayReport;
 import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
@@ -11,6 +13,7 @@ import dev.portforward.operator.status.Check;
 import io.fabric8.kubernetes.api.model.Node;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -40,13 +43,14 @@ public final class NodeReports {
           Check.fail(Reason.NO_SELECTED_NODES, selector.isEmpty()
               ? "the cluster has no nodes"
               : "no node matches listen.nodeSelector " + selector),
-          List.of(), List.of());
+          List.of(), List.of(), gatewayPending(pf, "no node is selected"), List.of());
     }
     Map<String, NodeState> previous = pf.getStatus() == null ? Map.of()
         : pf.getStatus().getNodes().stream().collect(Collectors.toMap(NodeState::getName, Function.identity(), (a, b) -> a));
 
     List<NodeState> states = new ArrayList<>();
     List<Endpoint> endpoints = new ArrayList<>();
+    Map<String, GatewayReport> gateway = new LinkedHashMap<>();
     for (String node : selected) {
       PortForwardNodeReport report = reportOf.apply(node).orElse(null);
       Optional<ForwardReport> entry = Optional.ofNullable(report)
@@ -68,6 +72,8 @@ public final class NodeReports {
       }
       String syncTime = report == null || report.getStatus() == null ? null : report.getStatus().getLastSyncTime();
       states.add(nodeState(node, programmed, message, syncTime, previous.get(node)));
+      // Whatever generation: a mapping outlives an edit of its forward, until the agent says otherwise.
+      entry.filter(f -> f.getGateway() != null).ifPresent(f -> gateway.put(node, f.getGateway()));
       if (programmed) {
         for (String address : Optional.ofNullable(entry.get().getAddresses()).orElse(List.of())) {
           endpoints.add(endpoint(node, address, pf));
@@ -94,7 +100,52 @@ public final class NodeReports {
         .sorted(Comparator.comparing(NodeState::isProgrammed).thenComparing(NodeState::getName))
         .limit(Limits.MAX_STATUS_NODES)
         .toList();
-    return new DataPlaneState(programmed, listed, endpoints);
+    return new DataPlaneState(programmed, listed, endpoints, gatewayMapped(pf, gateway), externalEndpoints(gateway));
+  }
+
+  /**
+   * GatewayMapped from the node that holds the mapping (agents agree on one; while the holder
+   * changes, two may report for a moment, and the first by name counts).
+   */
+  private static Optional<Check> gatewayMapped(PortForward pf, Map<String, GatewayReport> reports) {
+    if (pf.getSpec().getGateway() == null) {
+      return Optional.empty();
+    }
+    Optional<Map.Entry<String, GatewayReport>> granted = reports.entrySet().stream()
+        .filter(e -> e.getValue().getAddress() != null).findFirst();
+    if (granted.isPresent()) {
+      GatewayReport g = granted.get().getValue();
+      String until = g.getExpiresAt() == null ? "permanently (the gateway grants no finite lease)"
+          : "until " + g.getExpiresAt() + " (renewed at half the lease)";
+      return Optional.of(Check.ok(Reason.MAPPED, "the gateway maps " + g.getAddress() + ":" + g.getPort() + " ("
+          + g.getProtocol() + ") to node " + granted.get().getKey() + " " + until
+          + (g.getMessage() == null ? "" : "; last attempt: " + g.getMessage())));
+    }
+    Optional<Map.Entry<String, GatewayReport>> failed = reports.entrySet().stream()
+        .filter(e -> e.getValue().getReason() != null).findFirst();
+    if (failed.isPresent()) {
+      return Optional.of(Check.fail(failed.get().getValue().getReason(),
+          "node " + failed.get().getKey() + ": " + failed.get().getValue().getMessage()));
+    }
+    return gatewayPending(pf, "waiting for the first node (by name) with the forward in place to ask the gateway");
+  }
+
+  /** GatewayMapped=False, Pending, when the spec asks for a mapping; empty otherwise. */
+  private static Optional<Check> gatewayPending(PortForward pf, String why) {
+    return pf.getSpec().getGateway() == null ? Optional.empty()
+        : Optional.of(Check.fail(Reason.PENDING, "not mapped yet: " + why));
+  }
+
+  private static List<ExternalEndpoint> externalEndpoints(Map<String, GatewayReport> reports) {
+    return reports.entrySet().stream().filter(e -> e.getValue().getAddress() != null).limit(1).map(e -> {
+      ExternalEndpoint endpoint = new ExternalEndpoint();
+      endpoint.setNode(e.getKey());
+      endpoint.setAddress(e.getValue().getAddress());
+      endpoint.setPort(e.getValue().getPort());
+      endpoint.setProtocol(e.getValue().getProtocol());
+      endpoint.setExpiresAt(e.getValue().getExpiresAt());
+      return endpoint;
+    }).toList();
   }
 
   /**

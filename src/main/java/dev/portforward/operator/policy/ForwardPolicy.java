@@ -96,16 +96,7 @@ public final class ForwardPolicy {
           Reason.MODE_NOT_ALLOWED,
           "spec.gateway is disabled in this operator (portforward.policy.gateway-mapping=false)");
     }
-    Optional<Refusal> external = targets(spec).map(this::checkExternal).flatMap(Optional::stream).findFirst();
-    return external.isPresent() ? external : unsupported(spec);
-  }
-
-  /** What the API describes but this version's data plane cannot do yet: say so, do not pretend. */
-  private static Optional<Refusal> unsupported(PortForwardSpec spec) {
-    if (spec.getGateway() != null) {
-      return refuse(Reason.UNSUPPORTED_VALUE, "spec.gateway is not supported by this version yet");
-    }
-    return Optional.empty();
+    return targets(spec).map(this::checkExternal).flatMap(Optional::stream).findFirst();
   }
 
   /**

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,12 +39,15 @@ public final class StatusAggregator {
     status.setNodes(verdict.nodes());
     status.setEndpoints(verdict.endpoints());
     status.setEndpointsSummary(summary(verdict.endpoints()));
-    status.setConditions(
-        List.of(
-            condition(Conditions.ACCEPTED, verdict.accepted(), generation, previous, time),
-            condition(Conditions.RESOLVED_REFS, verdict.resolvedRefs(), generation, previous, time),
-            condition(Conditions.PROGRAMMED, verdict.programmed(), generation, previous, time),
-            condition(Conditions.READY, verdict.ready(), generation, previous, time)));
+    status.setExternalEndpoints(verdict.externalEndpoints());
+    List<Condition> conditions = new ArrayList<>(List.of(
+        condition(Conditions.ACCEPTED, verdict.accepted(), generation, previous, time),
+        condition(Conditions.RESOLVED_REFS, verdict.resolvedRefs(), generation, previous, time),
+        condition(Conditions.PROGRAMMED, verdict.programmed(), generation, previous, time),
+        condition(Conditions.READY, verdict.ready(), generation, previous, time)));
+    verdict.gatewayMapped().ifPresent(check ->
+        conditions.add(condition(Conditions.GATEWAY_MAPPED, check, generation, previous, time)));
+    status.setConditions(List.copyOf(conditions));
     return status;
   }
 

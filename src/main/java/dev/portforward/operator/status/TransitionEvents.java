@@ -18,7 +18,8 @@ import org.jboss.logging.Logger;
  * Records a Kubernetes Event on the PortForward when a condition changes in a way a person cares
  * about, so `kubectl describe` tells the story: any change of Accepted or ResolvedRefs, and
  * Programmed or Ready becoming True or ceasing to be True (their other False reasons only echo
- * the first two). Events are best effort: failing to record one never fails a reconcile.
+ * the first two), and GatewayMapped becoming True, ceasing to be, or the gateway refusing or not
+ * answering. Events are best effort: failing to record one never fails a reconcile.
  */
 public final class TransitionEvents {
 
@@ -40,17 +41,24 @@ public final class TransitionEvents {
           .orElse(true);
       boolean wasTrue = last.filter(p -> "True".equals(p.getStatus())).isPresent();
       boolean derived = !Conditions.ACCEPTED.equals(condition.getType())
-          && !Conditions.RESOLVED_REFS.equals(condition.getType());
+          && !Conditions.RESOLVED_REFS.equals(condition.getType()) && !isGatewayProblem(condition);
       if (changed && (!derived || wasTrue || "True".equals(condition.getStatus()))) {
         emit(pf, condition, now);
       }
     }
   }
 
-  /** A refused spec or a missing target needs a person; waiting for the data plane does not. */
+  /** A refused spec, a missing target or a gateway that refuses needs a person; waiting does not. */
   private static boolean isProblem(Condition condition) {
     return "False".equals(condition.getStatus())
-        && (Conditions.ACCEPTED.equals(condition.getType()) || Conditions.RESOLVED_REFS.equals(condition.getType()));
+        && (Conditions.ACCEPTED.equals(condition.getType()) || Conditions.RESOLVED_REFS.equals(condition.getType()))
+        || isGatewayProblem(condition);
+  }
+
+  /** The gateway refused or did not answer (not merely Pending behind the other conditions). */
+  private static boolean isGatewayProblem(Condition condition) {
+    return Conditions.GATEWAY_MAPPED.equals(condition.getType()) && "False".equals(condition.getStatus())
+        && !Conditions.Reason.PENDING.equals(condition.getReason());
   }
 
   private void emit(PortForward pf, Condition condition, Instant now) {

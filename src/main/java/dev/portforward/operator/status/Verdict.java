@@ -1,10 +1,15 @@
 package dev.portforward.operator.status;
 
 import dev.portforward.api.v1alpha1.Endpoint;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.NodeState;
 import java.util.List;
+import java.util.Optional;
 
-/** Everything the reconciler concluded about one PortForward, before it becomes status. */
+/**
+ * Everything the reconciler concluded about one PortForward, before it becomes status;
+ * {@code gatewayMapped} only when the spec asks for a gateway mapping.
+ */
 public record Verdict(
     Check accepted,
     Check resolvedRefs,
@@ -12,4 +17,6 @@ public record Verdict(
     Check ready,
     String target,
     List<NodeState> nodes,
-    List<Endpoint> endpoints) {}
+    List<Endpoint> endpoints,
+    Optional<Check> gatewayMapped,
+    List<ExternalEndpoint> externalEndpoints) {}

@@ -3,7 +3,11 @@ package dev.portforward.operator.dataplane;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.Gateway;
+import dev.portforward.api.v1alpha1.GatewayProtocol;
+import dev.portforward.api.v1alpha1.GatewayReport;
 import dev.portforward.api.v1alpha1.Listen;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.NodeState;
@@ -80,6 +84,48 @@ class NodeReportsTest {
     status.setForwards(List.of(forwards));
     report.setStatus(status);
     reports.put(node, report);
+  }
+
+  @Test
+  void gatewayMappedOnlyWhenAskedAndFromTheNodeThatHoldsTheMapping() {
+    PortForward plain = pf(Map.of("role", "edge"));
+    report("edge-1", "t", entry(plain, true, "192.0.2.1"));
+    assertThat(aggregate(plain).gatewayMapped()).isEmpty();
+
+    PortForward pf = pf(Map.of("role", "edge"));
+    pf.getSpec().setGateway(new Gateway());
+    report("edge-1", "t", entry(pf, true, "192.0.2.1"));
+    report("edge-2", "t", entry(pf, true, "192.0.2.2"));
+    assertThat(aggregate(pf).gatewayMapped()).get().extracting(c -> c.ok(), c -> c.reason())
+        .containsExactly(false, Reason.PENDING);
+
+    ForwardReport refused = entry(pf, true, "192.0.2.1");
+    GatewayReport no = new GatewayReport();
+    no.setReason(Reason.MAPPING_REFUSED);
+    no.setMessage("the external port is already mapped to another host (UPnP ConflictInMappingEntry)");
+    refused.setGateway(no);
+    report("edge-1", "t", refused);
+    assertThat(aggregate(pf).gatewayMapped()).get().extracting(c -> c.ok(), c -> c.reason(), c -> c.message())
+        .containsExactly(false, Reason.MAPPING_REFUSED,
+            "node edge-1: the external port is already mapped to another host (UPnP ConflictInMappingEntry)");
+    assertThat(aggregate(pf).externalEndpoints()).isEmpty();
+
+    ForwardReport granted = entry(pf, true, "192.0.2.1");
+    GatewayReport yes = new GatewayReport();
+    yes.setProtocol(GatewayProtocol.PCP);
+    yes.setAddress("203.0.113.9");
+    yes.setPort(8080);
+    yes.setExpiresAt("2026-01-01T01:00:00Z");
+    granted.setGateway(yes);
+    report("edge-1", "t", granted);
+    DataPlaneState state = aggregate(pf);
+    assertThat(state.gatewayMapped()).get().extracting(c -> c.ok(), c -> c.reason(), c -> c.message())
+        .containsExactly(true, Reason.MAPPED, "the gateway maps 203.0.113.9:8080 (PCP) to node edge-1 until"
+            + " 2026-01-01T01:00:00Z (renewed at half the lease)");
+    assertThat(state.externalEndpoints()).singleElement()
+        .extracting(ExternalEndpoint::getNode, ExternalEndpoint::getAddress, ExternalEndpoint::getPort,
+            ExternalEndpoint::getProtocol, ExternalEndpoint::getExpiresAt)
+        .containsExactly("edge-1", "203.0.113.9", 8080, GatewayProtocol.PCP, "2026-01-01T01:00:00Z");
   }
 
   private static ForwardReport entry(PortForward pf, boolean programmed, String address) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ExternalTarget;
+import dev.portforward.api.v1alpha1.Gateway;
 import dev.portforward.api.v1alpha1.Listen;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Relay;
@@ -80,6 +81,14 @@ class ForwardPolicyTest {
         .extracting(Refusal::reason).isEqualTo(Reason.MODE_NOT_ALLOWED);
     Settings enabled = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), true, false);
     assertThat(ForwardPolicy.from(enabled).check(socks)).isEmpty();
+
+    PortForwardSpec mapped = spec(8080, null);
+    mapped.setGateway(new Gateway());
+    assertThat(ForwardPolicy.from(Settings.defaults()).check(mapped)).get()
+        .extracting(Refusal::message).isEqualTo(
+            "spec.gateway is disabled in this operator (portforward.policy.gateway-mapping=false)");
+    Settings gatewayMapping = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), false, true);
+    assertThat(ForwardPolicy.from(gatewayMapping).check(mapped)).isEmpty();
   }
 
   @Test

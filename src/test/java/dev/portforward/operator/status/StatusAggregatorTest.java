@@ -60,7 +60,8 @@ class StatusAggregatorTest {
         ? Check.ok(refsReason, "Service web has 1 ready endpoint(s)")
         : Check.fail(refsReason, "Service web not found in namespace n");
     Check waiting = Check.fail("AwaitingDataPlane", "no node agent has reported this forward yet");
-    return new Verdict(accepted, refs, waiting, waiting, "service/web:80", List.of(), List.of());
+    return new Verdict(accepted, refs, waiting, waiting, "service/web:80", List.of(), List.of(), java.util.Optional.empty(),
+        List.of());
   }
 
   private static PortForward pf(Long generation) {

@@ -1,0 +1,157 @@
+package dev.portforward.agent;
+
+import static dev.portforward.testbed.PortForwards.awaitCondition;
+import static dev.portforward.testbed.PortForwards.condition;
+import static dev.portforward.testbed.PortForwards.toService;
+import static dev.portforward.testbed.PortForwards.uniquePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.ExternalEndpoint;
+import dev.portforward.api.v1alpha1.Gateway;
+import dev.portforward.api.v1alpha1.GatewayProtocol;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.HomeGateway;
+import dev.portforward.testbed.NetNs;
+import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * spec.gateway end to end: the operator accepts it, a real agent process programs the forward into
+ * a node namespace and asks a real home gateway (miniupnpd in a router namespace) for the mapping,
+ * and the PortForward's status says what the gateway granted. The agent process is a host on the
+ * router's LAN (the router is linked to the test's own network namespace), so the mapping leads to
+ * the agent's address there: the node's own address toward its gateway.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class GatewayMappingIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void aForwardWithSpecGatewayIsMappedRenewedRestoredAndRemoved(KubernetesClient client, TestNamespace ns,
+      ControlPlane cp) throws Exception {
+    try (NodeTopology hosts = NodeTopology.create(); NetNs lan = NetNs.create();
+        HomeGateway router = HomeGateway.start(lan, 61)) {
+      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+      String nodeName = ns.name() + "-node";
+      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).withLabels(label)
+          .endMetadata().build()).create();
+      node.setStatus(new NodeStatusBuilder()
+          .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
+      client.resource(node).updateStatus();
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
+          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+      int port = uniquePort();
+      int externalPort = uniquePort();
+      client.resource(toService(ns.name(), "web", port, "web", 80, spec -> {
+        spec.getListen().setNodeSelector(label);
+        spec.setGateway(gateway(GatewayProtocol.UPnP, externalPort, "20s"));
+      })).create();
+
+      Map<String, String> settings = Map.of(
+          "portforward.agent.node-name", nodeName,
+          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)),
+          "portforward.agent.gateway.address", router.lanAddress(),
+          "portforward.agent.gateway.check-period", "2s");
+      RoleProcess agent = RoleProcess.agent(cp, settings).start();
+      String rule = "th dport " + externalPort + " dnat ip to " + router.hostAddress() + ":" + port;
+      try {
+        Instant asked = Instant.now();
+        PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+        ExternalEndpoint granted = pf.getStatus().getExternalEndpoints().get(0);
+        assertThat(pf.getStatus().getExternalEndpoints()).hasSize(1);
+        assertThat(granted).extracting(ExternalEndpoint::getNode, ExternalEndpoint::getAddress, ExternalEndpoint::getPort,
+                ExternalEndpoint::getProtocol)
+            .containsExactly(nodeName, HomeGateway.EXTERNAL_IP, externalPort, GatewayProtocol.UPnP);
+        assertThat(Instant.parse(granted.getExpiresAt())).isBetween(asked.plusSeconds(19), Instant.now().plusSeconds(21));
+        assertThat(condition(pf, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage())
+            .startsWith("the gateway maps " + HomeGateway.EXTERNAL_IP + ":" + externalPort + " (UPnP) to node " + nodeName);
+        assertThat(router.dnatRules()).contains(rule);
+
+        // Renewed at half the 20 s lease: the status shows the later expiry.
+        await("lease renewed").atMost(WAIT).until(
+            () -> externalEndpoint(client, ns).getExpiresAt(),
+            expires -> expires != null && Instant.parse(expires).isAfter(Instant.parse(granted.getExpiresAt())));
+
+        // Editing the forward (a new generation, not yet programmed anywhere) keeps the mapping.
+        pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
+        pf.getSpec().getGateway().setLease("30s");
+        client.resource(pf).update();
+        await("mapping kept through an edit").during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(6))
+            .pollInterval(Duration.ofMillis(100)).until(router::dnatRules, rules -> rules.contains(rule));
+        awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+
+        // The router reboots and forgets every mapping; the agent's next check puts it back.
+        router.reboot();
+        assertThat(router.dnatRules()).doesNotContain(rule);
+        await("mapping restored").atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
+
+        // Deleting the forward removes the mapping.
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
+        await("mapping removed").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
+
+        // The router maps external ports from 1024 up only: the refusal is the agent's words, named by node.
+        client.resource(toService(ns.name(), "refused", uniquePort(), "web", 80, spec -> {
+          spec.getListen().setNodeSelector(label);
+          spec.setGateway(gateway(GatewayProtocol.UPnP, 1000, "1h"));
+        })).create();
+        pf = awaitCondition(client, ns.name(), "refused", Conditions.GATEWAY_MAPPED, "False", Reason.MAPPING_REFUSED);
+        assertThat(condition(pf, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage()).isEqualTo("node " + nodeName
+            + ": the gateway does not allow this mapping (UPnP Action not authorized: its rules forbid this external"
+            + " port or this host)");
+        assertThat(pf.getStatus().getExternalEndpoints()).isEmpty();
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("refused").delete();
+
+        // A forward mapped with Auto (PCP here) outlives its agent; agent --cleanup removes it.
+        int autoPort = uniquePort();
+        client.resource(toService(ns.name(), "auto", autoPort, "web", 80, spec -> {
+          spec.getListen().setNodeSelector(label);
+          spec.setGateway(gateway(GatewayProtocol.Auto, autoPort, "1h"));
+        })).create();
+        pf = awaitCondition(client, ns.name(), "auto", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+        assertThat(pf.getStatus().getExternalEndpoints()).extracting(ExternalEndpoint::getProtocol)
+            .containsExactly(GatewayProtocol.PCP);
+        String autoRule = "th dport " + autoPort + " dnat ip to " + router.hostAddress() + ":" + autoPort;
+        await().atMost(WAIT).until(router::dnatRules, rules -> rules.contains(autoRule));
+        agent.close();
+        assertThat(router.dnatRules()).as("stopping the agent leaves mappings, like rules").contains(autoRule);
+        assertThat(RoleProcess.agent(cp, settings).runToCompletion("--cleanup")).isZero();
+        assertThat(router.dnatRules()).doesNotContain(autoRule);
+      } finally {
+        agent.close();
+        client.resource(node).delete();
+      }
+    }
+  }
+
+  private static ExternalEndpoint externalEndpoint(KubernetesClient client, TestNamespace ns) {
+    PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
+    return pf.getStatus().getExternalEndpoints().isEmpty() ? new ExternalEndpoint()
+        : pf.getStatus().getExternalEndpoints().get(0);
+  }
+
+  private static Gateway gateway(GatewayProtocol protocol, int externalPort, String lease) {
+    Gateway gateway = new Gateway();
+    gateway.setProtocol(protocol);
+    gateway.setExternalPort(externalPort);
+    gateway.setLease(lease);
+    return gateway;
+  }
+}
