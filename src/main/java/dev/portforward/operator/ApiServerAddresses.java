@@ -1,6 +1,8 @@
 package dev.portforward.operator;
 
+import dev.portforward.operator.policy.ApiServer;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -13,12 +15,14 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.jboss.logging.Logger;
 
 /**
  * The API server's addresses, which no forward may lead to: the address the operator itself
- * talks to, the default/kubernetes Service's cluster IPs and its endpoints. Looked up once when
- * the operator starts (never at bean creation, so the other roles need no API access).
+ * talks to, the default/kubernetes Service's cluster IPs and its endpoints; and the ports of those
+ * endpoints, which no forward may listen on. Looked up once when the operator starts (never at
+ * bean creation, so the other roles need no API access).
  */
 @ApplicationScoped
 public class ApiServerAddresses {
@@ -26,25 +30,27 @@ public class ApiServerAddresses {
   private static final Logger LOG = Logger.getLogger(ApiServerAddresses.class);
 
   private final KubernetesClient client;
-  private volatile List<InetAddress> addresses;
+  private volatile ApiServer found;
 
   ApiServerAddresses(KubernetesClient client) {
     this.client = client;
   }
 
-  /** The addresses, looked up on first use. */
-  public List<InetAddress> get() {
-    List<InetAddress> known = addresses;
+  /** The addresses and ports, looked up on first use. */
+  public ApiServer get() {
+    ApiServer known = found;
     if (known == null) {
       known = lookUp();
-      addresses = known;
-      LOG.infof("targets may not lead to the API server at %s", known);
+      found = known;
+      LOG.infof("targets may not lead to the API server at %s, and no forward may listen on its port(s) %s",
+          known.addresses(), known.ports());
     }
     return known;
   }
 
-  private List<InetAddress> lookUp() {
+  private ApiServer lookUp() {
     Set<InetAddress> found = new LinkedHashSet<>();
+    Set<Integer> ports = new TreeSet<>();
     literal(URI.create(client.getMasterUrl().toString()).getHost()).ifPresent(found::add);
     try {
       Service kubernetes = client.services().inNamespace("default").withName("kubernetes").get();
@@ -54,8 +60,16 @@ public class ApiServerAddresses {
             .flatMap(Optional::stream)
             .forEach(found::add);
       }
-      client.discovery().v1().endpointSlices().inNamespace("default")
-          .withLabel(PortForwardReconciler.SERVICE_NAME_LABEL, "kubernetes").list().getItems().stream()
+      List<EndpointSlice> slices = client.discovery().v1().endpointSlices().inNamespace("default")
+          .withLabel(PortForwardReconciler.SERVICE_NAME_LABEL, "kubernetes").list().getItems();
+      slices.stream()
+          .map(EndpointSlice::getPorts)
+          .filter(Objects::nonNull)
+          .flatMap(List::stream)
+          .map(EndpointPort::getPort)
+          .filter(Objects::nonNull)
+          .forEach(ports::add);
+      slices.stream()
           .map(EndpointSlice::getEndpoints)
           .filter(Objects::nonNull)
           .flatMap(List::stream)
@@ -66,7 +80,7 @@ public class ApiServerAddresses {
     } catch (KubernetesClientException e) {
       throw new IllegalStateException("cannot look up the API server's addresses: " + e.getMessage(), e);
     }
-    return List.copyOf(found);
+    return new ApiServer(List.copyOf(found), List.copyOf(ports));
   }
 
   private static Optional<InetAddress> literal(String host) {

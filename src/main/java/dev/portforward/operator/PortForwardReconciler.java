@@ -5,27 +5,18 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
-import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
-import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
-import dev.portforward.operator.dataplane.DataPlaneState;
-import dev.portforward.operator.dataplane.NodeReports;
+import dev.portforward.operator.judge.Judge;
+import dev.portforward.operator.judge.Judgement;
+import dev.portforward.operator.judge.Snapshot;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
-import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.relays.RelayObjects;
-import dev.portforward.operator.relays.RelayPlans;
-import dev.portforward.operator.relays.RelayPlans.RelayPlan;
-import dev.portforward.operator.sidecar.SidecarEvidence;
 import dev.portforward.operator.sidecar.SidecarSelection;
-import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.StatusAggregator;
 import dev.portforward.operator.status.TransitionEvents;
 import dev.portforward.operator.status.Verdict;
-import dev.portforward.operator.target.Backend;
-import dev.portforward.operator.target.Resolution;
-import dev.portforward.operator.target.TargetResolver;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -50,7 +41,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMapper;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,10 +54,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Turns each PortForward into status: is it allowed and without conflict (Accepted), does its
- * target exist (ResolvedRefs), is it in place on the nodes (Programmed) and can traffic flow
- * (Ready). It watches everything a verdict depends on, so a change anywhere re-evaluates exactly
- * the PortForwards it affects.
+ * Turns each PortForward into status and relay objects. The decision is the {@link Judge}'s, over
+ * a {@link Snapshot} of the informer caches; this class watches everything a verdict depends on
+ * (so a change anywhere re-evaluates exactly the PortForwards it affects), and writes the result.
  */
 @ControllerConfiguration(name = PortForwardReconciler.NAME)
 public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<PortForward> {
@@ -83,19 +72,13 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
   private final ForwardPolicy settingsPolicy;
   private final ApiServerAddresses apiServer;
-  private volatile ForwardPolicy policy;
+  private final Judge judge;
   private final TransitionEvents events;
   private final Clock clock;
-  private final OperatorConfig.Relays relaySettings;
 
-  private InformerEventSource<Service, PortForward> services;
-  private InformerEventSource<EndpointSlice, PortForward> endpointSlices;
-  private InformerEventSource<Pod, PortForward> pods;
   private InformerEventSource<PortForward, PortForward> claims;
-  private InformerEventSource<Node, PortForward> nodes;
-  private InformerEventSource<PortForwardNodeReport, PortForward> reports;
-  private TargetResolver resolver;
   private RelayObjects relays;
+  private Snapshot snapshot;
 
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
     // Built here, so that bad settings stop the operator at start-up.
@@ -103,7 +86,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
-    this.relaySettings = config.relay();
+    this.judge = new Judge(config.relay());
   }
 
   @Override
@@ -119,13 +102,13 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
             BY_LISTED_NODE, pf -> pf.getStatus() == null ? List.of()
                 : pf.getStatus().getNodes().stream().map(NodeState::getName).toList()));
 
-    services = informer(context, Service.class, "services",
+    InformerEventSource<Service, PortForward> services = informer(context, Service.class, "services",
         svc -> ids(primaries.byIndex(BY_SERVICE, key(svc.getMetadata().getNamespace(), svc.getMetadata().getName()))));
-    endpointSlices = informer(context, EndpointSlice.class, "endpointslices",
+    InformerEventSource<EndpointSlice, PortForward> endpointSlices = informer(context, EndpointSlice.class, "endpointslices",
         slice -> Optional.ofNullable(slice.getMetadata().getLabels()).map(l -> l.get(SERVICE_NAME_LABEL))
             .map(svc -> ids(primaries.byIndex(BY_SERVICE, key(slice.getMetadata().getNamespace(), svc))))
             .orElse(Set.of()));
-    pods = informer(context, Pod.class, "pods",
+    InformerEventSource<Pod, PortForward> pods = informer(context, Pod.class, "pods",
         pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
     // A change to any PortForward can move the ownership of its port (or of the port it left), so
     // it wakes the others on the same port and every current loser.
@@ -139,7 +122,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         LOSING_CLAIM, pf -> isLosingClaim(pf) ? List.of(LOSING_CLAIM) : List.of()));
 
     // Node labels decide which nodes a forward selects; status heartbeats must not wake anyone.
-    nodes = new InformerEventSource<>(
+    InformerEventSource<Node, PortForward> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, PortForward.class)
             .withName("nodes")
             .withSecondaryToPrimaryMapper(node -> ids(primaries.list().toList()))
@@ -149,7 +132,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         context);
     // A report wakes the forwards it lists and those whose status lists its node (one it dropped).
     // A report that only renews its sync time wakes nobody.
-    reports = new InformerEventSource<>(
+    InformerEventSource<PortForwardNodeReport, PortForward> reports = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(PortForwardNodeReport.class, PortForward.class)
             .withName("node-reports")
             .withSecondaryToPrimaryMapper(report -> {
@@ -163,8 +146,12 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
             .build(),
         context);
 
-    resolver = new TargetResolver(new InformerClusterView(services, endpointSlices, pods), InetAddress::getAllByName);
     relays = new RelayObjects(context);
+    // One policy for every namespace: the settings'.
+    snapshot = new InformerSnapshot(
+        new InformerSnapshot.Caches(services, endpointSlices, pods, key -> claims.byIndex(BY_CLAIM, key), nodes, reports,
+            relays),
+        namespace -> settingsPolicy, apiServer::get);
     List<EventSource<?, PortForward>> sources = new ArrayList<>(List.of(services, endpointSlices, pods, claims, nodes, reports));
     sources.addAll(relays.eventSources());
     return sources;
@@ -172,7 +159,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
   @Override
   public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
-    Judgement judgement = judge(pf);
+    Judgement judgement = judge.judge(pf, snapshot);
     judgement.relays().ifPresent(wanted ->
         relays.reconcile(pf, wanted, context.getClient(), context.getControllerConfiguration().fieldManager()));
     Verdict verdict = judgement.verdict();
@@ -209,11 +196,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   @Override
   public ErrorStatusUpdateControl<PortForward> updateErrorStatus(
       PortForward pf, Context<PortForward> context, Exception e) {
-    Check error = Check.fail(Reason.RECONCILE_ERROR,
-        "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName());
-    Verdict verdict = new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of(),
-        pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of());
-    PortForwardStatus next = StatusAggregator.next(pf, verdict, clock.instant());
+    PortForwardStatus next = StatusAggregator.next(pf, Judge.error(pf, e), clock.instant());
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
       return ErrorStatusUpdateControl.defaultErrorProcessing();
     }
@@ -228,164 +211,6 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     // data plane sees the deletion before the object is gone.
     relays.forget(pf);
     return DeleteControl.defaultDelete();
-  }
-
-  /**
-   * The verdict, and the relay objects the forward should have: empty to leave them as they are
-   * (a target that does not resolve for a moment must not take the relays down).
-   */
-  record Judgement(Verdict verdict, Optional<List<HasMetadata>> relays) {}
-
-  Judgement judge(PortForward pf) {
-    PortForwardSpec spec = pf.getSpec();
-    String namespace = pf.getMetadata().getNamespace();
-    ForwardPolicy policy = policy();
-
-    Optional<Refusal> refusal = policy.check(spec);
-    List<Resolution> resolutions = new ArrayList<>();
-    List<Target> targets = targets(pf).toList();
-    for (Target target : targets) {
-      resolutions.add(resolver.resolve(namespace, target, spec.getProtocol()));
-    }
-    if (refusal.isEmpty()) {
-      refusal = deniedBackend(policy, targets, resolutions);
-    }
-    if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
-      // A Service's targetPort is known only here, with the Service.
-      refusal = SidecarSelection.privilegedServicePort(pf, name -> services.get(new ResourceID(name, namespace)))
-          .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
-    }
-    Check accepted = refusal
-        .map(r -> Check.fail(r.reason(), r.message()))
-        .orElseGet(() -> portOwnership(pf, policy));
-    Check resolvedRefs = resolvedRefs(targets, resolutions);
-    if (!accepted.ok()) {
-      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
-          Optional.of(List.of()));
-    }
-    if (!resolvedRefs.ok()) {
-      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved"),
-          Optional.empty());
-    }
-    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf),
-        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
-    if (relayPlan.problem().isPresent()) {
-      // Not a passing state (a headless Service, a named targetPort): no relay for it.
-      return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
-          "the target is not resolved"), Optional.of(List.of()));
-    }
-    DataPlaneState plane = NodeReports.aggregate(pf, nodes.list().toList(), node -> reports.get(new ResourceID(node)));
-    Check programmed = plane.programmed();
-    if (SidecarSelection.isSidecar(pf)) {
-      programmed = alsoNeeds(programmed, SidecarEvidence.check(pf, pods.list(namespace).toList(),
-          name -> services.get(new ResourceID(name, namespace))));
-    }
-    if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
-      programmed = alsoNeeds(programmed, relays.deploymentReady(pf, relaySettings.replicas()));
-    }
-    long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
-    Check ready;
-    if (!programmed.ok()) {
-      ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: " + programmed.message());
-    } else if (readyBackends == 0 && !targets.isEmpty()) {
-      ready = Check.fail(Reason.NO_READY_BACKENDS, "programmed, but the target has no ready backend");
-    } else {
-      ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
-          + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
-    }
-    return new Judgement(
-        new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints(),
-            plane.gatewayMapped(), plane.externalEndpoints()),
-        Optional.of(relayPlan.objects()));
-  }
-
-  /** Programmed needs both halves: the node rules, and the relays (pods or sidecars) they lead to. */
-  private static Check alsoNeeds(Check nodes, Check relays) {
-    if (!relays.ok()) {
-      return Check.fail(relays.reason(), relays.message() + (nodes.ok() ? "" : "; " + nodes.message()));
-    }
-    return nodes.ok() ? Check.ok(nodes.reason(), nodes.message() + ", " + relays.message()) : nodes;
-  }
-
-  private static RelayMode relayMode(PortForwardSpec spec) {
-    return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
-  }
-
-  private Optional<Service> targetService(PortForward pf) {
-    Target target = pf.getSpec().getTarget();
-    return target == null || target.getService() == null ? Optional.empty()
-        : services.get(new ResourceID(target.getService().getName(), pf.getMetadata().getNamespace()));
-  }
-
-  /** Accepted, unless another PortForward holds the port. */
-  private Check portOwnership(PortForward pf, ForwardPolicy policy) {
-    String port = PortClaims.key(pf);
-    return PortClaims.blocker(pf, claims.byIndex(BY_CLAIM, port), policy)
-        .map(owner -> Check.fail(Reason.PORT_CONFLICT,
-            "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
-                + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()
-                + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
-                + " listen.port, listen.addresses or listen.nodeSelector"))
-        .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
-  }
-
-  /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */
-  private static Verdict blocked(Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why) {
-    return new Verdict(accepted, resolvedRefs,
-        Check.fail(reason, "not programmed: " + why), Check.fail(reason, "not ready: " + why),
-        targetSummary(spec), List.of(), List.of(),
-        spec.getGateway() == null ? Optional.empty() : Optional.of(Check.fail(Reason.PENDING, "not mapped: " + why)),
-        List.of());
-  }
-
-  /** The settings' policy, also denying the API server, whose addresses need the API to find. */
-  private ForwardPolicy policy() {
-    ForwardPolicy known = policy;
-    if (known == null) {
-      known = settingsPolicy.denyingApiServer(apiServer.get());
-      policy = known;
-    }
-    return known;
-  }
-
-  private static Optional<Refusal> deniedBackend(
-      ForwardPolicy policy, List<Target> targets, List<Resolution> resolutions) {
-    for (int i = 0; i < targets.size(); i++) {
-      Target target = targets.get(i);
-      String what = "target " + TargetResolver.describe(target);
-      for (Backend backend : resolutions.get(i).backends()) {
-        Optional<Refusal> refusal = target.getExternal() != null
-            ? policy.checkExternalAddress(backend.address(), what)
-            : policy.checkAddress(backend.address(), what);
-        if (refusal.isPresent()) {
-          return refusal;
-        }
-      }
-    }
-    return Optional.empty();
-  }
-
-  private static Check resolvedRefs(List<Target> targets, List<Resolution> resolutions) {
-    if (targets.isEmpty()) {
-      return Check.ok(Reason.RESOLVED_REFS, "SOCKS5 destinations are chosen per connection");
-    }
-    for (int i = 0; i < targets.size(); i++) {
-      Resolution r = resolutions.get(i);
-      if (!r.resolved()) {
-        String where = i == 0 ? "" : "routes[" + (i - 1) + "].target: ";
-        return Check.fail(r.reason(), where + r.message());
-      }
-    }
-    return Check.ok(Reason.RESOLVED_REFS, resolutions.stream().map(Resolution::message).collect(Collectors.joining("; ")));
-  }
-
-  private static String targetSummary(PortForwardSpec spec) {
-    if (spec.getTarget() == null) {
-      return "socks5";
-    }
-    String summary = TargetResolver.describe(spec.getTarget());
-    int routes = spec.getRoutes() == null ? 0 : spec.getRoutes().size();
-    return routes == 0 ? summary : summary + " (+" + routes + " route" + (routes > 1 ? "s" : "") + ")";
   }
 
   private static Stream<Target> targets(PortForward pf) {

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -39,9 +40,10 @@ public final class PortClaims {
    * The claimant that keeps the port instead of {@code pf}, if any.
    *
    * @param sameKey every PortForward with the same {@link #key}, {@code pf} included
+   * @param allowed whether a claimant's policy allows it: one it refuses claims nothing
    */
   public static Optional<PortForward> blocker(
-      PortForward pf, Collection<PortForward> sameKey, ForwardPolicy policy) {
+      PortForward pf, Collection<PortForward> sameKey, Predicate<PortForward> allowed) {
     if (pf.getMetadata().getDeletionTimestamp() != null) {
       return Optional.empty();
     }
@@ -50,7 +52,7 @@ public final class PortClaims {
         Stream.concat(Stream.of(pf), sameKey.stream().filter(c -> !sameObject(c, pf)))
             .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
             .filter(c -> key(c).equals(key(pf)))
-            .filter(c -> policy.check(c.getSpec()).isEmpty())
+            .filter(allowed)
             .sorted(PRECEDENCE)
             .toList();
     List<PortForward> owners = new ArrayList<>();

@@ -3,10 +3,8 @@ package dev.portforward.operator.relays;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.common.RelayNames;
-import dev.portforward.operator.status.Check;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
@@ -120,14 +118,9 @@ public final class RelayObjects {
     return kind + "/" + namespace + "/" + name;
   }
 
-  /** Programmed needs a relay pod that is ready: the Deployment's readyReplicas say so. */
-  public Check deploymentReady(PortForward pf, int replicas) {
-    String name = RelayNames.deployment(pf);
-    int ready = deployments.get(new ResourceID(name, pf.getMetadata().getNamespace()))
-        .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
-        .orElse(0);
-    String message = "relay Deployment " + name + ": " + ready + "/" + replicas + " replicas ready";
-    return ready > 0 ? Check.ok(Reason.PROGRAMMED, message) : Check.fail(Reason.RELAY_NOT_READY, message);
+  /** A relay Deployment as the cache holds it. */
+  public Optional<Deployment> deployment(String namespace, String name) {
+    return deployments.get(new ResourceID(name, namespace));
   }
 
   private static String hash(HasMetadata object) {

@@ -4,12 +4,14 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.target.Backend;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.netty.util.NetUtil;
 import java.util.List;
 import java.util.Optional;
@@ -47,6 +49,16 @@ public final class RelayPlans {
           RelayWorkload.service(pf));
       case None -> RelayPlan.of();
     };
+  }
+
+  /** Programmed needs a relay pod that is ready: the Deployment's readyReplicas say so. */
+  public static Check deploymentReady(PortForward pf, Optional<Deployment> deployment, int replicas) {
+    String name = RelayNames.deployment(pf);
+    int ready = deployment
+        .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
+        .orElse(0);
+    String message = "relay Deployment " + name + ": " + ready + "/" + replicas + " replicas ready";
+    return ready > 0 ? Check.ok(Reason.PROGRAMMED, message) : Check.fail(Reason.RELAY_NOT_READY, message);
   }
 
   /**

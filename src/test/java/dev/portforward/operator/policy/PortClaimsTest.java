@@ -11,11 +11,13 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 class PortClaimsTest {
 
   private final ForwardPolicy policy = ForwardPolicy.from(Settings.defaults());
+  private final Predicate<PortForward> allowed = c -> policy.check(c.getSpec()).isEmpty();
 
   @Test
   void theOldestClaimantKeepsThePortWhateverTheOrder() {
@@ -23,7 +25,7 @@ class PortClaimsTest {
     PortForward young = pf("a", "young", "2026-01-02T00:00:00Z", 8080);
     List<PortForward> all = List.of(young, old);
 
-    assertThat(PortClaims.blocker(old, all, policy)).isEmpty();
+    assertThat(PortClaims.blocker(old, all, allowed)).isEmpty();
     assertThat(blockerName(young, all)).contains("old");
   }
 
@@ -32,7 +34,7 @@ class PortClaimsTest {
     PortForward a = pf("a", "z", "2026-01-01T00:00:00Z", 8080);
     PortForward b = pf("b", "a", "2026-01-01T00:00:00Z", 8080);
     assertThat(blockerName(b, List.of(a, b))).contains("z");
-    assertThat(PortClaims.blocker(a, List.of(a, b), policy)).isEmpty();
+    assertThat(PortClaims.blocker(a, List.of(a, b), allowed)).isEmpty();
   }
 
   @Test
@@ -46,7 +48,7 @@ class PortClaimsTest {
     PortForward newcomer = pf("n", "a-newcomer", "2026-01-01T00:00:00Z", 8080);
 
     assertThat(blockerName(newcomer, List.of(owner, newcomer))).contains("owner");
-    assertThat(PortClaims.blocker(owner, List.of(owner, newcomer), policy)).isEmpty();
+    assertThat(PortClaims.blocker(owner, List.of(owner, newcomer), allowed)).isEmpty();
 
     // Once its spec changes, the owner's Accepted speaks of an old generation: no precedence.
     owner.getMetadata().setGeneration(3L);
@@ -95,7 +97,7 @@ class PortClaimsTest {
   }
 
   private Optional<String> blockerName(PortForward pf, List<PortForward> all) {
-    return PortClaims.blocker(pf, all, policy).map(p -> p.getMetadata().getName());
+    return PortClaims.blocker(pf, all, allowed).map(p -> p.getMetadata().getName());
   }
 
   static PortForward pf(String namespace, String name, String created, int port) {

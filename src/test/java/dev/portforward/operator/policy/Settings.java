@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Policy settings for unit tests, as the operator would read them from its configuration. */
-record Settings(
+public record Settings(
     int listenPortMin,
     int listenPortMax,
     boolean privilegedPorts,
@@ -16,21 +16,21 @@ record Settings(
     boolean gatewayMapping)
     implements OperatorConfig.Policy {
 
-  static Settings defaults() {
+  public static Settings defaults() {
     return new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), false, false);
   }
 
-  Settings withExternal(String... cidrs) {
+  public Settings withExternal(String... cidrs) {
     return new Settings(listenPortMin, listenPortMax, privilegedPorts, true, Optional.of(List.of(cidrs)),
         targetDenylist, socks5, gatewayMapping);
   }
 
-  Settings withPorts(int min, int max) {
+  public Settings withPorts(int min, int max) {
     return new Settings(min, max, privilegedPorts, externalTargets, externalTargetCidrs, targetDenylist, socks5,
         gatewayMapping);
   }
 
-  Settings withDenylist(String... cidrs) {
+  public Settings withDenylist(String... cidrs) {
     return new Settings(listenPortMin, listenPortMax, privilegedPorts, externalTargets, externalTargetCidrs,
         Optional.of(List.of(cidrs)), socks5, gatewayMapping);
   }

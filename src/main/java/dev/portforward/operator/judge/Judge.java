@@ -1,0 +1,203 @@
+package dev.portforward.operator.judge;
+
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.RelayNames;
+import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.dataplane.DataPlaneState;
+import dev.portforward.operator.dataplane.NodeReports;
+import dev.portforward.operator.policy.ForwardPolicy;
+import dev.portforward.operator.policy.PortClaims;
+import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.relays.RelayPlans;
+import dev.portforward.operator.relays.RelayPlans.RelayPlan;
+import dev.portforward.operator.sidecar.SidecarEvidence;
+import dev.portforward.operator.sidecar.SidecarSelection;
+import dev.portforward.operator.status.Check;
+import dev.portforward.operator.status.Verdict;
+import dev.portforward.operator.target.Backend;
+import dev.portforward.operator.target.Resolution;
+import dev.portforward.operator.target.TargetResolver;
+import io.fabric8.kubernetes.api.model.Service;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Decides what a PortForward's status says and which relay objects it gets: is it allowed and
+ * without conflict (Accepted), does its target exist (ResolvedRefs), is it in place on the nodes
+ * (Programmed), can traffic flow (Ready). Pure: everything it looks at comes from the {@link
+ * Snapshot}, so every path (each attack a tenant might try included) is a unit test.
+ */
+public final class Judge {
+
+  private final OperatorConfig.Relays relaySettings;
+
+  public Judge(OperatorConfig.Relays relaySettings) {
+    this.relaySettings = relaySettings;
+  }
+
+  public Judgement judge(PortForward pf, Snapshot snapshot) {
+    PortForwardSpec spec = pf.getSpec();
+    String namespace = pf.getMetadata().getNamespace();
+    ForwardPolicy policy = effectivePolicy(namespace, snapshot);
+
+    Optional<Refusal> refusal = policy.check(spec);
+    TargetResolver resolver = new TargetResolver(snapshot, snapshot::lookup);
+    List<Target> targets = ForwardPolicy.targets(spec).toList();
+    List<Resolution> resolutions = targets.stream().map(t -> resolver.resolve(namespace, t, spec.getProtocol())).toList();
+    if (refusal.isEmpty()) {
+      refusal = deniedBackend(policy, targets, resolutions);
+    }
+    if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
+      // A Service's targetPort is known only here, with the Service.
+      refusal = SidecarSelection.privilegedServicePort(pf, name -> snapshot.service(namespace, name))
+          .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
+    }
+    Check accepted = refusal
+        .map(r -> Check.fail(r.reason(), r.message()))
+        .orElseGet(() -> portOwnership(pf, snapshot));
+    Check resolvedRefs = resolvedRefs(targets, resolutions);
+    if (!accepted.ok()) {
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
+          Optional.of(List.of()));
+    }
+    if (!resolvedRefs.ok()) {
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved"),
+          Optional.empty());
+    }
+    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf, snapshot),
+        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
+    if (relayPlan.problem().isPresent()) {
+      // Not a passing state (a headless Service, a named targetPort): no relay for it.
+      return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
+          "the target is not resolved"), Optional.of(List.of()));
+    }
+    DataPlaneState plane = NodeReports.aggregate(pf, snapshot.nodes(), snapshot::report);
+    Check programmed = plane.programmed();
+    if (SidecarSelection.isSidecar(pf)) {
+      programmed = alsoNeeds(programmed, SidecarEvidence.check(pf, snapshot.pods(namespace),
+          name -> snapshot.service(namespace, name)));
+    }
+    if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
+      programmed = alsoNeeds(programmed, RelayPlans.deploymentReady(pf,
+          snapshot.relayDeployment(namespace, RelayNames.deployment(pf)), relaySettings.replicas()));
+    }
+    long readyBackends = resolutions.isEmpty() ? 0 : resolutions.get(0).readyBackends();
+    Check ready;
+    if (!programmed.ok()) {
+      ready = Check.fail(Reason.NOT_PROGRAMMED, "not ready: " + programmed.message());
+    } else if (readyBackends == 0 && !targets.isEmpty()) {
+      ready = Check.fail(Reason.NO_READY_BACKENDS, "programmed, but the target has no ready backend");
+    } else {
+      ready = Check.ok(Reason.READY, "traffic can flow: " + programmed.message()
+          + (targets.isEmpty() ? "" : ", " + readyBackends + " ready backend(s)"));
+    }
+    return new Judgement(
+        new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints(),
+            plane.gatewayMapped(), plane.externalEndpoints()),
+        Optional.of(relayPlan.objects()));
+  }
+
+  /** Every condition False: the operator could not evaluate the forward and will try again. */
+  public static Verdict error(PortForward pf, Exception e) {
+    Check error = Check.fail(Reason.RECONCILE_ERROR,
+        "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName());
+    return new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of(),
+        pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of());
+  }
+
+  /** The namespace's policy with the cluster's own facts added: the API server. */
+  private static ForwardPolicy effectivePolicy(String namespace, Snapshot snapshot) {
+    return snapshot.policy(namespace).denyingApiServer(snapshot.apiServer().addresses());
+  }
+
+  /** Accepted, unless another PortForward holds the port. */
+  private static Check portOwnership(PortForward pf, Snapshot snapshot) {
+    String port = PortClaims.key(pf);
+    // Each claimant is judged by its own namespace's policy: one the policy refuses claims nothing.
+    Map<String, ForwardPolicy> policies = new HashMap<>();
+    return PortClaims.blocker(pf, snapshot.claimants(port),
+            c -> policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot))
+                .check(c.getSpec()).isEmpty())
+        .map(owner -> Check.fail(Reason.PORT_CONFLICT,
+            "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
+                + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()
+                + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
+                + " listen.port, listen.addresses or listen.nodeSelector"))
+        .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
+  }
+
+  /** Programmed needs both halves: the node rules, and the relays (pods or sidecars) they lead to. */
+  private static Check alsoNeeds(Check nodes, Check relays) {
+    if (!relays.ok()) {
+      return Check.fail(relays.reason(), relays.message() + (nodes.ok() ? "" : "; " + nodes.message()));
+    }
+    return nodes.ok() ? Check.ok(nodes.reason(), nodes.message() + ", " + relays.message()) : nodes;
+  }
+
+  private static RelayMode relayMode(PortForwardSpec spec) {
+    return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+  }
+
+  private static Optional<Service> targetService(PortForward pf, Snapshot snapshot) {
+    Target target = pf.getSpec().getTarget();
+    return target == null || target.getService() == null ? Optional.empty()
+        : snapshot.service(pf.getMetadata().getNamespace(), target.getService().getName());
+  }
+
+  /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */
+  private static Verdict blocked(Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why) {
+    return new Verdict(accepted, resolvedRefs,
+        Check.fail(reason, "not programmed: " + why), Check.fail(reason, "not ready: " + why),
+        targetSummary(spec), List.of(), List.of(),
+        spec.getGateway() == null ? Optional.empty() : Optional.of(Check.fail(Reason.PENDING, "not mapped: " + why)),
+        List.of());
+  }
+
+  private static Optional<Refusal> deniedBackend(
+      ForwardPolicy policy, List<Target> targets, List<Resolution> resolutions) {
+    for (int i = 0; i < targets.size(); i++) {
+      Target target = targets.get(i);
+      String what = "target " + TargetResolver.describe(target);
+      for (Backend backend : resolutions.get(i).backends()) {
+        Optional<Refusal> refusal = target.getExternal() != null
+            ? policy.checkExternalAddress(backend.address(), what)
+            : policy.checkAddress(backend.address(), what);
+        if (refusal.isPresent()) {
+          return refusal;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Check resolvedRefs(List<Target> targets, List<Resolution> resolutions) {
+    if (targets.isEmpty()) {
+      return Check.ok(Reason.RESOLVED_REFS, "SOCKS5 destinations are chosen per connection");
+    }
+    for (int i = 0; i < targets.size(); i++) {
+      Resolution r = resolutions.get(i);
+      if (!r.resolved()) {
+        String where = i == 0 ? "" : "routes[" + (i - 1) + "].target: ";
+        return Check.fail(r.reason(), where + r.message());
+      }
+    }
+    return Check.ok(Reason.RESOLVED_REFS, resolutions.stream().map(Resolution::message).collect(Collectors.joining("; ")));
+  }
+
+  private static String targetSummary(PortForwardSpec spec) {
+    if (spec.getTarget() == null) {
+      return "socks5";
+    }
+    String summary = TargetResolver.describe(spec.getTarget());
+    int routes = spec.getRoutes() == null ? 0 : spec.getRoutes().size();
+    return routes == 0 ? summary : summary + " (+" + routes + " route" + (routes > 1 ? "s" : "") + ")";
+  }
+}

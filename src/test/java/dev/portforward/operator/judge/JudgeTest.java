@@ -1,0 +1,294 @@
+package dev.portforward.operator.judge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.ForwardReport;
+import dev.portforward.api.v1alpha1.NodeReportStatus;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.common.Cidr;
+import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.policy.ApiServer;
+import dev.portforward.operator.policy.ForwardPolicy;
+import dev.portforward.operator.policy.Settings;
+import dev.portforward.operator.status.Check;
+import dev.portforward.operator.status.Verdict;
+import dev.portforward.testbed.PortForwards;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The operator's decision, path by path, over a snapshot written by hand: no cluster. */
+class JudgeTest {
+
+  static final OperatorConfig.Relays RELAYS = new OperatorConfig.Relays() {
+    @Override public String image() {
+      return "registry.example/portforward:1";
+    }
+
+    @Override public String imagePullPolicy() {
+      return "IfNotPresent";
+    }
+
+    @Override public int replicas() {
+      return 1;
+    }
+  };
+
+  private final Judge judge = new Judge(RELAYS);
+  private final FakeSnapshot cluster = new FakeSnapshot(ForwardPolicy.from(Settings.defaults()));
+
+  @Test
+  void aResolvedForwardProgrammedOnEveryNodeIsReady() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    webService("n", "10.244.0.5");
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    Verdict verdict = judgement.verdict();
+    assertThat(verdict.accepted()).isEqualTo(Check.ok(Reason.ACCEPTED,
+        "the forward is valid and allowed, and owns port TCP/8080"));
+    assertThat(verdict.resolvedRefs().message()).isEqualTo("Service web has 1 ready endpoint(s)");
+    assertThat(verdict.programmed()).isEqualTo(Check.ok(Reason.PROGRAMMED, "programmed on 1 node(s)"));
+    assertThat(verdict.ready()).isEqualTo(Check.ok(Reason.READY, "traffic can flow: programmed on 1 node(s), 1 ready backend(s)"));
+    assertThat(verdict.target()).isEqualTo("service/web:80");
+    assertThat(judgement.relays()).contains(List.of());
+  }
+
+  @Test
+  void aMissingServiceLeavesTheRelaysAsTheyAre() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.verdict().accepted().ok()).isTrue();
+    assertThat(judgement.verdict().resolvedRefs())
+        .isEqualTo(Check.fail(Reason.SERVICE_NOT_FOUND, "Service web not found in namespace n"));
+    assertThat(judgement.verdict().programmed().reason()).isEqualTo(Reason.REFS_NOT_RESOLVED);
+    assertThat(judgement.relays()).as("a target gone for a moment must not take the relays down").isEmpty();
+  }
+
+  @Test
+  void aRefusedForwardGetsNoRelays() {
+    PortForward pf = forward("n", "low", "listen: {port: 80}, target: {service: {name: web, port: 80}},"
+        + " relay: {mode: Deployment}");
+    webService("n", "10.244.0.5");
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.verdict().accepted().reason()).isEqualTo(Reason.PRIVILEGED_PORT_NOT_ALLOWED);
+    assertThat(judgement.verdict().ready().reason()).isEqualTo(Reason.NOT_ACCEPTED);
+    assertThat(judgement.relays()).contains(List.of());
+  }
+
+  @Test
+  void anEndpointOnLoopbackIsDenied() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    webService("n", "127.0.0.1");
+
+    Check accepted = judge.judge(pf, cluster).verdict().accepted();
+
+    assertThat(accepted.reason()).isEqualTo(Reason.TARGET_DENIED);
+    assertThat(accepted.message()).isEqualTo(
+        "target service/web:80 resolves to 127.0.0.1, which is loopback (127.0.0.0/8); no forward may lead there");
+  }
+
+  @Test
+  void anEndpointAtTheApiServerIsDenied() {
+    cluster.apiServer = new ApiServer(List.of(Cidr.parseAddress("10.96.0.1")), List.of(6443));
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    webService("n", "10.96.0.1");
+
+    Check accepted = judge.judge(pf, cluster).verdict().accepted();
+
+    assertThat(accepted.reason()).isEqualTo(Reason.TARGET_DENIED);
+    assertThat(accepted.message()).contains("10.96.0.1", "the API server");
+  }
+
+  @Test
+  void theOlderForwardKeepsThePortTheNewerIsRefused() {
+    PortForward old = forward("a", "old", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    old.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");
+    PortForward young = forward("b", "young", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    young.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    cluster.portForwards.addAll(List.of(young, old));
+    webService("a", "10.244.0.5");
+    webService("b", "10.244.0.6");
+
+    Judgement lost = judge.judge(young, cluster);
+
+    assertThat(judge.judge(old, cluster).verdict().accepted().ok()).isTrue();
+    assertThat(lost.verdict().accepted().reason()).isEqualTo(Reason.PORT_CONFLICT);
+    assertThat(lost.verdict().accepted().message()).startsWith("port TCP/8080 is already claimed by PortForward a/old");
+    assertThat(lost.relays()).contains(List.of());
+  }
+
+  @Test
+  void aForwardThePolicyRefusesClaimsNothing() {
+    PortForward refused = forward("a", "refused", "listen: {port: 8080}, target: {external: {host: example.org, port: 80}}");
+    refused.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");
+    PortForward next = forward("b", "next", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    next.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    cluster.portForwards.addAll(List.of(refused, next));
+    webService("b", "10.244.0.6");
+
+    assertThat(judge.judge(refused, cluster).verdict().accepted().reason()).isEqualTo(Reason.EXTERNAL_TARGET_NOT_ALLOWED);
+    assertThat(judge.judge(next, cluster).verdict().accepted().ok()).isTrue();
+  }
+
+  @Test
+  void withoutNodesNothingIsProgrammed() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    webService("n", "10.244.0.5");
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.programmed()).isEqualTo(Check.fail(Reason.NO_SELECTED_NODES, "the cluster has no nodes"));
+    assertThat(verdict.ready().reason()).isEqualTo(Reason.NOT_PROGRAMMED);
+  }
+
+  @Test
+  void programmedWithoutReadyBackendsIsNotReady() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    cluster.services.add(service("n", "web"));
+    cluster.endpointSlices.add(slice("n", "web", "10.244.0.5", false));
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.programmed().ok()).isTrue();
+    assertThat(verdict.ready()).isEqualTo(Check.fail(Reason.NO_READY_BACKENDS,
+        "programmed, but the target has no ready backend"));
+  }
+
+  @Test
+  void aDeploymentRelayCountsOnlyOnceItsPodIsReady() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}},"
+        + " relay: {mode: Deployment}");
+    webService("n", "10.244.0.5");
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.relays().orElseThrow()).extracting(HasMetadata::getKind)
+        .containsExactly("ConfigMap", "Deployment", "Service");
+    assertThat(((ConfigMap) judgement.relays().orElseThrow().get(0)).getData().values().iterator().next())
+        .as("the relay dials the Service's cluster IP").contains("10.96.7.7");
+    assertThat(judgement.verdict().programmed())
+        .isEqualTo(Check.fail(Reason.RELAY_NOT_READY, "relay Deployment web-relay: 0/1 replicas ready"));
+
+    cluster.deployments.add(new DeploymentBuilder().withNewMetadata().withNamespace("n").withName("web-relay")
+        .endMetadata().withNewStatus().withReadyReplicas(1).endStatus().build());
+
+    assertThat(judge.judge(pf, cluster).verdict().ready().ok()).isTrue();
+  }
+
+  @Test
+  void aSidecarForwardWaitsForItsSidecars() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 8080}},"
+        + " relay: {mode: Sidecar}");
+    cluster.pods.add(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withNamespace("n")
+        .withName("web-0").addToLabels("app", "web").endMetadata()
+        .withNewStatus().withPodIP("10.244.0.5").withPhase("Running").endStatus().build());
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Check programmed = judge.judge(pf, cluster).verdict().programmed();
+
+    assertThat(programmed.reason()).isEqualTo(Reason.SIDECARS_MISSING);
+    assertThat(programmed.message()).startsWith("1 selected pod(s) without the relay sidecar: web-0");
+  }
+
+  @Test
+  void anExternalHostThatDoesNotResolveIsNotResolved() {
+    cluster.policy = ForwardPolicy.from(Settings.defaults().withExternal("203.0.113.0/24"));
+    PortForward pf = forward("n", "ext", "listen: {port: 8080}, target: {external: {host: db.example, port: 5432}}");
+
+    assertThat(judge.judge(pf, cluster).verdict().resolvedRefs().reason()).isEqualTo(Reason.HOST_NOT_FOUND);
+
+    cluster.hosts.put("db.example", List.of(Cidr.parseAddress("203.0.113.9")));
+    assertThat(judge.judge(pf, cluster).verdict().accepted().ok()).isTrue();
+
+    cluster.hosts.put("db.example", List.of(Cidr.parseAddress("198.51.100.9")));
+    assertThat(judge.judge(pf, cluster).verdict().accepted().message())
+        .contains("198.51.100.9", "outside the CIDRs allowed for external targets");
+  }
+
+  @Test
+  void anErrorTurnsEveryConditionFalse() {
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+
+    Verdict verdict = Judge.error(pf, new IllegalStateException("boom"));
+
+    assertThat(List.of(verdict.accepted(), verdict.resolvedRefs(), verdict.programmed(), verdict.ready()))
+        .allSatisfy(c -> assertThat(c).isEqualTo(Check.fail(Reason.RECONCILE_ERROR,
+            "the operator failed to evaluate this forward and will retry: IllegalStateException")));
+  }
+
+  static PortForward forward(String namespace, String name, String spec) {
+    PortForward pf = PortForwards.of(namespace, name, spec);
+    pf.getMetadata().setGeneration(1L);
+    pf.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");
+    return pf;
+  }
+
+  /** A Service web with port 80 and one ready endpoint at {@code address}. */
+  private void webService(String namespace, String address) {
+    cluster.services.add(service(namespace, "web"));
+    cluster.endpointSlices.add(slice(namespace, "web", address, true));
+  }
+
+  static Service service(String namespace, String name) {
+    return new ServiceBuilder()
+        .withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
+        .withNewSpec().withClusterIP("10.96.7.7").addNewPort().withPort(80).withProtocol("TCP").endPort().endSpec()
+        .build();
+  }
+
+  static EndpointSlice slice(String namespace, String service, String address, boolean ready) {
+    return new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace(namespace).withName(service + "-1")
+        .addToLabels("kubernetes.io/service-name", service).endMetadata()
+        .withAddressType(address.contains(":") ? "IPv6" : "IPv4")
+        .addNewEndpoint().withAddresses(address).withNewConditions().withReady(ready).endConditions().endEndpoint()
+        .addNewPort().withPort(80).withProtocol("TCP").endPort()
+        .build();
+  }
+
+  static Node node(String name, String address) {
+    return new NodeBuilder().withNewMetadata().withName(name).endMetadata()
+        .withNewStatus().addNewAddress().withType("InternalIP").withAddress(address).endAddress().endStatus().build();
+  }
+
+  private void report(String node, PortForward pf, boolean programmed) {
+    ForwardReport entry = new ForwardReport();
+    entry.setNamespace(pf.getMetadata().getNamespace());
+    entry.setName(pf.getMetadata().getName());
+    entry.setGeneration(pf.getMetadata().getGeneration());
+    entry.setProgrammed(programmed);
+    entry.setAddresses(List.of("10.77.1.1"));
+    PortForwardNodeReport report = new PortForwardNodeReport();
+    report.setMetadata(new ObjectMetaBuilder().withName(node).build());
+    NodeReportStatus status = new NodeReportStatus();
+    status.setProgrammed(true);
+    status.setLastSyncTime("2026-01-01T00:00:00Z");
+    status.setForwards(List.of(entry));
+    report.setStatus(status);
+    cluster.reports.put(node, report);
+  }
+}
