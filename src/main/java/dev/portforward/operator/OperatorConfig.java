@@ -78,6 +78,30 @@ public interface OperatorConfig {
     /** Whether spec.gateway (UPnP IGD, NAT-PMP, PCP) may be used. */
     @WithDefault("false")
     boolean gatewayMapping();
+
+    /**
+     * Ports no PortForward may listen on, on top of the built-in ones (the node's and the
+     * cluster's own services, the NodePort range, this project's ports): entries
+     * PORT[-PORT][/TCP|/UDP]=what it belongs to; without a protocol, both are reserved.
+     */
+    Optional<List<String>> reservedPorts();
+
+    /**
+     * Ports released from every reservation, built-in ones included: PORT[-PORT][/TCP|/UDP]. A
+     * forward on a released port takes it from whatever node service listens there.
+     */
+    Optional<List<String>> unreservedPorts();
+
+    /** The cluster's Service NodePort range (kube-apiserver --service-node-port-range), reserved. */
+    @WithDefault("30000-32767")
+    String nodePortRange();
+
+    /**
+     * Whether targets may lead to a node's own addresses (InternalIP, ExternalIP). Off: a Service
+     * or EndpointSlice pointing at a node is refused, so no tenant reaches a node-only service.
+     */
+    @WithDefault("false")
+    boolean nodeAddressTargets();
   }
 
   /** Only one operator replica reconciles at a time. */

@@ -12,6 +12,7 @@ import dev.portforward.operator.judge.Judgement;
 import dev.portforward.operator.judge.Snapshot;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
+import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.relays.RelayObjects;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.StatusAggregator;
@@ -86,7 +87,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
-    this.judge = new Judge(config.relay());
+    this.judge = new Judge(config.relay(), ReservedPorts.from(config.policy(),
+        ReservedPorts.ownPorts(config.webhook().port(), config.sidecar().managementPort())));
   }
 
   @Override

@@ -118,7 +118,7 @@ class K3sEndToEndIT {
         String node = client.nodes().list().getItems().get(0).getStatus().getAddresses().stream()
             .filter(a -> "InternalIP".equals(a.getType())).findFirst().orElseThrow().getAddress();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        for (int port : List.of(30081, 30082)) {
+        for (int port : List.of(29081, 29082)) {
           await("http://" + node + ":" + port).atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() ->
               http.send(HttpRequest.newBuilder(URI.create("http://" + node + ":" + port + "/")).build(),
                   HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
@@ -169,7 +169,7 @@ class K3sEndToEndIT {
       kind: PortForward
       metadata: {name: local, namespace: demo}
       spec:
-        listen: {port: 30081}
+        listen: {port: 29081}
         target: {pods: {selector: {app: local}, port: 8080}}
         relay: {mode: Sidecar}
       ---
@@ -184,7 +184,7 @@ class K3sEndToEndIT {
       kind: PortForward
       metadata: {name: proxied, namespace: demo}
       spec:
-        listen: {port: 30082}
+        listen: {port: 29082}
         target: {service: {name: web, port: 8080}}
         relay: {mode: Deployment, maxConnections: 100}
       """;

@@ -20,7 +20,7 @@ import org.awaitility.Awaitility;
 public final class PortForwards {
 
   /** Conflicts are cluster-wide, so every test takes listen ports no other test uses. */
-  private static final AtomicInteger NEXT_PORT = new AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 1000) * 20);
+  private static final AtomicInteger NEXT_PORT = new AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 500) * 20);
 
   public static final Duration WAIT = Duration.ofSeconds(60);
 

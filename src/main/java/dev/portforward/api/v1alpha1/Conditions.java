@@ -16,6 +16,7 @@ public final class Conditions {
     public static final String ACCEPTED = "Accepted";
     public static final String PORT_CONFLICT = "PortConflict";
     public static final String PORT_NOT_ALLOWED = "PortNotAllowed";
+    public static final String RESERVED_PORT = "ReservedPort";
     public static final String PRIVILEGED_PORT_NOT_ALLOWED = "PrivilegedPortNotAllowed";
     public static final String EXTERNAL_TARGET_NOT_ALLOWED = "ExternalTargetNotAllowed";
     public static final String TARGET_DENIED = "TargetDenied";

@@ -12,6 +12,7 @@ import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.relays.RelayPlans;
 import dev.portforward.operator.relays.RelayPlans.RelayPlan;
 import dev.portforward.operator.sidecar.SidecarEvidence;
@@ -38,17 +39,22 @@ import java.util.stream.Collectors;
 public final class Judge {
 
   private final OperatorConfig.Relays relaySettings;
+  private final ReservedPorts reservedPorts;
 
-  public Judge(OperatorConfig.Relays relaySettings) {
+  /** {@code reservedPorts}: the cluster-wide set, which no namespace's policy can release. */
+  public Judge(OperatorConfig.Relays relaySettings, ReservedPorts reservedPorts) {
     this.relaySettings = relaySettings;
+    this.reservedPorts = reservedPorts;
   }
 
   public Judgement judge(PortForward pf, Snapshot snapshot) {
     PortForwardSpec spec = pf.getSpec();
     String namespace = pf.getMetadata().getNamespace();
     ForwardPolicy policy = effectivePolicy(namespace, snapshot);
+    ReservedPorts reserved = reservedPorts.withApiServer(snapshot.apiServer());
 
-    Optional<Refusal> refusal = policy.check(spec);
+    Optional<Refusal> refusal = reserved.check(spec.getProtocol(), spec.getListen().getPort())
+        .or(() -> policy.check(spec));
     TargetResolver resolver = new TargetResolver(snapshot, snapshot::lookup);
     List<Target> targets = ForwardPolicy.targets(spec).toList();
     List<Resolution> resolutions = targets.stream().map(t -> resolver.resolve(namespace, t, spec.getProtocol())).toList();
@@ -62,7 +68,7 @@ public final class Judge {
     }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
-        .orElseGet(() -> portOwnership(pf, snapshot));
+        .orElseGet(() -> portOwnership(pf, reserved, snapshot));
     Check resolvedRefs = resolvedRefs(targets, resolutions);
     if (!accepted.ok()) {
       return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
@@ -113,19 +119,20 @@ public final class Judge {
         pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of());
   }
 
-  /** The namespace's policy with the cluster's own facts added: the API server. */
+  /** The namespace's policy with the cluster's own facts added: the API server and the nodes. */
   private static ForwardPolicy effectivePolicy(String namespace, Snapshot snapshot) {
-    return snapshot.policy(namespace).denyingApiServer(snapshot.apiServer().addresses());
+    return snapshot.policy(namespace).denyingApiServer(snapshot.apiServer().addresses()).denyingNodes(snapshot.nodes());
   }
 
   /** Accepted, unless another PortForward holds the port. */
-  private static Check portOwnership(PortForward pf, Snapshot snapshot) {
+  private static Check portOwnership(PortForward pf, ReservedPorts reserved, Snapshot snapshot) {
     String port = PortClaims.key(pf);
     // Each claimant is judged by its own namespace's policy: one the policy refuses claims nothing.
     Map<String, ForwardPolicy> policies = new HashMap<>();
     return PortClaims.blocker(pf, snapshot.claimants(port),
-            c -> policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot))
-                .check(c.getSpec()).isEmpty())
+            c -> reserved.check(c.getSpec().getProtocol(), c.getSpec().getListen().getPort()).isEmpty()
+                && policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot))
+                    .check(c.getSpec()).isEmpty())
         .map(owner -> Check.fail(Reason.PORT_CONFLICT,
             "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
                 + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()

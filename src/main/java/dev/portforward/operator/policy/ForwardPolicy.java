@@ -8,10 +8,14 @@ import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
 import dev.portforward.operator.OperatorConfig;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeStatus;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -65,6 +69,27 @@ public final class ForwardPolicy {
     List<DeniedRange> more = new ArrayList<>(denylist);
     apiServerAddresses.forEach(
         a -> more.add(new DeniedRange(new Cidr(a, a.getAddress().length * 8), "the API server")));
+    return new ForwardPolicy(settings, externalTargetCidrs, List.copyOf(more));
+  }
+
+  /**
+   * The same policy, also denying every node's addresses (InternalIP, ExternalIP, and any other
+   * address given as an IP), unless the settings allow node addresses as targets: a Service or
+   * EndpointSlice a tenant writes could otherwise lead to a service only the node should reach.
+   */
+  public ForwardPolicy denyingNodes(List<Node> nodes) {
+    if (settings.nodeAddressTargets()) {
+      return this;
+    }
+    List<DeniedRange> more = new ArrayList<>(denylist);
+    nodes.stream()
+        .sorted(Comparator.comparing(n -> n.getMetadata().getName()))
+        .forEach(node -> Optional.ofNullable(node.getStatus()).map(NodeStatus::getAddresses).orElse(List.of()).stream()
+            .map(a -> NetUtil.createInetAddressFromIpAddressString(a.getAddress()))
+            .filter(Objects::nonNull)
+            .distinct()
+            .forEach(a -> more.add(new DeniedRange(new Cidr(a, a.getAddress().length * 8),
+                "the address of node " + node.getMetadata().getName()))));
     return new ForwardPolicy(settings, externalTargetCidrs, List.copyOf(more));
   }
 

@@ -4,6 +4,8 @@ import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.operator.status.StatusAggregator;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -11,7 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -83,8 +87,19 @@ public final class PortClaims {
         && nodesOverlap(a.getListen().getNodeSelector(), b.getListen().getNodeSelector());
   }
 
+  /** Compared as addresses, not text: fd77:1::1 and FD77:0001:0:0:0:0:0:1 are one address. */
   private static boolean addressesOverlap(List<String> a, List<String> b) {
-    return a == null || a.isEmpty() || b == null || b.isEmpty() || a.stream().anyMatch(b::contains);
+    if (a == null || a.isEmpty() || b == null || b.isEmpty()) {
+      return true;
+    }
+    Set<Object> first = a.stream().map(PortClaims::address).collect(Collectors.toSet());
+    return b.stream().map(PortClaims::address).anyMatch(first::contains);
+  }
+
+  /** The address a listen.addresses entry names; the entry itself if it is no IP literal. */
+  private static Object address(String text) {
+    InetAddress parsed = NetUtil.createInetAddressFromIpAddressString(text.trim());
+    return parsed == null ? text.trim() : parsed;
   }
 
   /** Two equality selectors select disjoint nodes only when they demand different values of a key. */

@@ -11,6 +11,7 @@ import dev.portforward.common.Cidr;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.policy.ApiServer;
 import dev.portforward.operator.policy.ForwardPolicy;
+import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.policy.Settings;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.Verdict;
@@ -46,7 +47,8 @@ class JudgeTest {
     }
   };
 
-  private final Judge judge = new Judge(RELAYS);
+  private final Judge judge = new Judge(RELAYS,
+      ReservedPorts.from(Settings.defaults(), ReservedPorts.ownPorts(9443, 15020)));
   private final FakeSnapshot cluster = new FakeSnapshot(ForwardPolicy.from(Settings.defaults()));
 
   @Test
@@ -116,6 +118,60 @@ class JudgeTest {
 
     assertThat(accepted.reason()).isEqualTo(Reason.TARGET_DENIED);
     assertThat(accepted.message()).contains("10.96.0.1", "the API server");
+  }
+
+  @Test
+  void aReservedPortIsRefusedNamingItsOwnerAndClaimsNothing() {
+    cluster.apiServer = new ApiServer(List.of(), List.of(16443));
+    PortForward kubelet = forward("n", "kubelet", "listen: {port: 10250}, target: {service: {name: web, port: 80}}");
+    PortForward api = forward("n", "api", "listen: {port: 16443}, target: {service: {name: web, port: 80}}");
+    PortForward nodePort = forward("n", "np", "listen: {port: 30080, addresses: [10.77.1.1]},"
+        + " target: {service: {name: web, port: 80}}");
+    PortForward later = forward("m", "later", "listen: {port: 10250, addresses: [10.77.1.1]},"
+        + " target: {service: {name: web, port: 80}}");
+    later.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    cluster.portForwards.addAll(List.of(kubelet, later));
+    webService("n", "10.244.0.5");
+
+    assertThat(judge.judge(kubelet, cluster).verdict().accepted()).isEqualTo(Check.fail(Reason.RESERVED_PORT,
+        "listen.port 10250 is reserved: kubelet API; no PortForward may take it (TCP), pick another port (an"
+            + " administrator can release it with portforward.policy.unreserved-ports)"));
+    assertThat(judge.judge(api, cluster).verdict().accepted().message())
+        .startsWith("listen.port 16443 is reserved: the Kubernetes API server");
+    assertThat(judge.judge(nodePort, cluster).verdict().accepted().message())
+        .startsWith("listen.port 30080 is reserved: the Service NodePort range 30000-32767");
+    assertThat(judge.judge(later, cluster).verdict().accepted().reason())
+        .as("refused for the port, not for a conflict with another refused forward").isEqualTo(Reason.RESERVED_PORT);
+  }
+
+  @Test
+  void anEndpointAtANodesAddressIsDenied() {
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    webService("n", "10.77.1.1");
+
+    assertThat(judge.judge(pf, cluster).verdict().accepted()).isEqualTo(Check.fail(Reason.TARGET_DENIED,
+        "target service/web:80 resolves to 10.77.1.1, which is the address of node node-1 (10.77.1.1/32);"
+            + " no forward may lead there"));
+
+    cluster.policy = ForwardPolicy.from(Settings.defaults().withNodeAddressTargets());
+    assertThat(judge.judge(pf, cluster).verdict().accepted().ok()).isTrue();
+  }
+
+  @Test
+  void twoSpellingsOfOneListenAddressConflict() {
+    PortForward first = forward("a", "first", "listen: {port: 8080, addresses: ['fd77:1::1']},"
+        + " target: {service: {name: web, port: 80}}");
+    PortForward second = forward("b", "second", "listen: {port: 8080,"
+        + " addresses: ['FD77:0001:0000:0000:0000:0000:0000:0001']}, target: {service: {name: web, port: 80}}");
+    second.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    cluster.portForwards.addAll(List.of(first, second));
+    webService("a", "10.244.0.5");
+    webService("b", "10.244.0.6");
+
+    assertThat(judge.judge(first, cluster).verdict().accepted().ok()).isTrue();
+    assertThat(judge.judge(second, cluster).verdict().accepted().message())
+        .startsWith("port TCP/8080 is already claimed by PortForward a/first");
   }
 
   @Test

@@ -12,6 +12,8 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Optional;
@@ -79,7 +81,8 @@ class ForwardPolicyTest {
     socks.setRelay(relay);
     assertThat(ForwardPolicy.from(Settings.defaults()).check(socks)).get()
         .extracting(Refusal::reason).isEqualTo(Reason.MODE_NOT_ALLOWED);
-    Settings enabled = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), true, false);
+    Settings enabled = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), true, false,
+        Optional.empty(), Optional.empty(), "30000-32767", false);
     assertThat(ForwardPolicy.from(enabled).check(socks)).isEmpty();
 
     PortForwardSpec mapped = spec(8080, null);
@@ -87,7 +90,8 @@ class ForwardPolicyTest {
     assertThat(ForwardPolicy.from(Settings.defaults()).check(mapped)).get()
         .extracting(Refusal::message).isEqualTo(
             "spec.gateway is disabled in this operator (portforward.policy.gateway-mapping=false)");
-    Settings gatewayMapping = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), false, true);
+    Settings gatewayMapping = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), false, true,
+        Optional.empty(), Optional.empty(), "30000-32767", false);
     assertThat(ForwardPolicy.from(gatewayMapping).check(mapped)).isEmpty();
   }
 
@@ -109,6 +113,29 @@ class ForwardPolicyTest {
       relay.setMode(mode);
       assertThat(policy.check(relayed)).as(mode.name()).isEmpty();
     }
+  }
+
+  @Test
+  void everyNodeAddressIsDeniedUnlessTheAdminAllowsIt() {
+    Node node = new NodeBuilder().withNewMetadata().withName("worker-1").endMetadata().withNewStatus()
+        .addNewAddress().withType("InternalIP").withAddress("10.0.0.7").endAddress()
+        .addNewAddress().withType("ExternalIP").withAddress("2001:db8::7").endAddress()
+        .addNewAddress().withType("Hostname").withAddress("10.0.0.8").endAddress()
+        .addNewAddress().withType("Hostname").withAddress("worker-1").endAddress()
+        .endStatus().build();
+    ForwardPolicy policy = ForwardPolicy.from(Settings.defaults()).denyingNodes(List.of(node));
+
+    assertThat(policy.checkAddress(Cidr.parseAddress("10.0.0.7"), "target service/web:80").orElseThrow().message())
+        .isEqualTo("target service/web:80 resolves to 10.0.0.7, which is the address of node worker-1 (10.0.0.7/32);"
+            + " no forward may lead there");
+    assertThat(policy.checkAddress(Cidr.parseAddress("2001:db8::7"), "x")).get().extracting(Refusal::reason)
+        .isEqualTo(Reason.TARGET_DENIED);
+    assertThat(policy.checkAddress(Cidr.parseAddress("10.0.0.8"), "x")).isPresent();
+    assertThat(policy.checkAddress(Cidr.parseAddress("10.0.0.9"), "x")).isEmpty();
+    assertThat(policy.deniedDestinations()).containsExactly("10.0.0.7/32", "2001:db8::7/128", "10.0.0.8/32");
+
+    ForwardPolicy allowing = ForwardPolicy.from(Settings.defaults().withNodeAddressTargets()).denyingNodes(List.of(node));
+    assertThat(allowing.checkAddress(Cidr.parseAddress("10.0.0.7"), "x")).isEmpty();
   }
 
   static PortForwardSpec spec(int port, String externalHost) {

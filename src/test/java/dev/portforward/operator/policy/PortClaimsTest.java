@@ -72,6 +72,19 @@ class PortClaimsTest {
   }
 
   @Test
+  void twoSpellingsOfOneAddressConflict() {
+    PortForward first = pf("a", "first", "2026-01-01T00:00:00Z", 8080);
+    first.getSpec().getListen().setAddresses(List.of("fd77:1::1"));
+    PortForward second = pf("b", "second", "2026-01-02T00:00:00Z", 8080);
+    second.getSpec().getListen().setAddresses(List.of("192.0.2.9", "FD77:0001:0000:0000:0000:0000:0000:0001"));
+    PortForward other = pf("c", "other", "2026-01-03T00:00:00Z", 8080);
+    other.getSpec().getListen().setAddresses(List.of("fd77:1::2", "192.0.2.10"));
+
+    assertThat(blockerName(second, List.of(first, second, other))).contains("first");
+    assertThat(blockerName(other, List.of(first, second, other))).isEmpty();
+  }
+
+  @Test
   void disjointNodeSelectorsAndProtocolsDoNotConflict() {
     PortForward edge = pf("n", "edge", "2026-01-01T00:00:00Z", 8080);
     edge.getSpec().getListen().setNodeSelector(Map.of("role", "edge"));
