@@ -22,6 +22,7 @@ import dev.portforward.operator.status.Verdict;
 import dev.portforward.operator.target.Backend;
 import dev.portforward.operator.target.Resolution;
 import dev.portforward.operator.target.TargetResolver;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -50,7 +51,8 @@ public final class Judge {
   public Judgement judge(PortForward pf, Snapshot snapshot) {
     PortForwardSpec spec = pf.getSpec();
     String namespace = pf.getMetadata().getNamespace();
-    ForwardPolicy policy = effectivePolicy(namespace, snapshot);
+    List<Node> nodes = snapshot.nodes();
+    ForwardPolicy policy = effectivePolicy(namespace, snapshot, nodes);
     ReservedPorts reserved = reservedPorts.withApiServer(snapshot.apiServer());
 
     Optional<Refusal> refusal = reserved.check(spec.getProtocol(), spec.getListen().getPort())
@@ -68,7 +70,7 @@ public final class Judge {
     }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
-        .orElseGet(() -> portOwnership(pf, reserved, snapshot));
+        .orElseGet(() -> portOwnership(pf, reserved, snapshot, nodes));
     Check resolvedRefs = resolvedRefs(targets, resolutions);
     if (!accepted.ok()) {
       return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
@@ -85,7 +87,7 @@ public final class Judge {
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
           "the target is not resolved"), Optional.of(List.of()));
     }
-    DataPlaneState plane = NodeReports.aggregate(pf, snapshot.nodes(), snapshot::report);
+    DataPlaneState plane = NodeReports.aggregate(pf, nodes, snapshot::report);
     Check programmed = plane.programmed();
     if (SidecarSelection.isSidecar(pf)) {
       programmed = alsoNeeds(programmed, SidecarEvidence.check(pf, snapshot.pods(namespace),
@@ -120,18 +122,18 @@ public final class Judge {
   }
 
   /** The namespace's policy with the cluster's own facts added: the API server and the nodes. */
-  private static ForwardPolicy effectivePolicy(String namespace, Snapshot snapshot) {
-    return snapshot.policy(namespace).denyingApiServer(snapshot.apiServer().addresses()).denyingNodes(snapshot.nodes());
+  private static ForwardPolicy effectivePolicy(String namespace, Snapshot snapshot, List<Node> nodes) {
+    return snapshot.policy(namespace).denyingApiServer(snapshot.apiServer().addresses()).denyingNodes(nodes);
   }
 
   /** Accepted, unless another PortForward holds the port. */
-  private static Check portOwnership(PortForward pf, ReservedPorts reserved, Snapshot snapshot) {
+  private static Check portOwnership(PortForward pf, ReservedPorts reserved, Snapshot snapshot, List<Node> nodes) {
     String port = PortClaims.key(pf);
     // Each claimant is judged by its own namespace's policy: one the policy refuses claims nothing.
     Map<String, ForwardPolicy> policies = new HashMap<>();
     return PortClaims.blocker(pf, snapshot.claimants(port),
             c -> reserved.check(c.getSpec().getProtocol(), c.getSpec().getListen().getPort()).isEmpty()
-                && policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot))
+                && policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot, nodes))
                     .check(c.getSpec()).isEmpty())
         .map(owner -> Check.fail(Reason.PORT_CONFLICT,
             "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
