@@ -24,7 +24,6 @@ import dev.portforward.operator.target.Resolution;
 import dev.portforward.operator.target.TargetResolver;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -7,6 +7,7 @@ import dev.portforward.operator.OperatorConfig;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -134,8 +135,8 @@ public final class ReservedPorts {
         .filter(r -> r.covers(protocol, port))
         .findFirst()
         .map(r -> new Refusal(Reason.RESERVED_PORT, "listen.port " + port + " is reserved: " + r.what()
-            + "; no PortForward may take it (" + protocol + "), pick another port (an administrator can release"
-            + " it with portforward.policy.unreserved-ports)"));
+            + "; no PortForward may listen on it, pick another port (only an administrator can release it,"
+            + " with portforward.policy.unreserved-ports)"));
   }
 
   private static Reservation port(int port, Set<Protocol> protocols, String what) {
@@ -144,7 +145,7 @@ public final class ReservedPorts {
 
   /** PORT, PORT-PORT, either with /TCP or /UDP (both protocols without). */
   private static Reservation parse(String key, String text, String what) {
-    Matcher m = PORTS.matcher(text.trim().toUpperCase(java.util.Locale.ROOT));
+    Matcher m = PORTS.matcher(text.trim().toUpperCase(Locale.ROOT));
     if (!m.matches()) {
       throw new IllegalArgumentException(key + ": \"" + text + "\" is not PORT, PORT-PORT, PORT/TCP or PORT-PORT/UDP");
     }

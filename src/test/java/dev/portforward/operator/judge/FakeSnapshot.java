@@ -6,6 +6,7 @@ import dev.portforward.operator.policy.ApiServer;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -93,7 +94,7 @@ final class FakeSnapshot implements Snapshot {
     return found.toArray(InetAddress[]::new);
   }
 
-  private static boolean is(io.fabric8.kubernetes.api.model.ObjectMeta meta, String namespace, String name) {
+  private static boolean is(ObjectMeta meta, String namespace, String name) {
     return namespace.equals(meta.getNamespace()) && name.equals(meta.getName());
   }
 }

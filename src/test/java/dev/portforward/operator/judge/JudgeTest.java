@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -134,8 +135,8 @@ class JudgeTest {
     webService("n", "10.244.0.5");
 
     assertThat(judge.judge(kubelet, cluster).verdict().accepted()).isEqualTo(Check.fail(Reason.RESERVED_PORT,
-        "listen.port 10250 is reserved: kubelet API; no PortForward may take it (TCP), pick another port (an"
-            + " administrator can release it with portforward.policy.unreserved-ports)"));
+        "listen.port 10250 is reserved: kubelet API; no PortForward may listen on it, pick another port (only an"
+            + " administrator can release it, with portforward.policy.unreserved-ports)"));
     assertThat(judge.judge(api, cluster).verdict().accepted().message())
         .startsWith("listen.port 16443 is reserved: the Kubernetes API server");
     assertThat(judge.judge(nodePort, cluster).verdict().accepted().message())
@@ -258,7 +259,7 @@ class JudgeTest {
   void aSidecarForwardWaitsForItsSidecars() {
     PortForward pf = forward("n", "web", "listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 8080}},"
         + " relay: {mode: Sidecar}");
-    cluster.pods.add(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withNamespace("n")
+    cluster.pods.add(new PodBuilder().withNewMetadata().withNamespace("n")
         .withName("web-0").addToLabels("app", "web").endMetadata()
         .withNewStatus().withPodIP("10.244.0.5").withPhase("Running").endStatus().build());
     cluster.nodes.add(node("node-1", "10.77.1.1"));
