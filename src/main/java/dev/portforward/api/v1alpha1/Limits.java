@@ -17,6 +17,19 @@ public final class Limits {
   public static final int MAX_CIDR = MAX_IP + 4;
   /** A DNS name (RFC 1123) is at most 253 characters. */
   public static final int MAX_HOST = 253;
+  /** Port ranges in one PortForwardPolicy field. */
+  public static final int MAX_PORT_RANGES = 64;
+  /** CIDRs a PortForwardPolicy grants as external targets. */
+  public static final int MAX_GRANTED_CIDRS = 256;
+  /** Host names a PortForwardPolicy grants as external targets. */
+  public static final int MAX_GRANTED_HOSTS = 64;
+  /** Values of one label selector requirement. */
+  public static final int MAX_SELECTOR_VALUES = 64;
+  /** A label key: an optional DNS prefix (253), a slash, and a name (63). */
+  public static final int MAX_LABEL_KEY = 317;
+  public static final int MAX_LABEL_VALUE = 63;
+  /** The highest maxForwards a PortForwardPolicy may set. */
+  public static final int MAX_FORWARDS_PER_NAMESPACE = 100_000;
 
   private Limits() {}
 }
