@@ -22,6 +22,7 @@ public final class Conditions {
     public static final String TARGET_DENIED = "TargetDenied";
     public static final String MODE_NOT_ALLOWED = "ModeNotAllowed";
     public static final String UNSUPPORTED_VALUE = "UnsupportedValue";
+    public static final String FORWARD_LIMIT_REACHED = "ForwardLimitReached";
 
     public static final String RESOLVED_REFS = "ResolvedRefs";
     public static final String SERVICE_NOT_FOUND = "ServiceNotFound";

@@ -16,6 +16,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(PortForward.VERSION)
 @ShortNames("pfp")
 @ValidationRule(value = "has(self.spec)", message = "spec is required: a policy states the namespaces it selects", reason = "FieldValueRequired")
+@ValidationRule(
+    value = "self.metadata.name != 'default'",
+    message = "the name default is reserved: status.policy says default for the operator's default policy",
+    reason = "FieldValueInvalid")
 @AdditionalPrinterColumn(name = "Precedence", jsonPath = ".spec.precedence", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "MaxForwards", jsonPath = ".spec.maxForwards", type = AdditionalPrinterColumn.Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)

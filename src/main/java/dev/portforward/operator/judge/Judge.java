@@ -176,7 +176,7 @@ public final class Judge {
       String what = "target " + TargetResolver.describe(target);
       for (Backend backend : resolutions.get(i).backends()) {
         Optional<Refusal> refusal = target.getExternal() != null
-            ? policy.checkExternalAddress(backend.address(), what)
+            ? policy.checkExternalAddress(target.getExternal().getHost(), backend.address(), what)
             : policy.checkAddress(backend.address(), what);
         if (refusal.isPresent()) {
           return refusal;

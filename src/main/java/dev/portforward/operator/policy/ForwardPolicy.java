@@ -1,6 +1,7 @@
 package dev.portforward.operator.policy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
@@ -17,29 +18,33 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The operator-wide rules a PortForward must follow. Pure: built once from the settings, then
- * asked about specs and addresses; it never looks anything up itself.
+ * The rules a PortForward must follow: what its namespace's policy grants (the operator's default
+ * policy from its settings, or the PortForwardPolicy that selects the namespace), within the
+ * operator-wide target denylist. Pure: built from settings and policies, then asked about specs and
+ * addresses; it never looks anything up itself. Every refusal of a grant names the policy.
  */
 public final class ForwardPolicy {
 
-  static final int FIRST_UNPRIVILEGED_PORT = 1024;
+  /** {@link #name()} of the operator's default policy; no PortForwardPolicy may take this name. */
+  public static final String DEFAULT_NAME = "default";
 
-  private final OperatorConfig.Policy settings;
-  private final List<Cidr> externalTargetCidrs;
+  private final Grants grants;
   private final List<DeniedRange> denylist;
+  private final boolean nodeAddressTargets;
 
-  private ForwardPolicy(
-      OperatorConfig.Policy settings, List<Cidr> externalTargetCidrs, List<DeniedRange> denylist) {
-    this.settings = settings;
-    this.externalTargetCidrs = externalTargetCidrs;
+  private ForwardPolicy(Grants grants, List<DeniedRange> denylist, boolean nodeAddressTargets) {
+    this.grants = grants;
     this.denylist = denylist;
+    this.nodeAddressTargets = nodeAddressTargets;
   }
 
   /**
-   * Checks the settings and builds the policy.
+   * Checks the settings and builds the default policy.
    *
    * @throws IllegalArgumentException naming the setting that is wrong
    */
@@ -61,7 +66,13 @@ public final class ForwardPolicy {
     List<DeniedRange> denylist = new ArrayList<>(DeniedRange.ALWAYS);
     parseAll("portforward.policy.target-denylist", settings.targetDenylist())
         .forEach(cidr -> denylist.add(new DeniedRange(cidr, "in the operator's target denylist")));
-    return new ForwardPolicy(settings, external, List.copyOf(denylist));
+    return new ForwardPolicy(
+        Grants.fromSettings(settings, external), List.copyOf(denylist), settings.nodeAddressTargets());
+  }
+
+  /** What {@code policy} grants, within this policy's denylist (the operator's). */
+  public ForwardPolicy grantedBy(PortForwardPolicy policy) {
+    return new ForwardPolicy(Grants.of(policy), denylist, nodeAddressTargets);
   }
 
   /** The same policy, also denying the API server's own addresses. */
@@ -69,7 +80,7 @@ public final class ForwardPolicy {
     List<DeniedRange> more = new ArrayList<>(denylist);
     apiServerAddresses.forEach(
         a -> more.add(new DeniedRange(new Cidr(a, a.getAddress().length * 8), "the API server")));
-    return new ForwardPolicy(settings, externalTargetCidrs, List.copyOf(more));
+    return new ForwardPolicy(grants, List.copyOf(more), nodeAddressTargets);
   }
 
   /**
@@ -78,7 +89,7 @@ public final class ForwardPolicy {
    * EndpointSlice a tenant writes could otherwise lead to a service only the node should reach.
    */
   public ForwardPolicy denyingNodes(List<Node> nodes) {
-    if (settings.nodeAddressTargets()) {
+    if (nodeAddressTargets) {
       return this;
     }
     List<DeniedRange> more = new ArrayList<>(denylist);
@@ -90,36 +101,53 @@ public final class ForwardPolicy {
             .distinct()
             .forEach(a -> more.add(new DeniedRange(new Cidr(a, a.getAddress().length * 8),
                 "the address of node " + node.getMetadata().getName()))));
-    return new ForwardPolicy(settings, externalTargetCidrs, List.copyOf(more));
+    return new ForwardPolicy(grants, List.copyOf(more), nodeAddressTargets);
   }
 
-  /** Checks what the spec alone tells: ports, modes, and external targets given as addresses. */
+  /** The PortForwardPolicy's name, or {@link #DEFAULT_NAME}: what status.policy shows. */
+  public String name() {
+    return grants.policyName().orElse(DEFAULT_NAME);
+  }
+
+  /** Who grants, for messages: "PortForwardPolicy team-a" or "the operator's default policy". */
+  public String describe() {
+    return grants.describe();
+  }
+
+  /** The most PortForwards a namespace under this policy may have; empty for no limit. */
+  public OptionalInt maxForwards() {
+    return grants.maxForwards();
+  }
+
+  /** Checks what the spec alone tells: ports, modes, gateway, and external targets given as addresses. */
   public Optional<Refusal> check(PortForwardSpec spec) {
     int port = spec.getListen().getPort();
-    int listenPortMin = settings.listenPortMin();
-    int listenPortMax = settings.listenPortMax();
-    if (port < listenPortMin || port > listenPortMax) {
+    if (!grants.listenPortGranted(port)) {
+      if (port < Grants.FIRST_UNPRIVILEGED_PORT && !grants.anyPrivilegedPortGranted()) {
+        return refuse(
+            Reason.PRIVILEGED_PORT_NOT_ALLOWED,
+            "listen.port " + port + " is privileged (below 1024) and " + describe()
+                + " does not allow privileged ports; use a port from 1024 up or ask an administrator to"
+                + " grant it (" + where("privileged-ports=true", "listenPorts") + ")");
+      }
       return refuse(
           Reason.PORT_NOT_ALLOWED,
-          "listen.port " + port + " is outside the range this operator allows ("
-              + listenPortMin + "-" + listenPortMax + ")");
+          "listen.port " + port + " is outside the ports " + describe() + " allows ("
+              + Grants.ranges(grants.listenPorts()) + "; " + where("listen-port-min/max", "listenPorts") + ")");
     }
-    if (port < FIRST_UNPRIVILEGED_PORT && !settings.privilegedPorts()) {
-      return refuse(
-          Reason.PRIVILEGED_PORT_NOT_ALLOWED,
-          "listen.port " + port + " is privileged (below 1024) and this operator does not allow"
-              + " privileged ports; use a port from 1024 up or ask an administrator to set"
-              + " portforward.policy.privileged-ports=true");
-    }
-    if (spec.getRelay() != null && spec.getRelay().getMode() == RelayMode.Socks5 && !settings.socks5()) {
+    RelayMode mode = spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+    if (!grants.relayModes().contains(mode)) {
       return refuse(
           Reason.MODE_NOT_ALLOWED,
-          "relay.mode Socks5 is disabled in this operator (portforward.policy.socks5=false)");
+          "relay.mode " + mode + " is not allowed by " + describe() + " (" + where("socks5=false", "relayModes")
+              + (grants.policyName().isPresent() ? ": " + grants.relayModes().stream().sorted().map(Enum::name)
+                  .collect(Collectors.joining(", ")) : "") + ")");
     }
-    if (spec.getGateway() != null && !settings.gatewayMapping()) {
-      return refuse(
-          Reason.MODE_NOT_ALLOWED,
-          "spec.gateway is disabled in this operator (portforward.policy.gateway-mapping=false)");
+    if (spec.getGateway() != null) {
+      Optional<Refusal> gateway = checkGateway(spec);
+      if (gateway.isPresent()) {
+        return gateway;
+      }
     }
     return targets(spec).map(this::checkExternal).flatMap(Optional::stream).findFirst();
   }
@@ -146,17 +174,42 @@ public final class ForwardPolicy {
                         + range.why() + " (" + range.cidr() + "); no forward may lead there"));
   }
 
-  /** Checks an external host's resolved address against the allowed CIDRs and the denylist. */
-  public Optional<Refusal> checkExternalAddress(InetAddress address, String what) {
+  /**
+   * Checks an address an external target's host resolved to (or is): never in the denylist, and
+   * in a granted CIDR unless the host is granted by name.
+   */
+  public Optional<Refusal> checkExternalAddress(String host, InetAddress address, String what) {
     Optional<Refusal> denied = checkAddress(address, what);
-    if (denied.isPresent()) {
+    if (denied.isPresent() || grants.hostGranted(host)) {
       return denied;
     }
-    if (externalTargetCidrs.stream().noneMatch(c -> c.contains(address))) {
+    if (grants.externalCidrs().stream().noneMatch(c -> c.contains(address))) {
       return refuse(
           Reason.TARGET_DENIED,
           what + " resolves to " + NetUtil.toAddressString(address)
-              + ", outside the CIDRs allowed for external targets " + externalTargetCidrs);
+              + ", outside the CIDRs allowed for external targets " + grants.externalCidrs() + " by "
+              + describe() + (grants.externalHosts().isEmpty() ? ""
+                  : ", and " + host + " is not among its hosts " + grants.externalHosts()));
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Refusal> checkGateway(PortForwardSpec spec) {
+    if (grants.gatewayPorts().isEmpty()) {
+      return refuse(
+          Reason.MODE_NOT_ALLOWED,
+          "spec.gateway is not allowed by " + describe() + " (" + where("gateway-mapping=false", "gateway")
+              + (grants.policyName().isPresent() ? " is not set)" : ")"));
+    }
+    Integer asked = spec.getGateway().getExternalPort();
+    int external = asked == null ? spec.getListen().getPort() : asked;
+    if (grants.gatewayPorts().stream().noneMatch(r -> r.contains(external))) {
+      return refuse(
+          Reason.PORT_NOT_ALLOWED,
+          (asked == null ? "spec.gateway asks for external port " + external + " (listen.port), which"
+              : "spec.gateway.externalPort " + external)
+              + " is outside the external ports " + describe() + " allows ("
+              + Grants.ranges(grants.gatewayPorts()) + "; " + where("", "gateway.externalPorts") + ")");
     }
     return Optional.empty();
   }
@@ -166,16 +219,29 @@ public final class ForwardPolicy {
       return Optional.empty();
     }
     String host = target.getExternal().getHost();
-    if (!settings.externalTargets()) {
+    if (!grants.externalTargetsGranted()) {
       return refuse(
           Reason.EXTERNAL_TARGET_NOT_ALLOWED,
-          "external target " + host + " is not allowed: this operator does not allow external"
-              + " targets (portforward.policy.external-targets=false)");
+          "external target " + host + " is not allowed: " + describe() + " allows no external targets ("
+              + where("external-targets=false", "externalTargets")
+              + (grants.policyName().isPresent() ? " is not set)" : ")"));
     }
     if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
-      return checkExternalAddress(Cidr.parseAddress(host), "external target " + host);
+      return checkExternalAddress(host, Cidr.parseAddress(host), "external target " + host);
     }
+    if (grants.externalCidrs().isEmpty() && !grants.hostGranted(host)) {
+      return refuse(
+          Reason.EXTERNAL_TARGET_NOT_ALLOWED,
+          "external target " + host + " is not allowed: it is not among the hosts " + describe() + " allows "
+              + grants.externalHosts() + " (" + where("", "externalTargets.hosts") + ")");
+    }
+    // Otherwise the name's addresses decide, once resolved: the spec alone cannot tell.
     return Optional.empty();
+  }
+
+  /** Where an admin changes a grant: the default policy's setting, or the PortForwardPolicy's field. */
+  private String where(String setting, String field) {
+    return grants.policyName().isPresent() ? "spec." + field : "portforward.policy." + setting;
   }
 
   /** spec.target and every route's target. */

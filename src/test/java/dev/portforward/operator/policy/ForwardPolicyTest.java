@@ -89,7 +89,7 @@ class ForwardPolicyTest {
     mapped.setGateway(new Gateway());
     assertThat(ForwardPolicy.from(Settings.defaults()).check(mapped)).get()
         .extracting(Refusal::message).isEqualTo(
-            "spec.gateway is disabled in this operator (portforward.policy.gateway-mapping=false)");
+            "spec.gateway is not allowed by the operator's default policy (portforward.policy.gateway-mapping=false)");
     Settings gatewayMapping = new Settings(1, 65535, false, false, Optional.empty(), Optional.empty(), false, true,
         Optional.empty(), Optional.empty(), "30000-32767", false);
     assertThat(ForwardPolicy.from(gatewayMapping).check(mapped)).isEmpty();

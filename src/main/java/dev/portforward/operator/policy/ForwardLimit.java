@@ -1,0 +1,60 @@
+package dev.portforward.operator.policy;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.Conditions.Reason;
+import dev.portforward.api.v1alpha1.PortForward;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The most PortForwards a namespace may have (a policy's maxForwards). The slots go to the
+ * forwards the policy allows, those that hold a slot first (accepted for their current spec), then
+ * the oldest (creationTimestamp, then name): a newcomer never unseats an accepted forward, and when
+ * one is deleted the next oldest gets in. Forwards being deleted or refused by the policy take none.
+ */
+public final class ForwardLimit {
+
+  private static final Comparator<PortForward> PRECEDENCE =
+      Comparator.comparing((PortForward pf) -> !Conditions.isAccepted(pf))
+          .thenComparing(pf -> pf.getMetadata().getCreationTimestamp())
+          .thenComparing(pf -> pf.getMetadata().getName());
+
+  private ForwardLimit() {}
+
+  /**
+   * Why {@code pf} gets no slot, if it gets none.
+   *
+   * @param sameNamespace every PortForward of pf's namespace, pf included or not
+   */
+  public static Optional<Refusal> check(PortForward pf, Collection<PortForward> sameNamespace, ForwardPolicy policy) {
+    OptionalInt limit = policy.maxForwards();
+    if (limit.isEmpty() || pf.getMetadata().getDeletionTimestamp() != null) {
+      return Optional.empty();
+    }
+    String namespace = pf.getMetadata().getNamespace();
+    // pf as given stands in for any copy in sameNamespace: that cache may lag behind it.
+    List<PortForward> ranked = Stream.concat(Stream.of(pf), sameNamespace.stream().filter(c -> !sameName(c, pf)))
+        .filter(c -> namespace.equals(c.getMetadata().getNamespace()))
+        .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
+        .filter(c -> policy.check(c.getSpec()).isEmpty())
+        .sorted(PRECEDENCE)
+        .toList();
+    int max = limit.getAsInt();
+    if (ranked.subList(0, Math.min(max, ranked.size())).stream().anyMatch(c -> c == pf)) {
+      return Optional.empty();
+    }
+    return Optional.of(new Refusal(Reason.FORWARD_LIMIT_REACHED, max == 0
+        ? policy.describe() + " allows no PortForwards in namespace " + namespace + " (spec.maxForwards: 0)"
+        : "namespace " + namespace + " is at the limit of " + max + " PortForward(s) that " + policy.describe()
+            + " allows (spec.maxForwards), and this one is newer than those holding the slots; delete one,"
+            + " or ask an administrator to raise the limit"));
+  }
+
+  private static boolean sameName(PortForward a, PortForward b) {
+    return a.getMetadata().getName().equals(b.getMetadata().getName());
+  }
+}
