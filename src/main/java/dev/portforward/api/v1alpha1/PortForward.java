@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Target", jsonPath = ".status.target")
 @AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
 @AdditionalPrinterColumn(name = "Endpoints", jsonPath = ".status.endpointsSummary")
+@AdditionalPrinterColumn(name = "Policy", jsonPath = ".status.policy")
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class PortForward extends CustomResource<PortForwardSpec, PortForwardStatus> implements Namespaced {
   public static final String GROUP = "portforward.dev";

@@ -23,6 +23,11 @@ public class PortForwardStatus {
   @JsonPropertyDescription("The target in short, such as service/web:8080.")
   private String target;
 
+  @JsonPropertyDescription(
+      "The policy this forward is judged by: the name of the PortForwardPolicy that governs its namespace,"
+          + " or default for the operator's default policy.")
+  private String policy;
+
   @JsonPropertyDescription("Where clients connect.")
   private List<Endpoint> endpoints = new ArrayList<>();
 
@@ -57,6 +62,14 @@ public class PortForwardStatus {
 
   public void setTarget(String target) {
     this.target = target;
+  }
+
+  public String getPolicy() {
+    return policy;
+  }
+
+  public void setPolicy(String policy) {
+    this.policy = policy;
   }
 
   public List<Endpoint> getEndpoints() {
