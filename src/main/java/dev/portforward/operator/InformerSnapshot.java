@@ -32,6 +32,7 @@ final class InformerSnapshot implements Snapshot {
       InformerEventSource<EndpointSlice, PortForward> endpointSlices,
       InformerEventSource<Pod, PortForward> pods,
       Function<String, List<PortForward>> claimants,
+      Function<String, List<PortForward>> forwards,
       InformerEventSource<Node, PortForward> nodes,
       InformerEventSource<PortForwardNodeReport, PortForward> reports,
       RelayObjects relays) {}
@@ -67,6 +68,11 @@ final class InformerSnapshot implements Snapshot {
   @Override
   public ForwardPolicy policy(String namespace) {
     return policies.apply(namespace);
+  }
+
+  @Override
+  public List<PortForward> forwards(String namespace) {
+    return caches.forwards().apply(namespace);
   }
 
   @Override

@@ -5,12 +5,14 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.judge.Judge;
 import dev.portforward.operator.judge.Judgement;
 import dev.portforward.operator.judge.Snapshot;
 import dev.portforward.operator.policy.ForwardPolicy;
+import dev.portforward.operator.policy.PolicySelection;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.relays.RelayObjects;
@@ -19,6 +21,7 @@ import dev.portforward.operator.status.StatusAggregator;
 import dev.portforward.operator.status.TransitionEvents;
 import dev.portforward.operator.status.Verdict;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -43,6 +46,7 @@ import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMapper;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -69,6 +73,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String BY_PODS_NAMESPACE = "by-pods-namespace";
   private static final String BY_CLAIM = "by-claim";
   private static final String LOSING_CLAIM = "losing-claim";
+  private static final String LIMITED = "limited";
+  private static final Duration NAMESPACE_RETRY = Duration.ofSeconds(1);
   private static final String BY_LISTED_NODE = "by-listed-node";
 
   private final ForwardPolicy settingsPolicy;
@@ -78,6 +84,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private final Clock clock;
 
   private InformerEventSource<PortForward, PortForward> claims;
+  private InformerEventSource<Namespace, PortForward> namespaces;
   private RelayObjects relays;
   private Snapshot snapshot;
 
@@ -113,15 +120,38 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     InformerEventSource<Pod, PortForward> pods = informer(context, Pod.class, "pods",
         pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
     // A change to any PortForward can move the ownership of its port (or of the port it left), so
-    // it wakes the others on the same port and every current loser.
+    // it wakes the others on the same port and every current loser; and it can free a slot of its
+    // namespace's forward limit, so it wakes the forwards of its namespace the limit left out.
     claims = informer(context, PortForward.class, "claims", pf -> {
       Set<ResourceID> affected = new HashSet<>(ids(claims.byIndex(BY_CLAIM, PortClaims.key(pf))));
       affected.addAll(ids(claims.byIndex(LOSING_CLAIM, LOSING_CLAIM)));
+      affected.addAll(ids(claims.byIndex(LIMITED, pf.getMetadata().getNamespace())));
       return affected;
     });
     claims.addIndexers(Map.of(
         BY_CLAIM, pf -> List.of(PortClaims.key(pf)),
-        LOSING_CLAIM, pf -> isLosingClaim(pf) ? List.of(LOSING_CLAIM) : List.of()));
+        LOSING_CLAIM, pf -> isRefusedFor(pf, Reason.PORT_CONFLICT) ? List.of(LOSING_CLAIM) : List.of(),
+        LIMITED, pf -> isRefusedFor(pf, Reason.FORWARD_LIMIT_REACHED)
+            ? List.of(pf.getMetadata().getNamespace()) : List.of()));
+
+    // Which policy governs a namespace depends on every policy's selector and precedence, and the
+    // mapper sees only a policy's new state, not the namespaces its old selector chose: a change
+    // to any policy re-evaluates every forward (policies change rarely).
+    InformerEventSource<PortForwardPolicy, PortForward> policies = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(PortForwardPolicy.class, PortForward.class)
+            .withName("policies")
+            .withSecondaryToPrimaryMapper(policy -> ids(primaries.list().toList()))
+            .build(),
+        context);
+    // A namespace's labels decide which policy governs it; only a change of labels wakes its forwards.
+    namespaces = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Namespace.class, PortForward.class)
+            .withName("namespaces")
+            .withSecondaryToPrimaryMapper(ns -> ids(primaries.list(ns.getMetadata().getName()).toList()))
+            .withOnUpdateFilter((before, after) ->
+                !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels()))
+            .build(),
+        context);
 
     // Node labels decide which nodes a forward selects; status heartbeats must not wake anyone.
     InformerEventSource<Node, PortForward> nodes = new InformerEventSource<>(
@@ -149,18 +179,25 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         context);
 
     relays = new RelayObjects(context);
-    // One policy for every namespace: the settings'.
     snapshot = new InformerSnapshot(
-        new InformerSnapshot.Caches(services, endpointSlices, pods, key -> claims.byIndex(BY_CLAIM, key), nodes, reports,
-            relays),
-        namespace -> settingsPolicy, apiServer::get);
-    List<EventSource<?, PortForward>> sources = new ArrayList<>(List.of(services, endpointSlices, pods, claims, nodes, reports));
+        new InformerSnapshot.Caches(services, endpointSlices, pods, key -> claims.byIndex(BY_CLAIM, key),
+            namespace -> claims.list(namespace).toList(), nodes, reports, relays),
+        namespace -> PolicySelection.effective(settingsPolicy, policies.list().toList(),
+            namespaces.get(new ResourceID(namespace)).map(ns -> ns.getMetadata().getLabels()).orElse(Map.of())),
+        apiServer::get);
+    List<EventSource<?, PortForward>> sources =
+        new ArrayList<>(List.of(services, endpointSlices, pods, claims, nodes, reports, policies, namespaces));
     sources.addAll(relays.eventSources());
     return sources;
   }
 
   @Override
   public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
+    if (namespaces.get(new ResourceID(pf.getMetadata().getNamespace())).isEmpty()) {
+      // Its labels choose its policy: judging it by the default meanwhile could grant what its
+      // own policy refuses. The namespace's event wakes it; the retry is for safety.
+      return UpdateControl.<PortForward>noUpdate().rescheduleAfter(NAMESPACE_RETRY);
+    }
     Judgement judgement = judge.judge(pf, snapshot);
     judgement.relays().ifPresent(wanted ->
         relays.reconcile(pf, wanted, context.getClient(), context.getControllerConfiguration().fieldManager()));
@@ -228,10 +265,10 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         && StatusAggregator.sameJson(a.getStatus().getForwards(), b.getStatus().getForwards());
   }
 
-  private static boolean isLosingClaim(PortForward pf) {
+  private static boolean isRefusedFor(PortForward pf, String reason) {
     return pf.getStatus() != null
         && StatusAggregator.find(pf.getStatus().getConditions(), Conditions.ACCEPTED)
-            .filter(c -> Reason.PORT_CONFLICT.equals(c.getReason()))
+            .filter(c -> reason.equals(c.getReason()))
             .isPresent();
   }
 

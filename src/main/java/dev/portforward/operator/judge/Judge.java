@@ -9,6 +9,7 @@ import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.dataplane.DataPlaneState;
 import dev.portforward.operator.dataplane.NodeReports;
+import dev.portforward.operator.policy.ForwardLimit;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
@@ -28,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
@@ -67,16 +69,21 @@ public final class Judge {
       refusal = SidecarSelection.privilegedServicePort(pf, name -> snapshot.service(namespace, name))
           .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
     }
+    if (refusal.isEmpty()) {
+      refusal = ForwardLimit.check(pf, snapshot.forwards(namespace), policy, specAllowed(reserved, policy));
+    }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
         .orElseGet(() -> portOwnership(pf, reserved, snapshot, nodes));
     Check resolvedRefs = resolvedRefs(targets, resolutions);
     if (!accepted.ok()) {
-      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted"),
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.NOT_ACCEPTED, "the forward is not accepted",
+          policy.name()),
           Optional.of(List.of()));
     }
     if (!resolvedRefs.ok()) {
-      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved"),
+      return new Judgement(blocked(accepted, resolvedRefs, spec, Reason.REFS_NOT_RESOLVED, "the target is not resolved",
+          policy.name()),
           Optional.empty());
     }
     RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf, snapshot),
@@ -84,7 +91,7 @@ public final class Judge {
     if (relayPlan.problem().isPresent()) {
       // Not a passing state (a headless Service, a named targetPort): no relay for it.
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
-          "the target is not resolved"), Optional.of(List.of()));
+          "the target is not resolved", policy.name()), Optional.of(List.of()));
     }
     DataPlaneState plane = NodeReports.aggregate(pf, nodes, snapshot::report);
     Check programmed = plane.programmed();
@@ -108,7 +115,7 @@ public final class Judge {
     }
     return new Judgement(
         new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints(),
-            plane.gatewayMapped(), plane.externalEndpoints()),
+            plane.gatewayMapped(), plane.externalEndpoints(), policy.name()),
         Optional.of(relayPlan.objects()));
   }
 
@@ -117,7 +124,8 @@ public final class Judge {
     Check error = Check.fail(Reason.RECONCILE_ERROR,
         "the operator failed to evaluate this forward and will retry: " + e.getClass().getSimpleName());
     return new Verdict(error, error, error, error, targetSummary(pf.getSpec()), List.of(), List.of(),
-        pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of());
+        pf.getSpec().getGateway() == null ? Optional.empty() : Optional.of(error), List.of(),
+        pf.getStatus() == null ? null : pf.getStatus().getPolicy());
   }
 
   /** The namespace's policy with the cluster's own facts added: the API server and the nodes. */
@@ -128,18 +136,27 @@ public final class Judge {
   /** Accepted, unless another PortForward holds the port. */
   private static Check portOwnership(PortForward pf, ReservedPorts reserved, Snapshot snapshot, List<Node> nodes) {
     String port = PortClaims.key(pf);
-    // Each claimant is judged by its own namespace's policy: one the policy refuses claims nothing.
+    // Each claimant is judged by its own namespace's policy: one the policy refuses, or its
+    // namespace's forward limit leaves out, claims nothing.
     Map<String, ForwardPolicy> policies = new HashMap<>();
-    return PortClaims.blocker(pf, snapshot.claimants(port),
-            c -> reserved.check(c.getSpec().getProtocol(), c.getSpec().getListen().getPort()).isEmpty()
-                && policies.computeIfAbsent(c.getMetadata().getNamespace(), ns -> effectivePolicy(ns, snapshot, nodes))
-                    .check(c.getSpec()).isEmpty())
+    return PortClaims.blocker(pf, snapshot.claimants(port), c -> {
+          String namespace = c.getMetadata().getNamespace();
+          ForwardPolicy policy = policies.computeIfAbsent(namespace, ns -> effectivePolicy(ns, snapshot, nodes));
+          Predicate<PortForward> allowed = specAllowed(reserved, policy);
+          return allowed.test(c) && ForwardLimit.check(c, snapshot.forwards(namespace), policy, allowed).isEmpty();
+        })
         .map(owner -> Check.fail(Reason.PORT_CONFLICT,
             "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
                 + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()
                 + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
                 + " listen.port, listen.addresses or listen.nodeSelector"))
         .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
+  }
+
+  /** Whether a forward's spec alone passes: not on a reserved port, and allowed by its policy. */
+  private static Predicate<PortForward> specAllowed(ReservedPorts reserved, ForwardPolicy policy) {
+    return c -> reserved.check(c.getSpec().getProtocol(), c.getSpec().getListen().getPort()).isEmpty()
+        && policy.check(c.getSpec()).isEmpty();
   }
 
   /** Programmed needs both halves: the node rules, and the relays (pods or sidecars) they lead to. */
@@ -161,12 +178,13 @@ public final class Judge {
   }
 
   /** Programmed and Ready, when an earlier condition already says why nothing can be programmed. */
-  private static Verdict blocked(Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why) {
+  private static Verdict blocked(
+      Check accepted, Check resolvedRefs, PortForwardSpec spec, String reason, String why, String policy) {
     return new Verdict(accepted, resolvedRefs,
         Check.fail(reason, "not programmed: " + why), Check.fail(reason, "not ready: " + why),
         targetSummary(spec), List.of(), List.of(),
         spec.getGateway() == null ? Optional.empty() : Optional.of(Check.fail(Reason.PENDING, "not mapped: " + why)),
-        List.of());
+        List.of(), policy);
   }
 
   private static Optional<Refusal> deniedBackend(

@@ -24,6 +24,9 @@ public interface Snapshot extends ClusterView {
    */
   ForwardPolicy policy(String namespace);
 
+  /** Every PortForward of a namespace: its policy's forward limit counts them. */
+  List<PortForward> forwards(String namespace);
+
   /** Every PortForward with this {@link dev.portforward.operator.policy.PortClaims#key}. */
   List<PortForward> claimants(String claimKey);
 

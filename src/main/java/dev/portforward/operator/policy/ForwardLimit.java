@@ -8,13 +8,15 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
  * The most PortForwards a namespace may have (a policy's maxForwards). The slots go to the
  * forwards the policy allows, those that hold a slot first (accepted for their current spec), then
  * the oldest (creationTimestamp, then name): a newcomer never unseats an accepted forward, and when
- * one is deleted the next oldest gets in. Forwards being deleted or refused by the policy take none.
+ * one is deleted the next oldest gets in. Forwards being deleted or refused for their spec (by the
+ * policy, or a reserved port) take none.
  */
 public final class ForwardLimit {
 
@@ -29,8 +31,12 @@ public final class ForwardLimit {
    * Why {@code pf} gets no slot, if it gets none.
    *
    * @param sameNamespace every PortForward of pf's namespace, pf included or not
+   * @param policy the namespace's policy, which sets the limit
+   * @param allowed whether a forward's spec passes the policy and the reserved ports: one that does
+   *     not takes no slot
    */
-  public static Optional<Refusal> check(PortForward pf, Collection<PortForward> sameNamespace, ForwardPolicy policy) {
+  public static Optional<Refusal> check(
+      PortForward pf, Collection<PortForward> sameNamespace, ForwardPolicy policy, Predicate<PortForward> allowed) {
     OptionalInt limit = policy.maxForwards();
     if (limit.isEmpty() || pf.getMetadata().getDeletionTimestamp() != null) {
       return Optional.empty();
@@ -40,7 +46,7 @@ public final class ForwardLimit {
     List<PortForward> ranked = Stream.concat(Stream.of(pf), sameNamespace.stream().filter(c -> !sameName(c, pf)))
         .filter(c -> namespace.equals(c.getMetadata().getNamespace()))
         .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
-        .filter(c -> policy.check(c.getSpec()).isEmpty())
+        .filter(c -> c == pf || allowed.test(c))
         .sorted(PRECEDENCE)
         .toList();
     int max = limit.getAsInt();

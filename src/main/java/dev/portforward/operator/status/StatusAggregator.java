@@ -36,6 +36,7 @@ public final class StatusAggregator {
     PortForwardStatus status = new PortForwardStatus();
     status.setObservedGeneration(generation);
     status.setTarget(verdict.target());
+    status.setPolicy(verdict.policy());
     status.setNodes(verdict.nodes());
     status.setEndpoints(verdict.endpoints());
     status.setEndpointsSummary(summary(verdict.endpoints()));

@@ -8,7 +8,8 @@ import java.util.Optional;
 
 /**
  * Everything the reconciler concluded about one PortForward, before it becomes status;
- * {@code gatewayMapped} only when the spec asks for a gateway mapping.
+ * {@code gatewayMapped} only when the spec asks for a gateway mapping; {@code policy} names the
+ * policy it was judged by (a PortForwardPolicy's name, or "default").
  */
 public record Verdict(
     Check accepted,
@@ -19,4 +20,5 @@ public record Verdict(
     List<NodeState> nodes,
     List<Endpoint> endpoints,
     Optional<Check> gatewayMapped,
-    List<ExternalEndpoint> externalEndpoints) {}
+    List<ExternalEndpoint> externalEndpoints,
+    String policy) {}

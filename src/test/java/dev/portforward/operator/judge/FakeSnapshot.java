@@ -61,6 +61,11 @@ final class FakeSnapshot implements Snapshot {
   }
 
   @Override
+  public List<PortForward> forwards(String namespace) {
+    return portForwards.stream().filter(pf -> namespace.equals(pf.getMetadata().getNamespace())).toList();
+  }
+
+  @Override
   public List<PortForward> claimants(String claimKey) {
     return portForwards.stream().filter(pf -> PortClaims.key(pf).equals(claimKey)).toList();
   }

@@ -6,7 +6,10 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.NamespaceSelector;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.api.v1alpha1.PortForwardPolicy;
+import dev.portforward.api.v1alpha1.PortForwardPolicySpec;
 import dev.portforward.common.Cidr;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.policy.ApiServer;
@@ -191,6 +194,37 @@ class JudgeTest {
     assertThat(lost.verdict().accepted().reason()).isEqualTo(Reason.PORT_CONFLICT);
     assertThat(lost.verdict().accepted().message()).startsWith("port TCP/8080 is already claimed by PortForward a/old");
     assertThat(lost.relays()).contains(List.of());
+  }
+
+  @Test
+  void theNamespacesPolicyIsNamedAndItsLimitLeavesTheNewestOutOfEveryClaim() {
+    PortForwardPolicy teamA = new PortForwardPolicy();
+    teamA.setMetadata(new ObjectMetaBuilder().withName("team-a").build());
+    teamA.setSpec(new PortForwardPolicySpec());
+    teamA.getSpec().setNamespaceSelector(new NamespaceSelector());
+    teamA.getSpec().setMaxForwards(1);
+    cluster.policy = ForwardPolicy.from(Settings.defaults()).grantedBy(teamA);
+    PortForward first = forward("a", "first", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    PortForward limited = forward("a", "limited", "listen: {port: 8081}, target: {service: {name: web, port: 80}}");
+    limited.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    PortForward elsewhere = forward("b", "elsewhere", "listen: {port: 8081}, target: {service: {name: web, port: 80}}");
+    elsewhere.getMetadata().setCreationTimestamp("2026-01-03T00:00:00Z");
+    cluster.portForwards.addAll(List.of(first, limited, elsewhere));
+    webService("a", "10.244.0.5");
+    webService("b", "10.244.0.6");
+
+    Verdict refused = judge.judge(limited, cluster).verdict();
+
+    assertThat(refused.accepted()).isEqualTo(Check.fail(Reason.FORWARD_LIMIT_REACHED,
+        "namespace a is at the limit of 1 PortForward(s) that PortForwardPolicy team-a allows (spec.maxForwards),"
+            + " and this one is newer than those holding the slots; delete one, or ask an administrator to raise"
+            + " the limit"));
+    assertThat(refused.policy()).isEqualTo("team-a");
+    assertThat(judge.judge(first, cluster).verdict().accepted().ok()).isTrue();
+    assertThat(judge.judge(elsewhere, cluster).verdict().accepted().ok()).as("the limited forward claims nothing")
+        .isTrue();
+    cluster.portForwards.remove(first);
+    assertThat(judge.judge(limited, cluster).verdict().accepted().ok()).as("a slot freed").isTrue();
   }
 
   @Test

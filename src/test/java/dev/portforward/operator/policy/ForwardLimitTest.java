@@ -12,6 +12,7 @@ import dev.portforward.api.v1alpha1.PortRange;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 class ForwardLimitTest {
@@ -26,16 +27,16 @@ class ForwardLimitTest {
     PortForward c = pf("c", "2026-01-03T00:00:00Z", 8082);
     List<PortForward> all = List.of(c, a, b);
 
-    assertThat(ForwardLimit.check(a, all, TWO)).isEmpty();
-    assertThat(ForwardLimit.check(b, all, TWO)).isEmpty();
-    assertThat(ForwardLimit.check(c, all, TWO)).get().isEqualTo(new Refusal(Reason.FORWARD_LIMIT_REACHED,
+    assertThat(ForwardLimit.check(a, all, TWO, allowedBy(TWO))).isEmpty();
+    assertThat(ForwardLimit.check(b, all, TWO, allowedBy(TWO))).isEmpty();
+    assertThat(ForwardLimit.check(c, all, TWO, allowedBy(TWO))).get().isEqualTo(new Refusal(Reason.FORWARD_LIMIT_REACHED,
         "namespace n is at the limit of 2 PortForward(s) that PortForwardPolicy team-a allows"
             + " (spec.maxForwards), and this one is newer than those holding the slots; delete one, or ask an"
             + " administrator to raise the limit"));
     // Deleting one lets the next in.
-    assertThat(ForwardLimit.check(c, List.of(a, c), TWO)).isEmpty();
+    assertThat(ForwardLimit.check(c, List.of(a, c), TWO, allowedBy(TWO))).isEmpty();
     b.getMetadata().setDeletionTimestamp("2026-01-04T00:00:00Z");
-    assertThat(ForwardLimit.check(c, all, TWO)).as("being deleted").isEmpty();
+    assertThat(ForwardLimit.check(c, all, TWO, allowedBy(TWO))).as("being deleted").isEmpty();
   }
 
   @Test
@@ -45,9 +46,9 @@ class ForwardLimitTest {
     PortForward newcomer = pf("a", "2026-01-01T00:00:00Z", 8082);
     List<PortForward> all = List.of(held, other, newcomer);
 
-    assertThat(ForwardLimit.check(newcomer, all, TWO)).isPresent();
-    assertThat(ForwardLimit.check(held, all, TWO)).isEmpty();
-    assertThat(ForwardLimit.check(other, all, TWO)).isEmpty();
+    assertThat(ForwardLimit.check(newcomer, all, TWO, allowedBy(TWO))).isPresent();
+    assertThat(ForwardLimit.check(held, all, TWO, allowedBy(TWO))).isEmpty();
+    assertThat(ForwardLimit.check(other, all, TWO, allowedBy(TWO))).isEmpty();
   }
 
   @Test
@@ -57,16 +58,16 @@ class ForwardLimitTest {
     PortForward refused = pf("old", "2026-01-01T00:00:00Z", 80);
     PortForward allowed = pf("new", "2026-01-02T00:00:00Z", 8080);
 
-    assertThat(ForwardLimit.check(allowed, List.of(refused, allowed), policy)).isEmpty();
+    assertThat(ForwardLimit.check(allowed, List.of(refused, allowed), policy, allowedBy(policy))).isEmpty();
   }
 
   @Test
   void noLimitUnlessAPolicySetsOneAndZeroAllowsNone() {
     PortForward a = pf("a", "2026-01-01T00:00:00Z", 8080);
-    assertThat(ForwardLimit.check(a, List.of(a), DEFAULTS)).isEmpty();
+    assertThat(ForwardLimit.check(a, List.of(a), DEFAULTS, allowedBy(DEFAULTS))).isEmpty();
 
     ForwardPolicy none = DEFAULTS.grantedBy(maxForwards(selecting("frozen", Map.of()), 0));
-    assertThat(ForwardLimit.check(a, List.of(a), none)).get().extracting(Refusal::message)
+    assertThat(ForwardLimit.check(a, List.of(a), none, allowedBy(none))).get().extracting(Refusal::message)
         .isEqualTo("PortForwardPolicy frozen allows no PortForwards in namespace n (spec.maxForwards: 0)");
   }
 
@@ -76,7 +77,11 @@ class ForwardLimitTest {
     PortForward elsewhere = PortClaimsTest.pf("other", "x", "2025-01-01T00:00:00Z", 8080);
     PortForward elsewhere2 = PortClaimsTest.pf("other", "y", "2025-01-01T00:00:00Z", 8081);
 
-    assertThat(ForwardLimit.check(a, List.of(elsewhere, elsewhere2, a), TWO)).isEmpty();
+    assertThat(ForwardLimit.check(a, List.of(elsewhere, elsewhere2, a), TWO, allowedBy(TWO))).isEmpty();
+  }
+
+  private static Predicate<PortForward> allowedBy(ForwardPolicy policy) {
+    return pf -> policy.check(pf.getSpec()).isEmpty();
   }
 
   private static PortForward pf(String name, String created, int port) {

@@ -43,7 +43,8 @@ class PortClaimsTest {
     owner.getMetadata().setGeneration(2L);
     owner.setStatus(StatusAggregator.next(owner,
         new Verdict(Check.ok("Accepted", "owns the port"), Check.ok("ResolvedRefs", ""), Check.fail("x", ""),
-            Check.fail("x", ""), "service/web:80", List.of(), List.of(), java.util.Optional.empty(), List.of()),
+            Check.fail("x", ""), "service/web:80", List.of(), List.of(), java.util.Optional.empty(), List.of(),
+            "default"),
         java.time.Instant.parse("2026-01-01T00:00:00Z")));
     PortForward newcomer = pf("n", "a-newcomer", "2026-01-01T00:00:00Z", 8080);
 

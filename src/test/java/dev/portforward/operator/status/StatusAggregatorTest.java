@@ -61,7 +61,7 @@ class StatusAggregatorTest {
         : Check.fail(refsReason, "Service web not found in namespace n");
     Check waiting = Check.fail("AwaitingDataPlane", "no node agent has reported this forward yet");
     return new Verdict(accepted, refs, waiting, waiting, "service/web:80", List.of(), List.of(), java.util.Optional.empty(),
-        List.of());
+        List.of(), "default");
   }
 
   private static PortForward pf(Long generation) {
