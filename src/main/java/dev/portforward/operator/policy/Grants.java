@@ -83,7 +83,7 @@ record Grants(
     return new Grants(
         Optional.of(policy.getMetadata().getName()),
         spec.getListenPorts() == null ? List.of(UNPRIVILEGED) : spec.getListenPorts(),
-        spec.getRelayModes() == null ? WITHOUT_SOCKS5 : EnumSet.copyOf(spec.getRelayModes()),
+        spec.getRelayModes() == null ? WITHOUT_SOCKS5 : Set.copyOf(spec.getRelayModes()),
         cidrs,
         hosts,
         spec.getGateway() == null ? List.of() : orEmpty(spec.getGateway().getExternalPorts()),

@@ -17,7 +17,7 @@ import java.util.Optional;
  */
 public final class PolicySelection {
 
-  static final Comparator<PortForwardPolicy> ORDER =
+  private static final Comparator<PortForwardPolicy> ORDER =
       Comparator.comparingInt((PortForwardPolicy p) -> p.getSpec().getPrecedence())
           .thenComparing(p -> p.getMetadata().getName());
 
