@@ -78,6 +78,20 @@ public interface OperatorConfig {
     /** Whether spec.gateway (UPnP IGD, NAT-PMP, PCP) may be used. */
     @WithDefault("false")
     boolean gatewayMapping();
+
+    /**
+     * Whether forwards may listen on control-plane nodes (label node-role.kubernetes.io/control-plane).
+     * Must equal the agents' portforward.agent.control-plane-nodes; the chart sets both.
+     */
+    @WithDefault("false")
+    boolean controlPlaneNodes();
+
+    /**
+     * Whether a target may lead to a node's own address (InternalIP, ExternalIP), where the node's
+     * own services listen. Must equal the agents' portforward.agent.node-address-targets.
+     */
+    @WithDefault("false")
+    boolean nodeAddressTargets();
   }
 
   /** Only one operator replica reconciles at a time. */

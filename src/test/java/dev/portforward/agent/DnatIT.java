@@ -25,6 +25,10 @@ import org.junit.jupiter.api.Test;
  */
 class DnatIT {
 
+  /** The node's addresses as its Node object would list them (InternalIP, both families). */
+  private static final List<java.net.InetAddress> NODE =
+      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
+
   private NodeTopology hosts;
   private NetNs net;
   private String node;
@@ -148,7 +152,7 @@ class DnatIT {
     net.exec(node, "nft", "flush", "chain", "inet", "portforward", RulesetRenderer.chainName(desired.get(0)));
     assertRepaired(desired, programmed);
     String handle = net.exec(node, "nft", "-a", "list", "chain", "inet", "portforward", "forwards").lines()
-        .filter(l -> l.contains("listen_any")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
+        .filter(l -> l.contains("listen_ip4")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
     net.exec(node, "nft", "delete", "rule", "inet", "portforward", "forwards", "handle", handle);
     assertRepaired(desired, programmed);
     net.exec(node, "nft", "add", "rule", "inet", "portforward", "forwards", "tcp", "dport", "22", "accept");
@@ -248,11 +252,11 @@ class DnatIT {
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.TCP, List.of(), port, sources, routes, List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.TCP, NODE, port, sources, routes, List.of(backends));
   }
 
   private static NodeForward udp(String name, int port, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.UDP, List.of(), port, List.of(), List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.UDP, NODE, port, List.of(), List.of(), List.of(backends));
   }
 
   private static Backend backend(String address, int port) {

@@ -34,4 +34,14 @@ record Settings(
     return new Settings(listenPortMin, listenPortMax, privilegedPorts, externalTargets, externalTargetCidrs,
         Optional.of(List.of(cidrs)), socks5, gatewayMapping);
   }
+
+  @Override
+  public boolean controlPlaneNodes() {
+    return false;
+  }
+
+  @Override
+  public boolean nodeAddressTargets() {
+    return false;
+  }
 }
