@@ -291,7 +291,9 @@ public final class NodePlanner {
 
   private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {
     return Optional.ofNullable(spec.getListen().getAddresses()).orElse(List.of()).stream()
-        .map(Cidr::parseAddress)
+        // The CRD admits addresses only (isIP); should a spelling still not parse here, it is
+        // simply not one of this node's, rather than an error that stops every forward.
+        .map(NetUtil::createInetAddressFromIpAddressString)
         .filter(nodeAddresses::contains)
         .distinct()
         .toList();
