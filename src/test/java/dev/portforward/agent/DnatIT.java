@@ -303,6 +303,9 @@ class DnatIT {
     NodeSync.Outcome again = sync.sync(desired);
     assertThat(again.applied()).as("unchanged: no operation, the refused forward is not tried again").isFalse();
     assertThat(again.refused()).containsOnlyKeys("test/clash");
+    NodeSync.Outcome verified = sync.verify(desired);
+    assertThat(verified.applied()).as("the periodic check: one nft -c says it is still refused").isFalse();
+    assertThat(verified.refused()).containsOnlyKeys("test/clash");
     assertThat(sync.sync(List.of(web, api)).applied()).as("the kernel already holds exactly the rest").isFalse();
     assertThat(sync.sync(List.of(web, api)).refused()).isEmpty();
     assertThat(nft.listTable()).as("as if replaced whole with the rest").isEqualTo(afterReplacing(List.of(web, api)));
