@@ -175,8 +175,11 @@ public final class AgentLoop implements AutoCloseable {
         failures.increment();
         LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
       }
-      outcome.refused().forEach((id, why) ->
-          LOG.errorf("node %s: the kernel refused forward %s, the others are in place: %s", nodeName, id, why));
+      if (outcome.applied()) {
+        // Said when the table changes, not at every sync that finds nothing to do.
+        outcome.refused().forEach((id, why) ->
+            LOG.errorf("node %s: the kernel refused forward %s, the others are in place: %s", nodeName, id, why));
+      }
       report(self, plan, outcome);
     } catch (RuntimeException e) {
       // The loop must outlive any one failure; the next change or resync tries again.
