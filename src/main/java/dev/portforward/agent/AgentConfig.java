@@ -27,6 +27,28 @@ public interface AgentConfig {
   @WithDefault("200ms")
   Duration minSyncInterval();
 
+  /**
+   * Whether this agent programs forwards on a control-plane node (label
+   * node-role.kubernetes.io/control-plane). Off: such a node carries no forwards. Must equal the
+   * operator's portforward.policy.control-plane-nodes; the chart sets both from one value.
+   */
+  @WithDefault("false")
+  boolean controlPlaneNodes();
+
+  /**
+   * CIDRs no backend may be in, on top of the built-in ones (loopback, link-local and metadata,
+   * unspecified), the API server's addresses and this node's own addresses. The chart passes the
+   * operator's portforward.policy.target-denylist, so the agent re-checks what the operator checked.
+   */
+  Optional<List<String>> targetDenylist();
+
+  /**
+   * Whether a backend may be one of this node's own addresses (InternalIP, ExternalIP). Off: a
+   * tenant-written EndpointSlice cannot lead a forward to the node's own services.
+   */
+  @WithDefault("false")
+  boolean nodeAddressTargets();
+
   /** Gateway mapping (spec.gateway): how the agent reaches the gateway in front of its node. */
   GatewaySettings gateway();
 

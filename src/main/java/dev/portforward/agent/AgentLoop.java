@@ -47,11 +47,14 @@ public final class AgentLoop implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AgentLoop.class);
   private static final ObjectMapper JSON = JsonMapper.builder().build();
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+  /** ForwardReport.message's maxLength in the CRD. */
+  private static final int MAX_MESSAGE = 1024;
 
   private final KubernetesClient client;
   private final String nodeName;
   private final NodeSync sync;
   private final GatewayMappings gateway;
+  private final NodePlanner.Policy policy;
   private final Duration minSyncInterval;
   private final Duration resyncPeriod;
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(
@@ -71,11 +74,12 @@ public final class AgentLoop implements AutoCloseable {
   private final Timer syncTime;
 
   public AgentLoop(KubernetesClient client, String nodeName, NodeSync sync, GatewayMappings gateway,
-      Duration minSyncInterval, Duration resyncPeriod, MeterRegistry metrics) {
+      NodePlanner.Policy policy, Duration minSyncInterval, Duration resyncPeriod, MeterRegistry metrics) {
     this.client = client;
     this.nodeName = nodeName;
     this.sync = sync;
     this.gateway = gateway;
+    this.policy = policy;
     this.minSyncInterval = minSyncInterval;
     this.resyncPeriod = resyncPeriod;
     metrics.gauge("portforward.agent.forwards.programmed", forwardsProgrammed);
@@ -157,7 +161,7 @@ public final class AgentLoop implements AutoCloseable {
       if (self == null || !informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
         return;
       }
-      NodePlanner.Plan plan = NodePlanner.plan(self, view());
+      NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy);
       gateway.want(plan.gateway());
       long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
@@ -165,11 +169,16 @@ public final class AgentLoop implements AutoCloseable {
       programmed = outcome.programmed();
       if (outcome.applied()) {
         applies.increment();
-        forwardsProgrammed.set(plan.forwards().size());
+        forwardsProgrammed.set(plan.forwards().size() - outcome.refused().size());
       }
       if (outcome.error() != null) {
         failures.increment();
         LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
+      }
+      if (outcome.applied()) {
+        // Said when the table changes, not at every sync that finds nothing to do.
+        outcome.refused().forEach((id, why) ->
+            LOG.errorf("node %s: the kernel refused forward %s, the others are in place: %s", nodeName, id, why));
       }
       report(self, plan, outcome);
     } catch (RuntimeException e) {
@@ -214,6 +223,14 @@ public final class AgentLoop implements AutoCloseable {
         f.setMessage("the node's ruleset could not be applied: " + outcome.error());
       });
     }
+    forwards.forEach(f -> Optional.ofNullable(outcome.refused().get(f.getNamespace() + "/" + f.getName()))
+        .ifPresent(why -> {
+          f.setProgrammed(false);
+          f.setMessage(bounded("the kernel refused this forward (the node's other forwards are in place): " + why));
+        }));
+    if (!outcome.refused().isEmpty()) {
+      status.setMessage("the kernel refused " + outcome.refused().size() + " forward(s); the others are in place");
+    }
     if (forwards.size() > Limits.MAX_FORWARDS_PER_NODE) {
       // A report the API server would refuse helps nobody: list what fits, and say so.
       status.setMessage((outcome.error() == null ? "" : outcome.error() + "; ") + "this node carries "
@@ -243,6 +260,11 @@ public final class AgentLoop implements AutoCloseable {
     } catch (KubernetesClientException e) {
       LOG.warnf("node %s: could not write the node report (will retry): %s", nodeName, e.getMessage());
     }
+  }
+
+  /** A forward's message as the CRD bounds it. */
+  private static String bounded(String message) {
+    return message.length() <= MAX_MESSAGE ? message : message.substring(0, MAX_MESSAGE - 3) + "...";
   }
 
   private static NodeReportStatus withTime(NodeReportStatus status, String time) {

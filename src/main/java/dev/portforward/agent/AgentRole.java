@@ -3,6 +3,7 @@ package dev.portforward.agent;
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.DeniedRange;
 import dev.portforward.common.RoleReadiness;
 import dev.portforward.gateway.DefaultRoute;
 import dev.portforward.gateway.Gateways;
@@ -51,12 +52,28 @@ public class AgentRole {
     }
     String node = config.nodeName().orElseThrow(() -> new IllegalArgumentException(
         "portforward.agent.node-name (environment PORTFORWARD_AGENT_NODE_NAME) is required"));
-    try (AgentLoop loop = new AgentLoop(client, node, sync, gateway, config.minSyncInterval(), config.resyncPeriod(),
-        metrics).start()) {
+    NodePlanner.Policy policy = policy();
+    try (AgentLoop loop = new AgentLoop(client, node, sync, gateway, policy, config.minSyncInterval(),
+        config.resyncPeriod(), metrics).start()) {
       readiness.use("agent", loop::isProgrammed);
       Quarkus.waitForExit();
     }
     return 0;
+  }
+
+  /** What the admin allows this node; a denylist entry that is no CIDR stops the agent at start-up. */
+  private NodePlanner.Policy policy() {
+    List<DeniedRange> denylist = config.targetDenylist().orElse(List.of()).stream().map(text -> {
+      try {
+        return new DeniedRange(Cidr.parse(text.strip()),
+            "in the cluster's target denylist (chart value policy.targetDenylist)");
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("portforward.agent.target-denylist: " + e.getMessage(), e);
+      }
+    }).toList();
+    LOG.infof("control-plane nodes carry forwards: %s; backends may be this node's addresses: %s; target denylist: %s",
+        config.controlPlaneNodes(), config.nodeAddressTargets(), denylist.stream().map(d -> d.cidr().toString()).toList());
+    return new NodePlanner.Policy(config.controlPlaneNodes(), denylist, config.nodeAddressTargets());
   }
 
   /**

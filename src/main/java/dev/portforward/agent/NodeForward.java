@@ -12,7 +12,8 @@ import java.util.List;
  * @param namespace the PortForward's namespace (a DNS label, checked by the API server)
  * @param name the PortForward's name
  * @param generation the PortForward's metadata.generation that this describes
- * @param listenAddresses node addresses that accept the forward; empty means every local address
+ * @param listenAddresses the node's own addresses that accept the forward (its InternalIP/ExternalIP,
+ *     or listen.addresses among them); a packet to any other address never reaches the forward
  * @param sourceRanges clients allowed to use the forward; empty means every client
  * @param routes per-source backends, first match wins, before the default backends
  * @param backends where the remaining clients go; empty drops them

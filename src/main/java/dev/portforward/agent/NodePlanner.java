@@ -8,11 +8,14 @@ import dev.portforward.api.v1alpha1.Gateway;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.DeniedRange;
 import dev.portforward.common.Durations;
+import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
 import dev.portforward.common.TargetEndpoints;
@@ -28,6 +31,8 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -37,8 +42,11 @@ import java.util.stream.Collectors;
 
 /**
  * Decides what one node must program: the PortForwards the operator accepted (for their current
- * generation) whose listen.nodeSelector selects this node, each resolved to ready backends. Pure:
- * it reads only what it is given.
+ * generation) whose listen.nodeSelector selects this node (control-plane nodes only where the
+ * admin allows them), each on this node's own addresses and resolved to ready backends, none of
+ * them denied. Two forwards never share a dispatch key (protocol, address, port): the one that
+ * takes precedence keeps it, the other is reported with the holder's name, so one forward can
+ * never make the node's transaction fail for the others. Pure: it reads only what it is given.
  */
 public final class NodePlanner {
 
@@ -54,6 +62,19 @@ public final class NodePlanner {
   }
 
   /**
+   * What the cluster admin allows on this node (the agent's settings).
+   *
+   * @param controlPlaneNodes whether a control-plane node carries forwards at all
+   * @param targetDenylist ranges no backend may be in, on top of the built-in ones, the API
+   *     server's addresses and (unless {@code nodeAddressTargets}) this node's own addresses
+   * @param nodeAddressTargets whether a backend may be one of this node's own addresses
+   */
+  public record Policy(boolean controlPlaneNodes, List<DeniedRange> targetDenylist, boolean nodeAddressTargets) {
+    /** Nothing opened: the defaults of the agent's settings. */
+    public static final Policy DEFAULT = new Policy(false, List.of(), false);
+  }
+
+  /**
    * What to program, and the report of every forward this node should carry: programmed when it
    * is among {@code forwards} (and the transaction succeeds), otherwise with the reason it is not;
    * and the gateway mappings this node holds.
@@ -64,43 +85,65 @@ public final class NodePlanner {
   static final Duration MIN_LEASE = Duration.ofSeconds(10);
   private static final int MAX_DESCRIPTION = 64;
 
-  private static final Cidr LOOPBACK4 = Cidr.parse("127.0.0.0/8");
-  private static final Cidr LOOPBACK6 = Cidr.parse("::1/128");
-  private static final Cidr LINK_LOCAL4 = Cidr.parse("169.254.0.0/16");
-  private static final Cidr LINK_LOCAL6 = Cidr.parse("fe80::/10");
+  /** Who keeps a dispatch key that several forwards want, as operator/policy/PortClaims orders claims. */
+  private static final Comparator<PortForward> PRECEDENCE =
+      Comparator.comparing((PortForward pf) -> Objects.requireNonNullElse(pf.getMetadata().getCreationTimestamp(), ""))
+          .thenComparing(pf -> pf.getMetadata().getNamespace())
+          .thenComparing(pf -> pf.getMetadata().getName());
+
+  /** What selects a forward in the node's dispatch maps; addresses compare as addresses, never as text. */
+  private record DispatchKey(Protocol protocol, InetAddress address, int port) {}
 
   private NodePlanner() {}
 
-  public static Plan plan(Node node, View view) {
+  public static Plan plan(Node node, View view, Policy policy) {
     List<InetAddress> nodeAddresses = Optional.ofNullable(node.getStatus())
         .map(s -> s.getAddresses()).orElse(List.of()).stream()
         .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
         .map(NodeAddress::getAddress)
         .map(NetUtil::createInetAddressFromIpAddressString)
         .filter(Objects::nonNull)
+        .distinct()
         .toList();
-    Map<String, String> labels = Optional.ofNullable(node.getMetadata().getLabels()).orElse(Map.of());
+    List<DeniedRange> denied = denylist(nodeAddresses, view, policy);
 
     List<NodeForward> forwards = new ArrayList<>();
     List<ForwardReport> report = new ArrayList<>();
     List<GatewayWish> gateway = new ArrayList<>();
-    for (PortForward pf : view.portForwards()) {
+    Map<DispatchKey, String> holders = new HashMap<>();
+    for (PortForward pf : view.portForwards().stream().sorted(PRECEDENCE).toList()) {
       PortForwardSpec spec = pf.getSpec();
-      Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
-      if (!Conditions.isAccepted(pf) || !labels.entrySet().containsAll(selector.entrySet()) || !isProgrammedHere(spec)) {
+      if (!Conditions.isAccepted(pf) || !isProgrammedHere(spec)
+          || !NodeSelection.selects(spec.getListen().getNodeSelector(), node, policy.controlPlaneNodes())) {
         continue;
       }
-      List<InetAddress> listen = listenAddresses(spec, nodeAddresses);
+      boolean restricted = spec.getListen().getAddresses() != null && !spec.getListen().getAddresses().isEmpty();
+      List<InetAddress> restrictedTo = listenAddresses(spec, nodeAddresses);
+      List<InetAddress> listen = restricted ? restrictedTo : nodeAddresses;
+      String id = pf.getMetadata().getNamespace() + "/" + pf.getMetadata().getName();
       ForwardReport entry = new ForwardReport();
       entry.setNamespace(pf.getMetadata().getNamespace());
       entry.setName(pf.getMetadata().getName());
       entry.setGeneration(pf.getMetadata().getGeneration());
-      entry.setAddresses((listen.isEmpty() ? nodeAddresses : listen).stream().map(NetUtil::toAddressString).toList());
+      entry.setAddresses(listen.stream().map(NetUtil::toAddressString).toList());
       report.add(entry);
-      if (spec.getListen().getAddresses() != null && !spec.getListen().getAddresses().isEmpty() && listen.isEmpty()) {
-        entry.setMessage("none of listen.addresses " + spec.getListen().getAddresses() + " is an address of this node");
+      if (listen.isEmpty()) {
+        entry.setMessage(restricted
+            ? "none of listen.addresses " + spec.getListen().getAddresses() + " is an address of this node"
+            : "this node's status lists no InternalIP or ExternalIP address to listen on");
         continue;
       }
+      List<DispatchKey> keys = listen.stream()
+          .map(address -> new DispatchKey(spec.getProtocol(), address, spec.getListen().getPort())).toList();
+      Optional<DispatchKey> taken = keys.stream().filter(holders::containsKey).findFirst();
+      if (taken.isPresent()) {
+        entry.setMessage("listen " + spec.getProtocol() + " port " + taken.get().port() + " on "
+            + NetUtil.toAddressString(taken.get().address()) + " is held by PortForward " + holders.get(taken.get())
+            + ", which takes precedence (older creationTimestamp, then namespace/name)");
+        continue;
+      }
+      // Held whatever becomes of the backends: who owns a key must not flip with endpoint readiness.
+      keys.forEach(key -> holders.put(key, id));
       try {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
@@ -114,17 +157,66 @@ public final class NodePlanner {
           }
           backends = withSidecar(view, pf, backends(view, ns, spec.getTarget()));
         }
+        checkAllowed(backends, routes, denied);
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends));
         entry.setProgrammed(true);
         if (spec.getGateway() != null && holdsMapping(pf, node.getMetadata().getName())) {
-          gateway.add(gatewayWish(pf, listen));
+          gateway.add(gatewayWish(pf, restrictedTo));
         }
       } catch (IllegalArgumentException unusable) {
         entry.setMessage(unusable.getMessage());
       }
     }
     return new Plan(forwards, report, gateway);
+  }
+
+  /**
+   * Where no backend may lead, re-checked here whatever the operator decided: the operator judged
+   * the forward when it was accepted, but EndpointSlices (which a tenant can write for a
+   * selectorless Service) and pod addresses change afterwards without it judging again.
+   */
+  private static List<DeniedRange> denylist(List<InetAddress> nodeAddresses, View view, Policy policy) {
+    List<DeniedRange> denied = new ArrayList<>(DeniedRange.ALWAYS);
+    denied.addAll(policy.targetDenylist());
+    // The default/kubernetes Service is the API server: its cluster IPs, and its endpoints, ready or not.
+    Optional<Service> kubernetes = view.service("default", "kubernetes");
+    kubernetes.map(s -> Optional.ofNullable(s.getSpec().getClusterIPs()).orElse(List.of())).orElse(List.of())
+        .forEach(ip -> host(ip, "the API server (a cluster IP of Service default/kubernetes)").ifPresent(denied::add));
+    view.endpointSlices("default", "kubernetes").stream()
+        .flatMap(slice -> Optional.ofNullable(slice.getEndpoints()).orElse(List.of()).stream())
+        .flatMap(endpoint -> Optional.ofNullable(endpoint.getAddresses()).orElse(List.of()).stream())
+        .forEach(ip -> host(ip, "the API server (an endpoint of Service default/kubernetes)").ifPresent(denied::add));
+    if (!policy.nodeAddressTargets()) {
+      nodeAddresses.forEach(a -> denied.add(new DeniedRange(new Cidr(a, a.getAddress().length * 8),
+          "an address of this node, where the node's own services listen (allowed only with the agent setting"
+              + " portforward.agent.node-address-targets, chart value policy.nodeAddressTargets)")));
+    }
+    return denied;
+  }
+
+  private static Optional<DeniedRange> host(String ip, String why) {
+    return Optional.ofNullable(NetUtil.createInetAddressFromIpAddressString(ip))
+        .map(a -> new DeniedRange(new Cidr(a, a.getAddress().length * 8), why));
+  }
+
+  /**
+   * Refuses the whole forward when any of its backends is denied, rather than programming the
+   * others: a denied backend is a sign that someone steers the forward (a tenant-written
+   * EndpointSlice), the operator refuses such a forward as a whole too, and a forward that works
+   * for some connections only would hide the refusal from its owner.
+   */
+  private static void checkAllowed(List<Backend> backends, List<SourceRoute> routes, List<DeniedRange> denied) {
+    List<Backend> all = new ArrayList<>(backends);
+    routes.forEach(route -> all.addAll(route.backends()));
+    for (Backend backend : all) {
+      for (DeniedRange range : denied) {
+        if (range.contains(backend.address())) {
+          throw new IllegalArgumentException("backend " + NetUtil.toAddressString(backend.address()) + " is refused: it is "
+              + range.why() + "; the forward stays unprogrammed while any backend is refused");
+        }
+      }
+    }
   }
 
   /**
@@ -199,8 +291,11 @@ public final class NodePlanner {
 
   private static List<InetAddress> listenAddresses(PortForwardSpec spec, List<InetAddress> nodeAddresses) {
     return Optional.ofNullable(spec.getListen().getAddresses()).orElse(List.of()).stream()
-        .map(Cidr::parseAddress)
+        // The CRD admits addresses only (isIP); should a spelling still not parse here, it is
+        // simply not one of this node's, rather than an error that stops every forward.
+        .map(NetUtil::createInetAddressFromIpAddressString)
         .filter(nodeAddresses::contains)
+        .distinct()
         .toList();
   }
 
@@ -217,14 +312,6 @@ public final class NodePlanner {
         throw new IllegalArgumentException("external host " + host + " is a name; kernel forwards need an address");
       }
       backends = List.of(new Backend(Cidr.parseAddress(host), target.getExternal().getPort()));
-    }
-    for (Backend b : backends) {
-      if (LOOPBACK4.contains(b.address()) || LOOPBACK6.contains(b.address())
-          || LINK_LOCAL4.contains(b.address()) || LINK_LOCAL6.contains(b.address())) {
-        // Reaching 127.0.0.1 would need route_localnet (CVE-2020-8558): that is the Sidecar relay's job.
-        throw new IllegalArgumentException("backend " + NetUtil.toAddressString(b.address())
-            + " is loopback or link-local, which kernel forwarding never reaches");
-      }
     }
     return backends;
   }

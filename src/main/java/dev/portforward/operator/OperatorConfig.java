@@ -97,8 +97,15 @@ public interface OperatorConfig {
     String nodePortRange();
 
     /**
-     * Whether targets may lead to a node's own addresses (InternalIP, ExternalIP). Off: a Service
-     * or EndpointSlice pointing at a node is refused, so no tenant reaches a node-only service.
+     * Whether forwards may listen on control-plane nodes (label node-role.kubernetes.io/control-plane).
+     * Must equal the agents' portforward.agent.control-plane-nodes; the chart sets both.
+     */
+    @WithDefault("false")
+    boolean controlPlaneNodes();
+
+    /**
+     * Whether a target may lead to a node's own address (InternalIP, ExternalIP), where the node's
+     * own services listen. Must equal the agents' portforward.agent.node-address-targets.
      */
     @WithDefault("false")
     boolean nodeAddressTargets();

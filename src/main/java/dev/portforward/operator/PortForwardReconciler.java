@@ -95,7 +95,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
     this.judge = new Judge(config.relay(), ReservedPorts.from(config.policy(),
-        ReservedPorts.ownPorts(config.webhook().port(), config.sidecar().managementPort())));
+        ReservedPorts.ownPorts(config.webhook().port(), config.sidecar().managementPort())),
+        config.policy().controlPlaneNodes());
   }
 
   @Override

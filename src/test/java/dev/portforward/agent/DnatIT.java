@@ -7,10 +7,23 @@ import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.agent.nft.RulesetRenderer;
+import dev.portforward.api.v1alpha1.ExternalTarget;
+import dev.portforward.api.v1alpha1.Listen;
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardSpec;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -24,6 +37,10 @@ import org.junit.jupiter.api.Test;
  * between a client and two pods (see {@link NodeTopology}).
  */
 class DnatIT {
+
+  /** The node's addresses as its Node object would list them (InternalIP, both families). */
+  private static final List<java.net.InetAddress> NODE =
+      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private NodeTopology hosts;
   private NetNs net;
@@ -148,7 +165,7 @@ class DnatIT {
     net.exec(node, "nft", "flush", "chain", "inet", "portforward", RulesetRenderer.chainName(desired.get(0)));
     assertRepaired(desired, programmed);
     String handle = net.exec(node, "nft", "-a", "list", "chain", "inet", "portforward", "forwards").lines()
-        .filter(l -> l.contains("listen_any")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
+        .filter(l -> l.contains("listen_ip4")).map(l -> l.substring(l.lastIndexOf(' ') + 1)).findFirst().orElseThrow();
     net.exec(node, "nft", "delete", "rule", "inet", "portforward", "forwards", "handle", handle);
     assertRepaired(desired, programmed);
     net.exec(node, "nft", "add", "rule", "inet", "portforward", "forwards", "tcp", "dport", "22", "accept");
@@ -214,6 +231,109 @@ class DnatIT {
         .isEqualTo(afterReplacing(List.of(web, api)));
   }
 
+  @Test
+  void aForwardAnswersOnTheNodesOwnAddressesOnlyNotOnItsOtherLocalAddresses() {
+    // A second address on the client-facing interface that the Node object does not list, like a
+    // docker0 or CNI bridge address; and the pod-facing gateway 10.77.2.1, local too.
+    String device = net.exec(node, "ip", "-o", "-4", "addr", "show", "to", NodeTopology.NODE_IP + "/32").split("\\s+")[1];
+    net.exec(node, "ip", "addr", "add", "10.77.1.3/24", "dev", device);
+    Node self = new NodeBuilder().withNewMetadata().withName("node").endMetadata().withNewStatus()
+        .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress()
+        .addNewAddress().withType("Hostname").withAddress("node").endAddress()
+        .endStatus().build();
+    PortForward pf = new PortForward();
+    pf.setMetadata(new ObjectMetaBuilder().withNamespace("test").withName("web").withGeneration(1L).build());
+    PortForwardSpec spec = new PortForwardSpec();
+    Listen listen = new Listen();
+    listen.setPort(8088);
+    spec.setListen(listen);
+    ExternalTarget external = new ExternalTarget();
+    external.setHost(NodeTopology.POD1_IP);
+    external.setPort(8080);
+    Target target = new Target();
+    target.setExternal(external);
+    spec.setTarget(target);
+    pf.setSpec(spec);
+    PortForwardStatus status = new PortForwardStatus();
+    status.setObservedGeneration(1L);
+    status.setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus("True").build()));
+    pf.setStatus(status);
+
+    NodePlanner.Plan plan = NodePlanner.plan(self, new NodePlanner.View() {
+      @Override public List<PortForward> portForwards() {
+        return List.of(pf);
+      }
+
+      @Override public java.util.Optional<Service> service(String namespace, String name) {
+        return java.util.Optional.empty();
+      }
+
+      @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
+        return List.of();
+      }
+
+      @Override public List<Pod> pods(String namespace) {
+        return List.of();
+      }
+    }, NodePlanner.Policy.DEFAULT);
+    assertThat(sync.sync(plan.forwards()).error()).isNull();
+
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8088), "pod1"::equals);
+    assertThat(hosts.tcpAsk(hosts.client, "10.77.1.3", 8088)).as("another local address of the node").isEmpty();
+    assertThat(hosts.tcpAsk(hosts.pod2, "10.77.3.1", 8088)).as("the pods' gateway address on the node").isEmpty();
+    assertThat(hosts.tcpAsk(hosts.client, "10.77.1.3", 22)).as("nothing else changed").isEmpty();
+  }
+
+  @Test
+  void aForwardTheKernelRefusesIsReportedAndTheOthersWork() {
+    NodeForward web = tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080));
+    NodeForward api = tcp("api", 8081, List.of(), List.of(), backend("10.77.3.2", 8080));
+    // Two forwards on one dispatch key, which the planner never emits: the kernel says "File exists".
+    NodeForward clash = tcp("clash", 8080, List.of(), List.of(), backend("10.77.3.2", 8080));
+    List<NodeForward> desired = List.of(web, clash, api);
+
+    NodeSync.Outcome outcome = sync.sync(desired);
+
+    assertThat(outcome.programmed()).isTrue();
+    assertThat(outcome.refused()).containsOnlyKeys("test/clash");
+    assertThat(outcome.refused().get("test/clash")).contains("File exists");
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
+    assertThat(tcpAsk(8081)).isEqualTo("pod2");
+
+    NodeSync.Outcome again = sync.sync(desired);
+    assertThat(again.applied()).as("unchanged: no operation, the refused forward is not tried again").isFalse();
+    assertThat(again.refused()).containsOnlyKeys("test/clash");
+    NodeSync.Outcome verified = sync.verify(desired);
+    assertThat(verified.applied()).as("the periodic check: one nft -c says it is still refused").isFalse();
+    assertThat(verified.refused()).containsOnlyKeys("test/clash");
+    assertThat(sync.sync(List.of(web, api)).applied()).as("the kernel already holds exactly the rest").isFalse();
+    assertThat(sync.sync(List.of(web, api)).refused()).isEmpty();
+    assertThat(nft.listTable()).as("as if replaced whole with the rest").isEqualTo(afterReplacing(List.of(web, api)));
+  }
+
+  @Test
+  void theIsolationNeedsLogarithmicallyManyChecks() throws Exception {
+    java.nio.file.Path checks = java.nio.file.Files.createTempFile("nft-checks-", "");
+    List<String> counting = new java.util.ArrayList<>(List.of("bash", "-c",
+        "if [ \"$6\" = -c ]; then echo >> " + checks + "; fi; exec \"$@\"", "_"));
+    counting.addAll(NetNs.inside(node));
+    try {
+      List<NodeForward> desired = new java.util.ArrayList<>();
+      for (int i = 0; i < 1000; i++) {
+        desired.add(tcp("f" + i, 20000 + i, List.of(), List.of(), backend("10.77.3.2", 8080)));
+      }
+      desired.add(800, tcp("clash", 20700, List.of(), List.of(), backend("10.77.2.2", 8080)));
+
+      assertThat(new NodeSync(new Nft(counting)).sync(desired).refused()).containsOnlyKeys("test/clash");
+
+      long count = java.nio.file.Files.readAllLines(checks).size();
+      // One check of the empty table, one of all 1001, then at most two per halving.
+      assertThat(count).as("nft -c runs for 1001 forwards").isBetween(3L, 2L + 2 * 10);
+    } finally {
+      java.nio.file.Files.deleteIfExists(checks);
+    }
+  }
+
   /** What the kernel lists after a whole replacement with {@code forwards}. */
   private String afterReplacing(List<NodeForward> forwards) {
     new NodeSync(nft).sync(forwards);
@@ -248,11 +368,11 @@ class DnatIT {
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.TCP, List.of(), port, sources, routes, List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.TCP, NODE, port, sources, routes, List.of(backends));
   }
 
   private static NodeForward udp(String name, int port, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.UDP, List.of(), port, List.of(), List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.UDP, NODE, port, List.of(), List.of(), List.of(backends));
   }
 
   private static Backend backend(String address, int port) {

@@ -13,6 +13,7 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
@@ -53,7 +54,7 @@ class NodePlannerTest {
     forwards.add(external("refused", Map.of(), "203.0.113.6", false));
     forwards.add(external("elsewhere", Map.of("role", "core"), "203.0.113.7", true));
 
-    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+    NodePlanner.Plan plan = plan();
 
     assertThat(plan.forwards()).extracting(NodeForward::name).containsExactly("accepted");
     assertThat(plan.report()).extracting(ForwardReport::getName, ForwardReport::isProgrammed, ForwardReport::getAddresses)
@@ -67,12 +68,12 @@ class NodePlannerTest {
     foreign.getSpec().getListen().setAddresses(List.of("198.51.100.1"));
     forwards.add(foreign);
 
-    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+    NodePlanner.Plan plan = plan();
 
     assertThat(plan.forwards()).isEmpty();
     assertThat(plan.report()).extracting(ForwardReport::getMessage).containsExactly(
-        "backend 127.0.0.1 is loopback or link-local, which kernel forwarding never reaches",
-        "none of listen.addresses [198.51.100.1] is an address of this node");
+        "none of listen.addresses [198.51.100.1] is an address of this node",
+        "backend 127.0.0.1 is refused: it is loopback; the forward stays unprogrammed while any backend is refused");
   }
 
   @Test
@@ -81,7 +82,7 @@ class NodePlannerTest {
     pf.getSpec().setSourceRanges(List.of("10.1.2.3/8"));
     forwards.add(pf);
 
-    NodeForward forward = NodePlanner.plan(node, view()).forwards().get(0);
+    NodeForward forward = plan().forwards().get(0);
 
     assertThat(forward.sourceRanges()).containsExactly(Cidr.parse("10.0.0.0/8"));
     assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("203.0.113.5"), 443));
@@ -103,7 +104,7 @@ class NodePlannerTest {
     pods.add(pod("without", "10.0.0.2", null, false));
     pods.add(pod("for-another", "10.0.0.3", "other", true));
 
-    NodeForward forward = NodePlanner.plan(node, view()).forwards().get(0);
+    NodeForward forward = plan().forwards().get(0);
 
     assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.0.0.1"), 8080));
   }
@@ -140,11 +141,174 @@ class NodePlannerTest {
         .addNewEndpoint().withAddresses("10.244.0.8").withNewConditions().withReady(false).endConditions().endEndpoint()
         .build());
 
-    NodePlanner.Plan plan = NodePlanner.plan(node, view());
+    NodePlanner.Plan plan = plan();
 
     assertThat(plan.forwards()).singleElement().extracting(NodeForward::backends).asList()
         .containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.244.0.7"), RelayNames.RELAY_PORT));
     assertThat(plan.report()).extracting(ForwardReport::isProgrammed).containsExactly(true);
+  }
+
+  private NodePlanner.Plan plan() {
+    return NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT);
+  }
+
+  /** A node with an InternalIP, an IPv6 InternalIP and an ExternalIP, and other local addresses nobody lists. */
+  private static Node dualStackNode(String... extraLabels) {
+    NodeBuilder node = new NodeBuilder().withNewMetadata().withName("n2").endMetadata()
+        .withNewStatus()
+        .addNewAddress().withType("InternalIP").withAddress("192.0.2.1").endAddress()
+        .addNewAddress().withType("InternalIP").withAddress("fd77:1::1").endAddress()
+        .addNewAddress().withType("ExternalIP").withAddress("198.51.100.7").endAddress()
+        .addNewAddress().withType("Hostname").withAddress("n2").endAddress()
+        .endStatus();
+    for (String label : extraLabels) {
+      node.editMetadata().addToLabels(label, "").endMetadata();
+    }
+    return node.build();
+  }
+
+  @Test
+  void aForwardListensOnTheNodesOwnAddressesOnlyAndListenAddressesCompareAsAddresses() {
+    forwards.add(external("any", Map.of(), "203.0.113.5", true));
+    PortForward spelled = external("spelled", Map.of(), "203.0.113.5", true);
+    spelled.getSpec().getListen().setPort(9443);
+    spelled.getSpec().getListen().setAddresses(List.of("FD77:0001:0000:0000:0000:0000:0000:0001", "10.9.9.9"));
+    forwards.add(spelled);
+
+    NodePlanner.Plan plan = NodePlanner.plan(dualStackNode(), view(), NodePlanner.Policy.DEFAULT);
+
+    assertThat(plan.forwards()).extracting(NodeForward::name, NodeForward::listenAddresses).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("any", List.of(Cidr.parseAddress("192.0.2.1"),
+            Cidr.parseAddress("fd77:1::1"), Cidr.parseAddress("198.51.100.7"))),
+        org.assertj.core.groups.Tuple.tuple("spelled", List.of(Cidr.parseAddress("fd77:1::1"))));
+    assertThat(plan.report()).extracting(ForwardReport::getAddresses)
+        .containsExactly(List.of("192.0.2.1", "fd77:1::1", "198.51.100.7"), List.of("fd77:1::1"));
+  }
+
+  @Test
+  void aNodeWithoutAddressesCarriesNothingAndSaysWhy() {
+    forwards.add(external("web", Map.of(), "203.0.113.5", true));
+    Node bare = new NodeBuilder().withNewMetadata().withName("bare").endMetadata().build();
+
+    NodePlanner.Plan plan = NodePlanner.plan(bare, view(), NodePlanner.Policy.DEFAULT);
+
+    assertThat(plan.forwards()).isEmpty();
+    assertThat(plan.report()).extracting(ForwardReport::getMessage)
+        .containsExactly("this node's status lists no InternalIP or ExternalIP address to listen on");
+  }
+
+  @Test
+  void controlPlaneNodesCarryForwardsOnlyWhenTheAdminAllowsIt() {
+    forwards.add(external("web", Map.of(), "203.0.113.5", true));
+    Node controlPlane = dualStackNode(NodeSelection.CONTROL_PLANE_LABEL);
+
+    NodePlanner.Plan excluded = NodePlanner.plan(controlPlane, view(), NodePlanner.Policy.DEFAULT);
+    NodePlanner.Plan allowed = NodePlanner.plan(controlPlane, view(), new NodePlanner.Policy(true, List.of(), false));
+
+    assertThat(excluded.forwards()).isEmpty();
+    assertThat(excluded.report()).as("not selected: no report entry, as for a nodeSelector that does not match")
+        .isEmpty();
+    assertThat(allowed.forwards()).extracting(NodeForward::name).containsExactly("web");
+  }
+
+  @Test
+  void twoForwardsNeverShareADispatchKeyTheOlderKeepsIt() {
+    PortForward older = external("older", Map.of(), "203.0.113.5", true);
+    older.getMetadata().setNamespace("b");
+    older.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");
+    older.getSpec().getListen().setAddresses(List.of("fd77:1::1"));
+    PortForward younger = external("a-younger", Map.of(), "203.0.113.6", true);
+    younger.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    younger.getSpec().getListen().setAddresses(List.of("FD77:0001:0:0:0:0:0:0001"));
+    PortForward anyAddress = external("any", Map.of(), "203.0.113.7", true);
+    anyAddress.getMetadata().setCreationTimestamp("2026-01-03T00:00:00Z");
+    PortForward otherProtocol = external("udp", Map.of(), "203.0.113.8", true);
+    otherProtocol.getMetadata().setCreationTimestamp("2026-01-04T00:00:00Z");
+    otherProtocol.getSpec().setProtocol(dev.portforward.api.v1alpha1.Protocol.UDP);
+    forwards.addAll(List.of(anyAddress, younger, otherProtocol, older));
+
+    NodePlanner.Plan plan = NodePlanner.plan(dualStackNode(), view(), NodePlanner.Policy.DEFAULT);
+
+    assertThat(plan.forwards()).extracting(NodeForward::name).containsExactly("older", "udp");
+    assertThat(plan.report()).extracting(ForwardReport::getName, ForwardReport::isProgrammed, ForwardReport::getMessage)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("older", true, null),
+            org.assertj.core.groups.Tuple.tuple("a-younger", false, "listen TCP port 8443 on fd77:1::1 is held by"
+                + " PortForward b/older, which takes precedence (older creationTimestamp, then namespace/name)"),
+            org.assertj.core.groups.Tuple.tuple("any", false, "listen TCP port 8443 on fd77:1::1 is held by"
+                + " PortForward b/older, which takes precedence (older creationTimestamp, then namespace/name)"),
+            org.assertj.core.groups.Tuple.tuple("udp", true, null));
+  }
+
+  @Test
+  void aBackendOnTheNodeItselfTheApiServerOrTheDenylistIsRefusedNamingIt() {
+    // CVE-2021-25740: a selectorless Service whose tenant-written EndpointSlice names the node.
+    forwards.add(serviceForward("to-node", "sneaky"));
+    services.add(selectorless("sneaky"));
+    slices.add(slice("sneaky", "192.0.2.1", "10.244.0.9"));
+    forwards.add(serviceForward("to-api", "api"));
+    services.add(selectorless("api"));
+    slices.add(slice("api", "10.0.0.1", "172.18.0.2"));
+    services.add(new ServiceBuilder().withNewMetadata().withNamespace("default").withName("kubernetes").endMetadata()
+        .withNewSpec().withClusterIPs("10.96.0.1").addNewPort().withName("https").withPort(443).endPort().endSpec()
+        .build());
+    slices.add(slice("kubernetes", "172.18.0.2"));
+    forwards.add(serviceForward("to-cluster-ip", "cip"));
+    services.add(selectorless("cip"));
+    slices.add(slice("cip", "10.96.0.1"));
+    forwards.add(serviceForward("to-denied", "denied"));
+    forwards.get(forwards.size() - 1).getSpec().getTarget().setService(null);
+    forwards.get(forwards.size() - 1).getSpec().getTarget().setExternal(external("x", Map.of(), "203.0.113.5", true)
+        .getSpec().getTarget().getExternal());
+    NodePlanner.Policy policy = new NodePlanner.Policy(false,
+        List.of(new dev.portforward.common.DeniedRange(Cidr.parse("203.0.113.0/24"), "in the test's denylist")), false);
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view(), policy);
+
+    assertThat(plan.forwards()).isEmpty();
+    assertThat(plan.report()).extracting(ForwardReport::getName, ForwardReport::getMessage).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("to-api", "backend 172.18.0.2 is refused: it is the API server (an endpoint"
+            + " of Service default/kubernetes); the forward stays unprogrammed while any backend is refused"),
+        org.assertj.core.groups.Tuple.tuple("to-cluster-ip", "backend 10.96.0.1 is refused: it is the API server"
+            + " (a cluster IP of Service default/kubernetes); the forward stays unprogrammed while any backend is"
+            + " refused"),
+        org.assertj.core.groups.Tuple.tuple("to-denied", "backend 203.0.113.5 is refused: it is in the test's"
+            + " denylist; the forward stays unprogrammed while any backend is refused"),
+        org.assertj.core.groups.Tuple.tuple("to-node", "backend 192.0.2.1 is refused: it is an address of this node,"
+            + " where the node's own services listen (allowed only with the agent setting"
+            + " portforward.agent.node-address-targets, chart value policy.nodeAddressTargets); the forward stays"
+            + " unprogrammed while any backend is refused"));
+
+    NodePlanner.Plan allowed = NodePlanner.plan(node, view(), new NodePlanner.Policy(false, List.of(), true));
+    assertThat(allowed.forwards()).extracting(NodeForward::name).contains("to-node");
+  }
+
+  private static PortForward serviceForward(String name, String service) {
+    PortForward pf = external(name, Map.of(), "203.0.113.5", true);
+    pf.getSpec().getListen().setPort(9000 + Math.floorMod(name.hashCode(), 1000));
+    dev.portforward.api.v1alpha1.ServiceTarget target = new dev.portforward.api.v1alpha1.ServiceTarget();
+    target.setName(service);
+    target.setPort(80);
+    pf.getSpec().getTarget().setExternal(null);
+    pf.getSpec().getTarget().setService(target);
+    return pf;
+  }
+
+  private static Service selectorless(String name) {
+    return new ServiceBuilder().withNewMetadata().withNamespace("n").withName(name).endMetadata()
+        .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build();
+  }
+
+  private static EndpointSlice slice(String service, String... addresses) {
+    EndpointSliceBuilder slice = new EndpointSliceBuilder().withNewMetadata()
+        .withNamespace(service.equals("kubernetes") ? "default" : "n").withName(service + "-1")
+        .addToLabels("kubernetes.io/service-name", service).endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName(service.equals("kubernetes") ? "https" : "http").withPort(2222).endPort();
+    for (String address : addresses) {
+      slice.addNewEndpoint().withAddresses(address).withNewConditions().withReady(true).endConditions().endEndpoint();
+    }
+    return slice.build();
   }
 
   private NodePlanner.View view() {
@@ -154,12 +318,13 @@ class NodePlannerTest {
       }
 
       @Override public Optional<Service> service(String namespace, String name) {
-        return services.stream().filter(s -> s.getMetadata().getName().equals(name)).findFirst();
+        return services.stream().filter(s -> s.getMetadata().getNamespace().equals(namespace)
+            && s.getMetadata().getName().equals(name)).findFirst();
       }
 
       @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
-        return slices.stream().filter(s -> s.getMetadata().getLabels().get("kubernetes.io/service-name").equals(service))
-            .toList();
+        return slices.stream().filter(s -> s.getMetadata().getNamespace().equals(namespace)
+            && s.getMetadata().getLabels().get("kubernetes.io/service-name").equals(service)).toList();
       }
 
       @Override public List<Pod> pods(String namespace) {
@@ -177,10 +342,10 @@ class NodePlannerTest {
     gateway.setLease("5s");
     pf.getSpec().setGateway(gateway);
     forwards.add(pf);
-    assertThat(NodePlanner.plan(node, view()).gateway()).as("no node reported programmed yet: nobody maps").isEmpty();
+    assertThat(plan().gateway()).as("no node reported programmed yet: nobody maps").isEmpty();
 
     pf.getStatus().setNodes(List.of(nodeState("n0", false), nodeState("n1", true), nodeState("n2", true)));
-    assertThat(NodePlanner.plan(node, view()).gateway()).singleElement().satisfies(wish -> {
+    assertThat(plan().gateway()).singleElement().satisfies(wish -> {
       assertThat(wish.id()).isEqualTo("n/mapped");
       assertThat(wish.method()).contains(Method.NATPMP);
       assertThat(wish.request()).isEqualTo(new MappingRequest(Transport.TCP, 8443, 18443, NodePlanner.MIN_LEASE,
@@ -192,10 +357,10 @@ class NodePlannerTest {
     held.setNode("n1");
     pf.getStatus().setExternalEndpoints(List.of(held));
     pf.getStatus().setNodes(List.of(nodeState("n0", false), nodeState("n1", false)));
-    assertThat(NodePlanner.plan(node, view()).gateway()).hasSize(1);
+    assertThat(plan().gateway()).hasSize(1);
 
     pf.getStatus().setNodes(List.of(nodeState("n0", true), nodeState("n1", true)));
-    assertThat(NodePlanner.plan(node, view()).gateway()).as("n0 holds it now").isEmpty();
+    assertThat(plan().gateway()).as("n0 holds it now").isEmpty();
   }
 
   private static NodeState nodeState(String name, boolean programmed) {

@@ -22,6 +22,9 @@ import org.awaitility.Awaitility;
  */
 public final class AgentBench {
 
+  /** The node's address, where every forward listens. */
+  private static final List<java.net.InetAddress> NODE = List.of(Cidr.parseAddress(NodeTopology.NODE_IP));
+
   private static final int MANY = 10_000;
 
   public static void main(String[] args) throws Exception {
@@ -78,7 +81,7 @@ public final class AgentBench {
     List<NodeForward> forwards = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       String backend = i < changed ? NodeTopology.POD2_IP : NodeTopology.POD1_IP;
-      forwards.add(new NodeForward("bench", "f" + i, 1, Protocol.TCP, List.of(), 20000 + i, List.of(), List.of(),
+      forwards.add(new NodeForward("bench", "f" + i, 1, Protocol.TCP, NODE, 20000 + i, List.of(), List.of(),
           List.of(new Backend(Cidr.parseAddress(backend), 8080))));
     }
     return forwards;
@@ -87,9 +90,9 @@ public final class AgentBench {
   /** Adds the two forwards the measurements use: 15201 to iperf3, 7000 to the connect server. */
   private static List<NodeForward> withBench(List<NodeForward> forwards) {
     List<NodeForward> all = new ArrayList<>(forwards);
-    all.add(new NodeForward("bench", "iperf", 1, Protocol.TCP, List.of(), 15201, List.of(), List.of(),
+    all.add(new NodeForward("bench", "iperf", 1, Protocol.TCP, NODE, 15201, List.of(), List.of(),
         List.of(new Backend(Cidr.parseAddress(NodeTopology.POD1_IP), 5201))));
-    all.add(new NodeForward("bench", "connect", 1, Protocol.TCP, List.of(), 7000, List.of(), List.of(),
+    all.add(new NodeForward("bench", "connect", 1, Protocol.TCP, NODE, 7000, List.of(), List.of(),
         List.of(new Backend(Cidr.parseAddress(NodeTopology.POD1_IP), 7000))));
     return all;
   }

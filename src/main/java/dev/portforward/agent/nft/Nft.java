@@ -28,6 +28,11 @@ public final class Nft {
     run(ruleset, "nft", "-f", "-");
   }
 
+  /** Asks the kernel whether it would accept a ruleset as one transaction, changing nothing (nft -c). */
+  public void check(String ruleset) {
+    run(ruleset, "nft", "-c", "-f", "-");
+  }
+
   /** The agent's table as the kernel holds it now, or an empty string when there is none. */
   public String listTable() {
     try {

@@ -31,22 +31,30 @@ import java.util.stream.Stream;
  * <p>Every token comes from a typed value (addresses, ports, prefixes, protocol names) or from a
  * name the API server already restricts to DNS characters, which is checked again here; nothing
  * is pasted from user input. Per-packet cost does not grow with the number of forwards: a packet
- * to a local address is matched against verdict maps keyed by (protocol, address, port) and
- * (protocol, port), which jump straight to that forward's chain.
+ * to a local address is matched against verdict maps keyed by (protocol, address, port), which
+ * jump straight to that forward's chain. The maps hold only the addresses each forward listens on
+ * (the node's InternalIP/ExternalIP, or listen.addresses among them), so a packet to any other
+ * local address (docker0, a CNI bridge, a pod gateway) passes untouched.
  */
 public final class RulesetRenderer {
 
   public static final String TABLE = "portforward";
-  /** The dispatch maps: (protocol, address, port) for forwards on given addresses, else (protocol, port). */
+  /** The dispatch maps: (protocol, address, port) per address family. */
   private static final List<Declaration> MAPS = List.of(
       new Declaration("listen_ip4", "inet_proto . ipv4_addr . inet_service : verdict"),
-      new Declaration("listen_ip6", "inet_proto . ipv6_addr . inet_service : verdict"),
-      new Declaration("listen_any", "inet_proto . inet_service : verdict"));
+      new Declaration("listen_ip6", "inet_proto . ipv6_addr . inet_service : verdict"));
+  /**
+   * nft refuses a comment longer than this; a namespace/name may be 317 characters. The chain's
+   * name (a hash of namespace/name) identifies the forward, the comment only helps a reader.
+   */
+  static final int MAX_COMMENT = 128;
   private static final Pattern DNS_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /**
-   * Only packets to this node's own addresses are forwarded, never those to loopback: forwarding
-   * from 127.0.0.1 would need route_localnet (CVE-2020-8558), which this agent never sets.
+   * Only packets to this node's own addresses are forwarded (the maps hold nothing else), never
+   * those to loopback: forwarding from 127.0.0.1 would need route_localnet (CVE-2020-8558), which
+   * this agent never sets. The fib check keeps an address the Node's status still lists after it
+   * moved to another host from diverting traffic routed through this node.
    */
   private static final String DISPATCH = """
         chain prerouting {
@@ -62,7 +70,6 @@ public final class RulesetRenderer {
         chain forwards {
           meta l4proto . ip daddr . th dport vmap @listen_ip4
           meta l4proto . ip6 daddr . th dport vmap @listen_ip6
-          meta l4proto . th dport vmap @listen_any
         }
         chain postrouting {
           type nat hook postrouting priority 100; policy accept;
@@ -182,7 +189,7 @@ public final class RulesetRenderer {
     StringBuilder sets = new StringBuilder();
     List<String> setNames = new ArrayList<>();
     List<String> chainNames = new ArrayList<>(List.of(chain));
-    StringBuilder main = new StringBuilder("    comment \"" + f.id() + "\"\n");
+    StringBuilder main = new StringBuilder("    comment \"" + comment(f.id()) + "\"\n");
     StringBuilder routeChains = new StringBuilder();
     if (!f.sourceRanges().isEmpty()) {
       for (Family family : Family.values()) {
@@ -219,9 +226,6 @@ public final class RulesetRenderer {
     String chains = routeChains + "  chain " + chain + " {\n" + main + "  }\n";
 
     List<Element> elements = new ArrayList<>();
-    if (f.listenAddresses().isEmpty()) {
-      elements.add(new Element("listen_any", proto + " . " + f.port(), "goto " + chain));
-    }
     for (InetAddress listen : f.listenAddresses()) {
       elements.add(new Element(listen instanceof Inet4Address ? "listen_ip4" : "listen_ip6",
           proto + " . " + NetUtil.toAddressString(listen) + " . " + f.port(), "goto " + chain));
@@ -277,6 +281,11 @@ public final class RulesetRenderer {
   private static String set(String name, String type, List<Cidr> ranges) {
     return "  set " + name + " {\n    type " + type + "; flags interval; auto-merge\n    elements = { "
         + ranges.stream().map(Cidr::toString).distinct().collect(Collectors.joining(", ")) + " }\n  }\n";
+  }
+
+  /** namespace/name, cut to what nft accepts; names are DNS characters only, so nothing needs quoting. */
+  static String comment(String id) {
+    return id.length() <= MAX_COMMENT ? id : id.substring(0, MAX_COMMENT - 3) + "...";
   }
 
   private static void checkName(String name) {

@@ -9,6 +9,7 @@ import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.common.NodeSelection;
 import dev.portforward.operator.status.Check;
 import io.fabric8.kubernetes.api.model.Node;
 import java.util.ArrayList;
@@ -24,25 +25,35 @@ import java.util.stream.Collectors;
 /**
  * Aggregates the node agents' reports into one PortForward's data-plane state. Pure: the caller
  * passes the nodes and reports it sees. A forward is Programmed when every node that its
- * listen.nodeSelector selects reports the forward's current generation in place.
+ * listen.nodeSelector selects reports the forward's current generation in place; control-plane
+ * nodes count only where the cluster admin allows them ({@link NodeSelection}, as the agents decide).
  */
 public final class NodeReports {
 
   private NodeReports() {}
 
-  public static DataPlaneState aggregate(
-      PortForward pf, List<Node> nodes, Function<String, Optional<PortForwardNodeReport>> reportOf) {
+  /**
+   * @param controlPlaneAllowed the operator's portforward.policy.control-plane-nodes, which must
+   *     equal the agents' portforward.agent.control-plane-nodes (the chart sets both from one value)
+   */
+  public static DataPlaneState aggregate(PortForward pf, List<Node> nodes,
+      Function<String, Optional<PortForwardNodeReport>> reportOf, boolean controlPlaneAllowed) {
     Map<String, String> selector = Optional.ofNullable(pf.getSpec().getListen().getNodeSelector()).orElse(Map.of());
     List<String> selected = nodes.stream()
-        .filter(n -> labels(n).entrySet().containsAll(selector.entrySet()))
+        .filter(n -> NodeSelection.selects(selector, n, controlPlaneAllowed))
         .map(n -> n.getMetadata().getName())
         .sorted()
         .toList();
     if (selected.isEmpty()) {
-      return new DataPlaneState(
-          Check.fail(Reason.NO_SELECTED_NODES, selector.isEmpty()
-              ? "the cluster has no nodes"
-              : "no node matches listen.nodeSelector " + selector),
+      String why;
+      if (nodes.stream().anyMatch(n -> NodeSelection.selects(selector, n, true))) {
+        why = (selector.isEmpty() ? "the cluster has only control-plane nodes" : "only control-plane nodes match"
+            + " listen.nodeSelector " + selector) + ", and control-plane nodes carry no forwards unless the cluster"
+            + " admin allows them (chart value policy.controlPlaneNodes)";
+      } else {
+        why = selector.isEmpty() ? "the cluster has no nodes" : "no node matches listen.nodeSelector " + selector;
+      }
+      return new DataPlaneState(Check.fail(Reason.NO_SELECTED_NODES, why),
           List.of(), List.of(), gatewayPending(pf, "no node is selected"), List.of());
     }
     Map<String, NodeState> previous = pf.getStatus() == null ? Map.of()
@@ -171,9 +182,5 @@ public final class NodeReports {
     endpoint.setPort(pf.getSpec().getListen().getPort());
     endpoint.setProtocol(pf.getSpec().getProtocol());
     return endpoint;
-  }
-
-  private static Map<String, String> labels(Node node) {
-    return Optional.ofNullable(node.getMetadata().getLabels()).orElse(Map.of());
   }
 }

@@ -42,11 +42,16 @@ public final class Judge {
 
   private final OperatorConfig.Relays relaySettings;
   private final ReservedPorts reservedPorts;
+  private final boolean controlPlaneNodes;
 
-  /** {@code reservedPorts}: the cluster-wide set, which no namespace's policy can release. */
-  public Judge(OperatorConfig.Relays relaySettings, ReservedPorts reservedPorts) {
+  /**
+   * {@code reservedPorts}: the cluster-wide set, which no namespace's policy can release;
+   * {@code controlPlaneNodes}: whether control-plane nodes carry forwards, as the agents decide.
+   */
+  public Judge(OperatorConfig.Relays relaySettings, ReservedPorts reservedPorts, boolean controlPlaneNodes) {
     this.relaySettings = relaySettings;
     this.reservedPorts = reservedPorts;
+    this.controlPlaneNodes = controlPlaneNodes;
   }
 
   public Judgement judge(PortForward pf, Snapshot snapshot) {
@@ -93,7 +98,7 @@ public final class Judge {
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
           "the target is not resolved", policy.name()), Optional.of(List.of()));
     }
-    DataPlaneState plane = NodeReports.aggregate(pf, nodes, snapshot::report);
+    DataPlaneState plane = NodeReports.aggregate(pf, nodes, snapshot::report, controlPlaneNodes);
     Check programmed = plane.programmed();
     if (SidecarSelection.isSidecar(pf)) {
       programmed = alsoNeeds(programmed, SidecarEvidence.check(pf, snapshot.pods(namespace),

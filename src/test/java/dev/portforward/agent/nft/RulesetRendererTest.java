@@ -22,8 +22,8 @@ class RulesetRendererTest {
   @Test
   void representativeForwards() throws Exception {
     List<NodeForward> forwards = List.of(
-        // 80 -> 8080 on every node address, two backends.
-        forward("shop", "web", Protocol.TCP, List.of(), 80, List.of(), List.of(),
+        // 80 -> 8080 on both of the node's addresses, two backends.
+        forward("shop", "web", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 80, List.of(), List.of(),
             backend("10.244.1.5", 8080), backend("10.244.2.7", 8080)),
         // UDP on one address, allowlisted sources (both families), one backend.
         forward("infra", "dns", Protocol.UDP, List.of("192.0.2.10"), 5353,
@@ -38,10 +38,11 @@ class RulesetRendererTest {
 
   @Test
   void anUpdateTouchesOnlyWhatChanged() throws Exception {
-    NodeForward kept = forward("shop", "web", Protocol.TCP, List.of(), 80, List.of(), List.of(), backend("10.244.1.5", 8080));
-    NodeForward moved = forward("shop", "api", Protocol.TCP, List.of(), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
+    NodeForward kept = forward("shop", "web", Protocol.TCP, List.of("192.0.2.10"), 80, List.of(), List.of(),
+        backend("10.244.1.5", 8080));
+    NodeForward moved = forward("shop", "api", Protocol.TCP, List.of("192.0.2.10"), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
         backend("10.244.1.6", 8080));
-    NodeForward movedTo = forward("shop", "api", Protocol.TCP, List.of(), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
+    NodeForward movedTo = forward("shop", "api", Protocol.TCP, List.of("192.0.2.10"), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
         backend("10.244.9.9", 8080));
     NodeForward added = forward("shop", "new", Protocol.UDP, List.of("192.0.2.10"), 53, List.of(), List.of(),
         backend("10.244.1.7", 53));
@@ -61,6 +62,21 @@ class RulesetRendererTest {
     NodeForward evil = forward("ns", "x\" ; flush ruleset ; \"", Protocol.TCP, List.of(), 80, List.of(), List.of(),
         backend("10.0.0.1", 80));
     assertThatThrownBy(() -> RulesetRenderer.render(List.of(evil))).hasMessageContaining("not a Kubernetes object name");
+  }
+
+  @Test
+  void theLongestNamesTheApiServerAdmitsRenderACommentNftAccepts() {
+    String namespace = "n".repeat(63);
+    String name = "a".repeat(200) + "." + "b".repeat(52);
+    NodeForward longest = forward(namespace, name, Protocol.TCP, List.of("192.0.2.10"), 80, List.of(), List.of(),
+        backend("10.0.0.1", 80));
+
+    String rendered = RulesetRenderer.render(List.of(longest));
+
+    String comment = rendered.lines().filter(l -> l.contains("comment")).findFirst().orElseThrow().strip();
+    assertThat(comment).isEqualTo("comment \"" + (namespace + "/" + name).substring(0, 125) + "...\"");
+    assertThat(comment.length() - "comment \"\"".length()).isEqualTo(RulesetRenderer.MAX_COMMENT);
+    assertThat(RulesetRenderer.comment("shop/web")).isEqualTo("shop/web");
   }
 
   private static void assertGolden(String name, String actual) throws Exception {

@@ -71,8 +71,27 @@ class NodeReportsTest {
     assertThat(state.endpoints()).hasSize(1);
   }
 
+  @Test
+  void controlPlaneNodesCountOnlyWhenAllowedAndTheRefusalSaysWhichSettingAllowsThem() {
+    Node controlPlane = new NodeBuilder().withNewMetadata().withName("cp-1").addToLabels("role", "cp")
+        .addToLabels(dev.portforward.common.NodeSelection.CONTROL_PLANE_LABEL, "").endMetadata().build();
+    List<Node> withControlPlane = List.of(nodes.get(0), controlPlane);
+    PortForward onlyThere = pf(Map.of("role", "cp"));
+
+    DataPlaneState excluded = NodeReports.aggregate(onlyThere, withControlPlane, name -> Optional.empty(), false);
+    DataPlaneState allowed = NodeReports.aggregate(onlyThere, withControlPlane, name -> Optional.empty(), true);
+    DataPlaneState everywhere = NodeReports.aggregate(pf(Map.of()), withControlPlane, name -> Optional.empty(), false);
+
+    assertThat(excluded.programmed().reason()).isEqualTo(Reason.NO_SELECTED_NODES);
+    assertThat(excluded.programmed().message()).isEqualTo("only control-plane nodes match listen.nodeSelector"
+        + " {role=cp}, and control-plane nodes carry no forwards unless the cluster admin allows them (chart value"
+        + " policy.controlPlaneNodes)");
+    assertThat(allowed.nodes()).extracting(NodeState::getName).containsExactly("cp-1");
+    assertThat(everywhere.nodes()).extracting(NodeState::getName).containsExactly("edge-1");
+  }
+
   private DataPlaneState aggregate(PortForward pf) {
-    return NodeReports.aggregate(pf, nodes, name -> Optional.ofNullable(reports.get(name)));
+    return NodeReports.aggregate(pf, nodes, name -> Optional.ofNullable(reports.get(name)), false);
   }
 
   private void report(String node, String syncTime, ForwardReport... forwards) {

@@ -52,7 +52,7 @@ class JudgeTest {
   };
 
   private final Judge judge = new Judge(RELAYS,
-      ReservedPorts.from(Settings.defaults(), ReservedPorts.ownPorts(9443, 15020)));
+      ReservedPorts.from(Settings.defaults(), ReservedPorts.ownPorts(9443, 15020)), false);
   private final FakeSnapshot cluster = new FakeSnapshot(ForwardPolicy.from(Settings.defaults()));
 
   @Test

@@ -56,4 +56,14 @@ public record Settings(
     return new Settings(listenPortMin, listenPortMax, privilegedPorts, externalTargets, externalTargetCidrs,
         targetDenylist, socks5, gatewayMapping, reservedPorts, unreservedPorts, nodePortRange, true);
   }
+
+  @Override
+  public boolean controlPlaneNodes() {
+    return false;
+  }
+
+  @Override
+  public boolean nodeAddressTargets() {
+    return false;
+  }
 }
