@@ -61,9 +61,4 @@ public record Settings(
   public boolean controlPlaneNodes() {
     return false;
   }
-
-  @Override
-  public boolean nodeAddressTargets() {
-    return false;
-  }
 }
