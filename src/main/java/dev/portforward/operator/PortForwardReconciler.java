@@ -17,6 +17,7 @@ import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.relays.RelayObjects;
 import dev.portforward.operator.relays.RelayPlans;
 import dev.portforward.operator.relays.RelayPlans.RelayPlan;
+import dev.portforward.operator.sidecar.SidecarConflicts;
 import dev.portforward.operator.sidecar.SidecarEvidence;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.Check;
@@ -52,6 +53,7 @@ import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMap
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.net.InetAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -80,6 +82,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String BY_CLAIM = "by-claim";
   private static final String LOSING_CLAIM = "losing-claim";
   private static final String BY_LISTED_NODE = "by-listed-node";
+  private static final Duration RELAY_CONFLICT_RECHECK = Duration.ofSeconds(30);
 
   private final ForwardPolicy settingsPolicy;
   private final ApiServerAddresses apiServer;
@@ -173,13 +176,21 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   @Override
   public UpdateControl<PortForward> reconcile(PortForward pf, Context<PortForward> context) {
     Judgement judgement = judge(pf);
-    judgement.relays().ifPresent(wanted ->
+    // The operator adopts nothing: a relay object someone else made under the forward's names
+    // refuses the forward. That object is not watched (the informers see only the operator's own
+    // objects), so the forward is looked at again until it is gone.
+    Optional<Refusal> relayConflict = judgement.relays().flatMap(wanted ->
         relays.reconcile(pf, wanted, context.getClient(), context.getControllerConfiguration().fieldManager()));
-    Verdict verdict = judgement.verdict();
+    Verdict verdict = relayConflict
+        .map(conflict -> blocked(Check.fail(conflict.reason(), conflict.message()), judgement.verdict().resolvedRefs(),
+            pf.getSpec(), Reason.NOT_ACCEPTED, "the forward is not accepted"))
+        .orElse(judgement.verdict());
+    UpdateControl<PortForward> done = relayConflict.isPresent()
+        ? UpdateControl.<PortForward>noUpdate().rescheduleAfter(RELAY_CONFLICT_RECHECK) : UpdateControl.noUpdate();
     Instant now = clock.instant();
     PortForwardStatus next = StatusAggregator.next(pf, verdict, now);
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
-      return UpdateControl.noUpdate();
+      return done;
     }
     events.record(pf, pf.getStatus(), next, now);
     // Written with optimistic locking and cached for the next reconcile: an event that arrives
@@ -192,7 +203,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 .withFieldManager(context.getControllerConfiguration().fieldManager())
                 .withForce(true)
                 .build()));
-    return UpdateControl.noUpdate();
+    return done;
   }
 
   /** Only what server-side apply of the status needs: identity and the new status. */
@@ -254,6 +265,12 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       // A Service's targetPort is known only here, with the Service.
       refusal = SidecarSelection.privilegedServicePort(pf, name -> services.get(new ResourceID(name, namespace)))
           .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
+    }
+    if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
+      // Two Sidecar forwards on one pod port: the later is refused (the webhook injects the earlier).
+      refusal = SidecarConflicts.of(pf, claims.list(namespace).toList(), pods.list(namespace).toList(),
+              name -> services.get(new ResourceID(name, namespace)))
+          .map(conflict -> new Refusal(Reason.PORT_CONFLICT, conflict.message()));
     }
     Check accepted = refusal
         .map(r -> Check.fail(r.reason(), r.message()))
