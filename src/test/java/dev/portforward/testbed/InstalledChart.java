@@ -99,6 +99,8 @@ public final class InstalledChart implements AutoCloseable {
     // A dry-run status write by the admin passes once the API server has let go of the policy.
     PortForward probe = admin.resource(PortForwards.of(namespace, "status-probe",
         "listen: {port: 40000}, target: {service: {name: probe, port: 80}}")).serverSideApply();
+    // Without a resourceVersion: a running operator may have changed the probe (its finalizer).
+    probe.getMetadata().setResourceVersion(null);
     probe.setStatus(new PortForwardStatus());
     probe.getStatus().setObservedGeneration(0L);
     await("the status-writer policy is gone").atMost(Duration.ofSeconds(60)).ignoreExceptions()
