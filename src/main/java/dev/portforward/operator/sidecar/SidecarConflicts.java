@@ -57,7 +57,7 @@ public final class SidecarConflicts {
         .filter(SidecarSelection::isSidecar)
         .filter(f -> f.getMetadata().getDeletionTimestamp() == null)
         .toList();
-    return decide(contenders, pods, services).get(pf.getMetadata().getName());
+    return decide(contenders, pods, services).getOrDefault(pf.getMetadata().getName(), Optional.empty());
   }
 
   /**
@@ -69,7 +69,8 @@ public final class SidecarConflicts {
     List<Pod> live = pods.stream()
         .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
         .filter(SidecarSelection::injectable)
-        .sorted(Comparator.comparing(pod -> pod.getMetadata().getName()))
+        // A pod being created may have only a generateName yet.
+        .sorted(Comparator.comparing(pod -> pod.getMetadata().getName(), Comparator.nullsFirst(Comparator.naturalOrder())))
         .toList();
     Map<String, Optional<Conflict>> decided = new LinkedHashMap<>();
     List<Relayed> kept = new ArrayList<>();

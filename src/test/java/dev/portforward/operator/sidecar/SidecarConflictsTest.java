@@ -3,6 +3,7 @@ package dev.portforward.operator.sidecar;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.operator.sidecar.SidecarConflicts.Conflict;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -44,6 +45,10 @@ class SidecarConflictsTest {
     PortForward otherPort = forward("other-port", Map.of("app", "web"), 9090, "2026-11-30T08:00:05Z");
 
     assertThat(SidecarConflicts.of(late, List.of(early, late), List.of(onlyWeb), name -> Optional.empty())).isEmpty();
+    PortForward none = SidecarInjectionTest.toPods("plain", Map.of("app", "web"), 8080, true);
+    none.getSpec().getRelay().setMode(RelayMode.None);
+    assertThat(SidecarConflicts.of(none, List.of(early, none), List.of(both), name -> Optional.empty()))
+        .as("not a Sidecar forward").isEmpty();
     assertThat(SidecarConflicts.of(otherPort, List.of(early, otherPort), List.of(both), name -> Optional.empty()))
         .isEmpty();
   }
@@ -78,6 +83,9 @@ class SidecarConflictsTest {
     // Both accepted: the pod is created before the operator has refused the later one.
     assertThat(SidecarSelection.select(both, List.of(late, early), name -> Optional.empty()))
         .containsExactly(new SidecarSelection.SidecarFor("zz-early", List.of(8080)));
+    Pod fromATemplate = new PodBuilder(both).editMetadata().withName(null).withGenerateName("web-").endMetadata().build();
+    assertThat(SidecarSelection.select(fromATemplate, List.of(late, early), name -> Optional.empty()))
+        .extracting(SidecarSelection.SidecarFor::portForward).containsExactly("zz-early");
   }
 
   private static PortForward forward(String name, Map<String, String> selector, int port, String created) {
