@@ -14,6 +14,7 @@ import dev.portforward.operator.judge.Snapshot;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.PolicySelection;
 import dev.portforward.operator.policy.PortClaims;
+import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.relays.RelayObjects;
 import dev.portforward.operator.sidecar.SidecarSelection;
@@ -76,6 +77,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String LIMITED = "limited";
   private static final Duration NAMESPACE_RETRY = Duration.ofSeconds(1);
   private static final String BY_LISTED_NODE = "by-listed-node";
+  private static final Duration RELAY_CONFLICT_RECHECK = Duration.ofSeconds(30);
 
   private final ForwardPolicy settingsPolicy;
   private final ApiServerAddresses apiServer;
@@ -200,13 +202,20 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
       return UpdateControl.<PortForward>noUpdate().rescheduleAfter(NAMESPACE_RETRY);
     }
     Judgement judgement = judge.judge(pf, snapshot);
-    judgement.relays().ifPresent(wanted ->
+    // The operator adopts nothing: a relay object someone else made under the forward's names
+    // refuses the forward. That object is not watched (the informers see only the operator's own
+    // objects), so the forward is looked at again until it is gone.
+    Optional<Refusal> relayConflict = judgement.relays().flatMap(wanted ->
         relays.reconcile(pf, wanted, context.getClient(), context.getControllerConfiguration().fieldManager()));
-    Verdict verdict = judgement.verdict();
+    Verdict verdict = relayConflict
+        .map(conflict -> Judge.refused(pf, conflict, judgement.verdict()))
+        .orElse(judgement.verdict());
+    UpdateControl<PortForward> done = relayConflict.isPresent()
+        ? UpdateControl.<PortForward>noUpdate().rescheduleAfter(RELAY_CONFLICT_RECHECK) : UpdateControl.noUpdate();
     Instant now = clock.instant();
     PortForwardStatus next = StatusAggregator.next(pf, verdict, now);
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
-      return UpdateControl.noUpdate();
+      return done;
     }
     events.record(pf, pf.getStatus(), next, now);
     // Written with optimistic locking and cached for the next reconcile: an event that arrives
@@ -219,7 +228,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 .withFieldManager(context.getControllerConfiguration().fieldManager())
                 .withForce(true)
                 .build()));
-    return UpdateControl.noUpdate();
+    return done;
   }
 
   /** Only what server-side apply of the status needs: identity and the new status. */

@@ -21,8 +21,10 @@ import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
@@ -33,6 +35,7 @@ import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.BufferedReader;
@@ -211,6 +214,56 @@ class RelayDeploymentIT {
       assertThat(client.apps().deployments().inNamespace(ns.name()).withName("kept-relay").get().getSpec().getReplicas())
           .isEqualTo(1);
     });
+  }
+
+  @Test
+  void aTenantsObjectUnderARelayNameIsNeverTakenOver(KubernetesClient client, TestNamespace ns) {
+    client.resource(new DeploymentBuilder().withNewMetadata().withNamespace(ns.name())
+        .withName("web-relay").addToLabels("app", "web").endMetadata()
+        .withNewSpec().withReplicas(2).withNewSelector().addToMatchLabels("app", "web").endSelector()
+        .withNewTemplate().withNewMetadata().addToLabels("app", "web").endMetadata()
+        .withNewSpec().addNewContainer().withName("web").withImage("web:1").endContainer().endSpec()
+        .endTemplate().endSpec().build()).create();
+    client.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name()).withName("shop-relay")
+        .endMetadata().addToData("shop.conf", "mine").build()).create();
+
+    client.resource(relayed(ns, "web", uniquePort(), BACKEND_IP, spec -> { })).create();
+    client.resource(relayed(ns, "shop", uniquePort(), BACKEND_IP, spec -> { })).create();
+
+    PortForward web = awaitCondition(client, ns.name(), "web", Conditions.ACCEPTED, "False",
+        Reason.RELAY_OBJECT_CONFLICT);
+    assertThat(condition(web, Conditions.ACCEPTED).orElseThrow().getMessage()).startsWith("Deployment " + ns.name()
+        + "/web-relay exists and is not managed by this PortForward; rename or delete it");
+    PortForward shop = awaitCondition(client, ns.name(), "shop", Conditions.ACCEPTED, "False",
+        Reason.RELAY_OBJECT_CONFLICT);
+    assertThat(condition(shop, Conditions.ACCEPTED).orElseThrow().getMessage())
+        .startsWith("ConfigMap " + ns.name() + "/shop-relay exists and is not managed by this PortForward");
+    assertUntouched(client.apps().deployments().inNamespace(ns.name()).withName("web-relay").get());
+    assertThat(client.configMaps().inNamespace(ns.name()).withName("web-relay").get())
+        .as("a refused forward gets no relay object").isNull();
+
+    // Once the tenant's object is gone, the forward gets its relay (the operator looks again by itself).
+    client.configMaps().inNamespace(ns.name()).withName("shop-relay").delete();
+    awaitCondition(client, ns.name(), "shop", Conditions.ACCEPTED, "True", Reason.ACCEPTED);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(client.configMaps().inNamespace(ns.name())
+        .withName("shop-relay").get().getMetadata().getOwnerReferences())
+        .extracting(OwnerReference::getUid).containsExactly(shop.getMetadata().getUid()));
+
+    // Deleting the forward leaves the tenant's Deployment as it was: nothing made it an owner.
+    client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
+    await().atMost(WAIT).until(() -> client.resources(PortForward.class).inNamespace(ns.name()).withName("web")
+        .get() == null);
+    assertUntouched(client.apps().deployments().inNamespace(ns.name()).withName("web-relay").get());
+  }
+
+  /** As the tenant made it (the Deployment controller writes only its status): never applied over. */
+  private static void assertUntouched(Deployment deployment) {
+    assertThat(deployment.getMetadata().getLabels()).isEqualTo(Map.of("app", "web"));
+    assertThat(deployment.getMetadata().getOwnerReferences()).isEmpty();
+    assertThat(deployment.getSpec().getReplicas()).isEqualTo(2);
+    assertThat(deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("web:1");
+    assertThat(deployment.getMetadata().getManagedFields()).extracting(ManagedFieldsEntry::getOperation)
+        .doesNotContain("Apply");
   }
 
   /** NodeTopology, with pod2 also playing the external host at 203.0.113.10 (an echo server). */

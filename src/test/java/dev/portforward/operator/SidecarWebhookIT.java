@@ -53,7 +53,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * certificate the operator issued, trusted through the caBundle it applied) and the pod gets the
  * relay sidecar; then, as no kubelet runs, the test runs that sidecar's relay from the injected
  * container's args, env and mounted config in the pod's network namespace, and traffic goes
- * client -> node DNAT (agent) -> sidecar relay -> an app bound to 127.0.0.1 only.
+ * client -> node DNAT (agent) -> sidecar relay -> an app bound to 127.0.0.1 only. Pods on the
+ * node's network get no sidecar, and a second forward on the same pod port is refused.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
 class SidecarWebhookIT {
@@ -109,6 +110,25 @@ class SidecarWebhookIT {
       assertThat(Sidecars.carries(web, "web")).as("selected pod in a labelled namespace").isTrue();
       assertThat(Sidecars.hasContainer(db)).as("pod no forward selects").isFalse();
       assertThat(Sidecars.hasContainer(elsewhere)).as("namespace without the injection label").isFalse();
+
+      // A hostNetwork pod never gets the sidecar (its 127.0.0.1 is the node's); the status says why.
+      Pod onNode = create(client, new PodBuilder(pod(ns.name(), "on-node", WEB)).editSpec().withHostNetwork(true)
+          .endSpec().build());
+      assertThat(Sidecars.hasContainer(onNode)).as("hostNetwork pod").isFalse();
+      await().atMost(WAIT).untilAsserted(() -> assertThat(condition(
+          client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(), Conditions.PROGRAMMED)
+          .orElseThrow().getMessage()).contains("use hostNetwork and never get the relay sidecar", ": on-node;"));
+      client.resource(onNode).withGracePeriod(0).delete();
+
+      // A later forward on the same pod port is refused naming the earlier, which alone is injected.
+      client.resource(sidecarForward(ns.name(), "web-late", uniquePort(), nodeLabel)).create();
+      PortForward late = awaitCondition(client, ns.name(), "web-late", Conditions.ACCEPTED, "False",
+          Conditions.Reason.PORT_CONFLICT);
+      assertThat(condition(late, Conditions.ACCEPTED).orElseThrow().getMessage())
+          .contains("pod port " + APP_PORT + " of pod ", "is already relayed by Sidecar PortForward web (");
+      Pod second = create(client, pod(ns.name(), "web-2", WEB));
+      assertThat(Sidecars.servedBy(second)).containsExactly("web");
+      client.resource(second).withGracePeriod(0).delete();
 
       // The certificate is renewed before it expires; the API server keeps trusting the webhook.
       String firstCert = secretData(client, ns.name()).get("tls.crt");

@@ -1,11 +1,11 @@
 package dev.portforward.packaging;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RealCluster;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -34,12 +34,12 @@ class AgentReportPolicyIT {
 
   @Test
   void anAgentWritesOnlyItsOwnNodesReport(KubernetesClient admin, ControlPlane cp) throws Exception {
-    Process render = new ProcessBuilder(ControlPlane.binaries().resolve("helm").toString(), "template", "agent-test",
-        ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--namespace", NAMESPACE,
-        "--kube-version", "1.36.0", "--set", "namespace.create=true").start();
-    admin.load(render.getInputStream()).serverSideApply();
-    assertThat(render.waitFor()).isZero();
+    try (InstalledChart chart = InstalledChart.install(admin, cp, "agent-test", NAMESPACE)) {
+      agentWritesOnlyItsOwnNodesReport(admin, cp);
+    }
+  }
 
+  private static void agentWritesOnlyItsOwnNodesReport(KubernetesClient admin, ControlPlane cp) throws Exception {
     String node = "policy-node-a";
     admin.resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).serverSideApply();
     Pod pod = admin.resource(new PodBuilder()

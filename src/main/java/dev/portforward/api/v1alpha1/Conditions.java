@@ -23,6 +23,8 @@ public final class Conditions {
     public static final String MODE_NOT_ALLOWED = "ModeNotAllowed";
     public static final String UNSUPPORTED_VALUE = "UnsupportedValue";
     public static final String FORWARD_LIMIT_REACHED = "ForwardLimitReached";
+    /** An object the forward's relay needs exists under its name, and the operator did not create it. */
+    public static final String RELAY_OBJECT_CONFLICT = "RelayObjectConflict";
 
     public static final String RESOLVED_REFS = "ResolvedRefs";
     public static final String SERVICE_NOT_FOUND = "ServiceNotFound";
@@ -37,6 +39,8 @@ public final class Conditions {
     public static final String NO_SELECTED_NODES = "NoSelectedNodes";
     public static final String NODES_NOT_PROGRAMMED = "NodesNotProgrammed";
     public static final String SIDECARS_MISSING = "SidecarsMissing";
+    /** Selected pods use hostNetwork: a sidecar there would relay the node's own loopback. */
+    public static final String HOST_NETWORK_PODS = "HostNetworkPods";
     public static final String PROGRAMMED = "Programmed";
     public static final String NOT_PROGRAMMED = "NotProgrammed";
     public static final String RELAY_NOT_READY = "RelayNotReady";

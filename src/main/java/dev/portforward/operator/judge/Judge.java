@@ -16,6 +16,7 @@ import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.relays.RelayPlans;
 import dev.portforward.operator.relays.RelayPlans.RelayPlan;
+import dev.portforward.operator.sidecar.SidecarConflicts;
 import dev.portforward.operator.sidecar.SidecarEvidence;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.Check;
@@ -74,6 +75,12 @@ public final class Judge {
       refusal = SidecarSelection.privilegedServicePort(pf, name -> snapshot.service(namespace, name))
           .map(message -> new Refusal(Reason.UNSUPPORTED_VALUE, message));
     }
+    if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
+      // Two Sidecar forwards on one pod port: the later is refused (the webhook injects the earlier).
+      refusal = SidecarConflicts.of(pf, snapshot.forwards(namespace), snapshot.pods(namespace),
+              name -> snapshot.service(namespace, name))
+          .map(conflict -> new Refusal(Reason.PORT_CONFLICT, conflict.message()));
+    }
     if (refusal.isEmpty()) {
       refusal = ForwardLimit.check(pf, snapshot.forwards(namespace), policy, specAllowed(reserved, policy));
     }
@@ -122,6 +129,15 @@ public final class Judge {
         new Verdict(accepted, resolvedRefs, programmed, ready, targetSummary(spec), plane.nodes(), plane.endpoints(),
             plane.gatewayMapped(), plane.externalEndpoints(), policy.name()),
         Optional.of(relayPlan.objects()));
+  }
+
+  /**
+   * The verdict once applying the judged relay objects found one in the way that the operator did
+   * not create: the forward is refused, as with any other conflict over a name.
+   */
+  public static Verdict refused(PortForward pf, Refusal refusal, Verdict judged) {
+    return blocked(Check.fail(refusal.reason(), refusal.message()), judged.resolvedRefs(), pf.getSpec(),
+        Reason.NOT_ACCEPTED, "the forward is not accepted", judged.policy());
   }
 
   /** Every condition False: the operator could not evaluate the forward and will try again. */

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.common.RelayNames;
+import dev.portforward.operator.policy.Refusal;
+import dev.portforward.operator.status.Check;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
@@ -21,17 +23,20 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * Puts a PortForward's relay objects in place with server-side apply and removes those it no
  * longer needs; informers on the three kinds wake the PortForward when one changes or goes away,
- * so a hand edit or a deletion is repaired.
+ * so a hand edit or a deletion is repaired. It touches only objects it created for that
+ * PortForward: one of the same name that someone else made is reported, never taken over.
  *
  * <p>Applied from the reconciler rather than as JOSDK dependent resources in a workflow: what a
  * relay dials is the address the reconciler resolved and checked against the policy in the same
@@ -69,23 +74,38 @@ public final class RelayObjects {
     return List.of(configMaps, deployments, services);
   }
 
-  /** Applies {@code wanted} and deletes the PortForward's other relay objects. */
-  public void reconcile(PortForward pf, List<HasMetadata> wanted, KubernetesClient client, String fieldManager) {
+  /**
+   * Applies {@code wanted} and deletes the PortForward's other relay objects. When an object under a
+   * wanted name is not the PortForward's own ({@link RelayOwnership}), nothing is applied, its own
+   * objects are deleted as for a refused forward, and the conflict is returned. Objects it does not
+   * own are never written nor deleted.
+   */
+  public Optional<Refusal> reconcile(PortForward pf, List<HasMetadata> wanted, KubernetesClient client,
+      String fieldManager) {
     String namespace = pf.getMetadata().getNamespace();
-    List<Optional<? extends HasMetadata>> existing = List.of(
-        configMaps.get(new ResourceID(RelayNames.configMap(pf), namespace)),
-        deployments.get(new ResourceID(RelayNames.deployment(pf), namespace)),
-        services.get(new ResourceID(RelayNames.service(pf), namespace)));
-    for (Optional<? extends HasMetadata> found : existing) {
-      found.filter(o -> wanted.stream().noneMatch(w -> w.getKind().equals(o.getKind())))
-          .ifPresent(o -> {
-            client.resource(o).delete();
-            appliedVersions.remove(key(o));
-          });
-    }
+    List<HasMetadata> existing = new ArrayList<>(Stream.of(
+            configMaps.get(new ResourceID(RelayNames.configMap(pf), namespace)),
+            deployments.get(new ResourceID(RelayNames.deployment(pf), namespace)),
+            services.get(new ResourceID(RelayNames.service(pf), namespace)))
+        .flatMap(Optional::stream).toList());
+    List<HasMetadata> inTheWay = new ArrayList<>();
     for (HasMetadata object : wanted) {
+      // The informers hold labelled objects only: an unlabelled one under a wanted name is asked for.
+      Optional<HasMetadata> found = existing.stream().filter(o -> o.getKind().equals(object.getKind())).findFirst()
+          .or(() -> Optional.ofNullable(client.resource(object).get()));
+      found.ifPresent(inTheWay::add);
+    }
+    Optional<Refusal> conflict = RelayOwnership.conflict(pf, inTheWay);
+    List<HasMetadata> toApply = conflict.isPresent() ? List.of() : wanted;
+    for (HasMetadata found : existing) {
+      if (RelayOwnership.ownedBy(found, pf) && toApply.stream().noneMatch(w -> w.getKind().equals(found.getKind()))) {
+        client.resource(found).delete();
+        appliedVersions.remove(key(found));
+      }
+    }
+    for (HasMetadata object : toApply) {
       String hash = hash(object);
-      boolean current = existing.stream().flatMap(Optional::stream)
+      boolean current = existing.stream()
           .filter(o -> o.getKind().equals(object.getKind()))
           .anyMatch(o -> o.getMetadata().getAnnotations() != null
               && hash.equals(o.getMetadata().getAnnotations().get(APPLIED_HASH))
@@ -99,6 +119,7 @@ public final class RelayObjects {
         appliedVersions.put(key(applied), applied.getMetadata().getResourceVersion());
       }
     }
+    return conflict;
   }
 
   /** Forgets a deleted PortForward's objects; the garbage collector removes them. */

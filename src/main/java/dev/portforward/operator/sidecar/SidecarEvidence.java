@@ -15,7 +15,9 @@ import java.util.function.Function;
 /**
  * The sidecar half of Programmed for relay.mode Sidecar: every pod the forward selects carries a
  * ready sidecar injected for it. Injection happens at pod creation only, so a pod created before
- * the forward (or while the webhook was away) is named, for someone to restart. Pure.
+ * the forward (or while the webhook was away) is named, for someone to restart. A pod on the
+ * node's network (hostNetwork) never gets a sidecar; it is named as such, since no restart helps.
+ * Pure.
  */
 public final class SidecarEvidence {
 
@@ -32,11 +34,14 @@ public final class SidecarEvidence {
         .filter(pod -> !SidecarSelection.ports(pf, pod, services).isEmpty())
         .sorted(Comparator.comparing(pod -> pod.getMetadata().getName()))
         .toList();
-    List<String> without = selected.stream().filter(pod -> !Sidecars.carries(pod, name))
+    List<String> hostNetwork = selected.stream().filter(pod -> !SidecarSelection.injectable(pod))
+        .map(pod -> pod.getMetadata().getName()).toList();
+    List<String> without = selected.stream()
+        .filter(pod -> SidecarSelection.injectable(pod) && !Sidecars.carries(pod, name))
         .map(pod -> pod.getMetadata().getName()).toList();
     List<String> unready = selected.stream().filter(pod -> Sidecars.carries(pod, name) && !Sidecars.isReady(pod))
         .map(pod -> pod.getMetadata().getName()).toList();
-    if (without.isEmpty() && unready.isEmpty()) {
+    if (hostNetwork.isEmpty() && without.isEmpty() && unready.isEmpty()) {
       return Check.ok(Reason.PROGRAMMED, "relay sidecars ready in " + selected.size() + " pod(s)");
     }
     List<String> parts = new ArrayList<>();
@@ -48,7 +53,12 @@ public final class SidecarEvidence {
     if (!unready.isEmpty()) {
       parts.add(unready.size() + " pod(s) whose relay sidecar is not ready: " + bounded(unready));
     }
-    return Check.fail(Reason.SIDECARS_MISSING, String.join("; ", parts));
+    if (!hostNetwork.isEmpty()) {
+      parts.add(hostNetwork.size() + " selected pod(s) use hostNetwork and never get the relay sidecar (its"
+          + " 127.0.0.1 would be the node's): " + bounded(hostNetwork) + "; select pods without hostNetwork");
+    }
+    return Check.fail(without.isEmpty() && unready.isEmpty() ? Reason.HOST_NETWORK_PODS : Reason.SIDECARS_MISSING,
+        String.join("; ", parts));
   }
 
   private static String bounded(List<String> names) {

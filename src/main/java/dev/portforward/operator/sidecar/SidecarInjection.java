@@ -38,14 +38,15 @@ public final class SidecarInjection {
   private SidecarInjection() {}
 
   /**
-   * JSON patch operations for a pod that {@code forwards} select; none when nothing selects it or
-   * it already has the sidecar (a re-sent admission request must not inject twice).
+   * JSON patch operations for a pod that {@code forwards} select; none when nothing selects it, when
+   * it already has the sidecar (a re-sent admission request must not inject twice), or when it uses
+   * hostNetwork (see {@link SidecarSelection#injectable}), whatever selects it.
    *
    * @param configMaps the ConfigMap of a PortForward, by its name
    */
   public static List<Map<String, Object>> patch(Pod pod, List<SidecarFor> forwards, Settings settings,
       Function<String, String> configMaps) {
-    if (forwards.isEmpty() || Sidecars.hasContainer(pod)) {
+    if (forwards.isEmpty() || Sidecars.hasContainer(pod) || !SidecarSelection.injectable(pod)) {
       return List.of();
     }
     String served = forwards.stream().map(SidecarFor::portForward).collect(Collectors.joining(","));

@@ -39,16 +39,32 @@ public final class SidecarSelection {
     return pf.getSpec().getRelay() != null && pf.getSpec().getRelay().getMode() == RelayMode.Sidecar;
   }
 
-  /** The accepted Sidecar PortForwards among {@code candidates} that select the pod, by name. */
+  /**
+   * The accepted Sidecar PortForwards among {@code candidates} that select the pod, by name. Of
+   * two that want the same pod port only the earlier is selected ({@link SidecarConflicts}): the
+   * operator refuses the later one, but a pod created before it did must still start.
+   */
   public static List<SidecarFor> select(Pod pod, List<PortForward> candidates,
       Function<String, Optional<Service>> services) {
-    return candidates.stream()
+    List<PortForward> accepted = candidates.stream()
         .filter(SidecarSelection::isSidecar)
         .filter(Conditions::isAccepted)
+        .toList();
+    Map<String, Optional<SidecarConflicts.Conflict>> decided = SidecarConflicts.decide(accepted, List.of(pod), services);
+    return accepted.stream()
+        .filter(pf -> decided.get(pf.getMetadata().getName()).isEmpty())
         .map(pf -> new SidecarFor(pf.getMetadata().getName(), ports(pf, pod, services)))
         .filter(s -> !s.ports().isEmpty())
         .sorted(Comparator.comparing(SidecarFor::portForward))
         .toList();
+  }
+
+  /**
+   * Whether a sidecar may join the pod. Not with hostNetwork: the pod's 127.0.0.1 is the node's,
+   * so the sidecar would relay whatever the node serves on loopback.
+   */
+  public static boolean injectable(Pod pod) {
+    return pod.getSpec() == null || !Boolean.TRUE.equals(pod.getSpec().getHostNetwork());
   }
 
   /** The pod ports {@code pf} relays in this pod; empty when it does not select the pod. */

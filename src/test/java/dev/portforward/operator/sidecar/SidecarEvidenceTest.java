@@ -38,6 +38,16 @@ class SidecarEvidenceTest {
   }
 
   @Test
+  void hostNetworkPodsAreNamedAsSuchNotAsWaitingForARestart() {
+    Pod onNode = new PodBuilder(pod("on-node", null, false)).editSpec().withHostNetwork(true).endSpec().build();
+
+    assertThat(check(List.of(onNode, pod("ok", "web", true)))).isEqualTo(Check.fail(Reason.HOST_NETWORK_PODS,
+        "1 selected pod(s) use hostNetwork and never get the relay sidecar (its 127.0.0.1 would be the node's):"
+            + " on-node; select pods without hostNetwork"));
+    assertThat(check(List.of(onNode, pod("old", null, false))).reason()).isEqualTo(Reason.SIDECARS_MISSING);
+  }
+
+  @Test
   void theListIsBounded() {
     List<Pod> pods = new ArrayList<>();
     IntStream.range(0, 25).forEach(i -> pods.add(pod("p" + (100 + i), null, false)));

@@ -96,6 +96,14 @@ class SidecarInjectionTest {
   }
 
   @Test
+  void aHostNetworkPodNeverGetsTheSidecarEvenWhenSelected() {
+    Pod pod = new PodBuilder(pod(Map.of("app", "web"))).editSpec().withHostNetwork(true).endSpec().build();
+
+    assertThat(SidecarSelection.injectable(pod)).isFalse();
+    assertThat(inject(pod, List.of(toPods("web", Map.of("app", "web"), 8080, true)))).isEmpty();
+  }
+
+  @Test
   void aServiceWhoseTargetPortIsPrivilegedIsRefusedNamingIt() {
     Service privileged = new ServiceBuilder(WEB).editSpec().editFirstPort().withTargetPort(new IntOrString(80))
         .endPort().endSpec().build();

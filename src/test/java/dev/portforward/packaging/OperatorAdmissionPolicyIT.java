@@ -1,0 +1,145 @@
+package dev.portforward.packaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.InstalledChart;
+import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * With the chart installed, its ValidatingAdmissionPolicies hold where RBAC cannot: PortForward
+ * status (on which the node agents act) is written by the operator's service account alone, not by
+ * a tenant bound to cluster-admin in its namespace; and the operator writes only Deployments,
+ * ConfigMaps and Services that carry its managed-by label, so it cannot take over or delete a
+ * tenant's object even when told to.
+ */
+@ExtendWith(RealCluster.class)
+class OperatorAdmissionPolicyIT {
+
+  private static final String RELEASE = "admission-test";
+  private static final String NAMESPACE = "pf-admission-test";
+  private static final String STATUS_REFUSED = "PortForward status is written only by the portforward operator";
+  private static final String NOT_ITS_OWN = "the portforward operator writes only its own relay objects";
+
+  @Test
+  void onlyTheOperatorWritesPortForwardStatus(KubernetesClient admin, ControlPlane cp, TestNamespace ns)
+      throws Exception {
+    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE)) {
+      admin.resource(new ServiceAccountBuilder().withNewMetadata().withNamespace(ns.name()).withName("tenant")
+          .endMetadata().build()).create();
+      // As much as RBAC can give in a namespace, portforwards/status included.
+      admin.resource(new RoleBindingBuilder().withNewMetadata().withNamespace(ns.name()).withName("tenant-admin")
+          .endMetadata().withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole")
+          .withName("cluster-admin").endRoleRef()
+          .addNewSubject().withKind("ServiceAccount").withName("tenant").withNamespace(ns.name()).endSubject()
+          .build()).create();
+      PortForward pf = admin.resource(PortForwards.of(ns.name(), "web",
+          "listen: {port: 8080}, target: {service: {name: web, port: 80}}")).create();
+      pf.setStatus(accepted(pf));
+      // Status writes without a resourceVersion: an operator running in the test bed adds its finalizer.
+      pf.getMetadata().setResourceVersion(null);
+
+      try (KubernetesClient tenant = chart.clientAs(ns.name(), "tenant");
+          KubernetesClient operator = chart.asOperator()) {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+            assertThatThrownBy(() -> tenant.resource(pf).dryRun().patchStatus()).hasMessageContaining(STATUS_REFUSED));
+        assertThatThrownBy(() -> tenant.resource(pf).patchStatus())
+            .isInstanceOf(KubernetesClientException.class)
+            .hasMessageContaining(STATUS_REFUSED + " (" + chart.operatorUser() + "), not by system:serviceaccount:"
+                + ns.name() + ":tenant");
+        assertThat(messages(admin, ns)).as("nothing written").doesNotContain("set by hand");
+        // The tenant still edits its own spec: the policy covers the status subresource only.
+        tenant.resources(PortForward.class).inNamespace(ns.name()).withName("web")
+            .edit(p -> { p.getSpec().getListen().setPort(8081); return p; });
+
+        operator.resource(pf).patchStatus();
+        assertThat(messages(admin, ns)).containsExactly("set by hand");
+      }
+    }
+  }
+
+  @Test
+  void theOperatorWritesOnlyObjectsCarryingItsManagedByLabel(KubernetesClient admin, ControlPlane cp,
+      TestNamespace ns) throws Exception {
+    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE);
+        KubernetesClient operator = chart.asOperator()) {
+      Deployment tenantsDeployment = admin.resource(new DeploymentBuilder().withNewMetadata().withNamespace(ns.name())
+          .withName("web-relay").addToLabels("app", "web").endMetadata()
+          .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("app", "web").endSelector()
+          .withNewTemplate().withNewMetadata().addToLabels("app", "web").endMetadata()
+          .withNewSpec().addNewContainer().withName("web").withImage("web").endContainer().endSpec()
+          .endTemplate().endSpec().build()).create();
+      ConfigMap tenantsConfig = admin.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name())
+          .withName("web-relay").endMetadata().addToData("app.conf", "mine").build()).create();
+
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+          assertThatThrownBy(() -> operator.apps().deployments().inNamespace(ns.name()).withName("web-relay")
+              .dryRun().delete()).hasMessageContaining(NOT_ITS_OWN));
+      assertThatThrownBy(() -> operator.apps().deployments().inNamespace(ns.name()).withName("web-relay").edit(d -> {
+        d.getMetadata().getLabels().put("app.kubernetes.io/managed-by", "portforward-operator");
+        d.getSpec().setReplicas(0);
+        return d;
+      })).hasMessageContaining(NOT_ITS_OWN + ", labelled app.kubernetes.io/managed-by=portforward-operator before and"
+          + " after the change; deployments " + ns.name() + "/web-relay is not one");
+      assertThatThrownBy(() -> operator.apps().deployments().inNamespace(ns.name()).withName("web-relay").delete())
+          .hasMessageContaining(NOT_ITS_OWN);
+      assertThatThrownBy(() -> operator.configMaps().inNamespace(ns.name()).withName("web-relay")
+          .edit(c -> { c.getData().put("app.conf", "relay"); return c; })).hasMessageContaining(NOT_ITS_OWN);
+      assertThatThrownBy(() -> operator.configMaps().inNamespace(ns.name()).withName("web-relay").delete())
+          .hasMessageContaining(NOT_ITS_OWN);
+      assertThatThrownBy(() -> operator.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name())
+          .withName("unlabelled").endMetadata().build()).create()).hasMessageContaining(NOT_ITS_OWN);
+      // The Deployment controller writes its status; what the tenant wrote is as it was.
+      Deployment after = admin.apps().deployments().inNamespace(ns.name()).withName("web-relay").get();
+      assertThat(after.getMetadata().getLabels()).isEqualTo(tenantsDeployment.getMetadata().getLabels());
+      assertThat(after.getSpec().getReplicas()).isEqualTo(1);
+      assertThat(admin.configMaps().inNamespace(ns.name()).withName("web-relay").get().getMetadata()
+          .getResourceVersion()).as("unchanged").isEqualTo(tenantsConfig.getMetadata().getResourceVersion());
+
+      Map<String, String> ours = Map.of("app.kubernetes.io/managed-by", "portforward-operator");
+      operator.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name()).withName("other-relay")
+          .withLabels(ours).endMetadata().addToData("relay.yaml", "forwards: []").build()).create();
+      operator.configMaps().inNamespace(ns.name()).withName("other-relay")
+          .edit(c -> { c.getData().put("relay.yaml", "forwards: [] # again"); return c; });
+      assertThatThrownBy(() -> operator.configMaps().inNamespace(ns.name()).withName("other-relay")
+          .edit(c -> { c.getMetadata().setLabels(Map.of()); return c; }))
+          .as("its own object stays labelled").hasMessageContaining(NOT_ITS_OWN);
+      assertThat(operator.configMaps().inNamespace(ns.name()).withName("other-relay").delete()).hasSize(1);
+    }
+  }
+
+  private static List<String> messages(KubernetesClient admin, TestNamespace ns) {
+    PortForward pf = admin.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
+    return pf.getStatus() == null ? List.of()
+        : pf.getStatus().getConditions().stream().map(c -> c.getMessage()).toList();
+  }
+
+  private static PortForwardStatus accepted(PortForward pf) {
+    PortForwardStatus status = new PortForwardStatus();
+    status.setObservedGeneration(pf.getMetadata().getGeneration());
+    status.setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus("True").withReason("Accepted")
+        .withMessage("set by hand").withLastTransitionTime("2026-11-30T08:00:00Z")
+        .withObservedGeneration(pf.getMetadata().getGeneration()).build()));
+    return status;
+  }
+}
