@@ -1,8 +1,10 @@
 package dev.portforward.agent;
 
 import dev.portforward.agent.nft.Conntrack;
+import dev.portforward.agent.nft.FlowCuts;
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.agent.nft.RulesetRenderer;
+import dev.portforward.agent.nft.TableListing;
 import java.util.List;
 
 /**
@@ -11,6 +13,7 @@ import java.util.List;
  * periodic {@link #verify} compares the kernel's table with what it should hold and replaces it
  * whole when someone changed it (drift) or when it cannot tell (after partial updates); a failed
  * transaction leaves the previous rules in force and forces a whole replacement next time.
+ * After the rules change, the established flows they no longer allow are cut ({@link Conntrack}).
  */
 public final class NodeSync {
 
@@ -61,12 +64,12 @@ public final class NodeSync {
 
   private Outcome replace(List<NodeForward> desired) {
     try {
-      // After a start or a failure, the kernel's table is the only record of the backends in use.
-      String tableBefore = applied == null ? nft.listTable() : null;
+      // After a start or a failure, the kernel's table is the only record of what was forwarded.
+      List<FlowCuts.Dnat> tableBefore = applied == null ? TableListing.forwards(nft.listTableJson()) : null;
       nft.apply(RulesetRenderer.render(desired));
       kernelAfterReplace = nft.listTable();
       if (tableBefore != null) {
-        conntrack.forgetRemovedBackends(tableBefore, desired);
+        conntrack.cut(tableBefore, desired);
       }
       return done(desired);
     } catch (Nft.NftException e) {
@@ -77,7 +80,7 @@ public final class NodeSync {
 
   private Outcome done(List<NodeForward> desired) {
     if (applied != null) {
-      conntrack.forgetRemovedBackends(applied, desired);
+      conntrack.cut(FlowCuts.changed(applied, desired), desired);
     }
     applied = List.copyOf(desired);
     return new Outcome(true, true, null);

@@ -1,0 +1,132 @@
+package dev.portforward.agent.nft;
+
+import dev.portforward.agent.NodeForward;
+import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.api.v1alpha1.Protocol;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides which established flows the rules no longer allow. NAT rules see only the first packet
+ * of a flow, so narrowing sourceRanges, dropping a route or a backend, or deleting a forward
+ * leaves the flows already admitted running until their conntrack entries go. A flow is cut
+ * when a forward that changed had DNATed it (its original destination is that forward's listen
+ * address, port and protocol, and it went to one of that forward's backends) and the new rules
+ * would not send the same client to the same backend. Flows of other forwards, and flows the
+ * agent did not DNAT, are never touched. Pure: it reads only what it is given.
+ */
+public final class FlowCuts {
+
+  private FlowCuts() {}
+
+  /**
+   * What the kernel DNATs for one forward: where clients arrive and every backend they may be
+   * sent to, read from a {@link NodeForward} or back from the kernel's table after a restart.
+   *
+   * @param listenAddresses the node addresses the forward accepts on; empty means all of them
+   */
+  public record Dnat(Protocol protocol, Set<InetAddress> listenAddresses, int port, Set<Backend> backends) {
+    public Dnat {
+      listenAddresses = Set.copyOf(listenAddresses);
+      backends = Set.copyOf(backends);
+    }
+
+    static Dnat of(NodeForward f) {
+      Set<Backend> all = new HashSet<>(f.backends());
+      f.routes().forEach(r -> all.addAll(r.backends()));
+      return new Dnat(f.protocol(), Set.copyOf(f.listenAddresses()), f.port(), all);
+    }
+  }
+
+  /** The forwards of {@code before} that {@code after} does not hold unchanged: only their flows can lose their right. */
+  public static List<Dnat> changed(List<NodeForward> before, List<NodeForward> after) {
+    Set<NodeForward> kept = Set.copyOf(after);
+    return before.stream().filter(f -> !kept.contains(f)).map(Dnat::of).toList();
+  }
+
+  /**
+   * The conntrack filter that lists the DNATed flows of these forwards: narrowed to one protocol
+   * and port when they share them (the usual case: one forward changed), else every DNATed flow.
+   */
+  public static List<String> listFilter(List<Dnat> changed) {
+    Set<String> keys = new HashSet<>();
+    changed.forEach(d -> keys.add(d.protocol() + "/" + d.port()));
+    List<String> filter = new ArrayList<>(List.of("--dst-nat"));
+    if (keys.size() == 1) {
+      Dnat d = changed.get(0);
+      filter.addAll(List.of("-p", name(d.protocol()), "--orig-port-dst", String.valueOf(d.port())));
+    }
+    return filter;
+  }
+
+  /** The flows that a forward of {@code before} DNATed and {@code after} no longer allows. */
+  public static List<Flow> cut(List<Dnat> before, List<NodeForward> after, List<Flow> flows) {
+    return flows.stream().filter(f -> dnatedBy(before, f) && !allowed(after, f)).toList();
+  }
+
+  /**
+   * Lines for {@code conntrack -R -}: one deletion per flow, by its whole original tuple and its
+   * backend, so that each line matches that flow and no other.
+   */
+  public static String deletions(List<Flow> flows) {
+    StringBuilder out = new StringBuilder();
+    for (Flow f : flows) {
+      out.append("-D -p ").append(name(f.protocol()))
+          .append(" --orig-src ").append(NetUtil.toAddressString(f.source()))
+          .append(" --orig-dst ").append(NetUtil.toAddressString(f.destination()))
+          .append(" --sport ").append(f.sourcePort())
+          .append(" --dport ").append(f.destinationPort())
+          .append(" --reply-src ").append(NetUtil.toAddressString(f.backend()))
+          .append(" --reply-port-src ").append(f.backendPort())
+          .append('\n');
+    }
+    return out.toString();
+  }
+
+  private static boolean dnatedBy(List<Dnat> before, Flow f) {
+    return owner(before.stream().map(d -> new Listener<>(d.protocol(), d.listenAddresses(), d.port(), d)).toList(), f)
+        .map(d -> d.backends().contains(new Backend(f.backend(), f.backendPort())))
+        .orElse(false);
+  }
+
+  /** Whether the rules of {@code after} would send this client to this backend as a new flow. */
+  private static boolean allowed(List<NodeForward> after, Flow f) {
+    return owner(after.stream().map(n -> new Listener<>(n.protocol(), Set.copyOf(n.listenAddresses()), n.port(), n)).toList(), f)
+        .map(n -> {
+          if (!n.sourceRanges().isEmpty() && n.sourceRanges().stream().noneMatch(c -> c.contains(f.source()))) {
+            return false;
+          }
+          List<Backend> pick = n.routes().stream()
+              .filter(r -> r.sources().stream().anyMatch(c -> c.contains(f.source())))
+              .findFirst().map(SourceRoute::backends).orElse(n.backends());
+          return pick.contains(new Backend(f.backend(), f.backendPort()));
+        })
+        .orElse(false);
+  }
+
+  /** A forward by where it listens. */
+  private record Listener<T>(Protocol protocol, Set<InetAddress> addresses, int port, T forward) {}
+
+  /**
+   * The forward a flow arrived at, as the dispatch maps choose it: one listening on the flow's
+   * exact address first, then one listening on every node address.
+   */
+  private static <T> Optional<T> owner(List<Listener<T>> listeners, Flow f) {
+    List<Listener<T>> candidates = listeners.stream()
+        .filter(l -> l.protocol() == f.protocol() && l.port() == f.destinationPort()).toList();
+    return candidates.stream().filter(l -> l.addresses().contains(f.destination())).findFirst()
+        .or(() -> candidates.stream().filter(l -> l.addresses().isEmpty()).findFirst())
+        .map(Listener::forward);
+  }
+
+  private static String name(Protocol protocol) {
+    return protocol.name().toLowerCase(Locale.ROOT);
+  }
+}
