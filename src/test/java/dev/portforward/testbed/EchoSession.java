@@ -16,10 +16,12 @@ public final class EchoSession {
   /** How long an echo may take; past it, the connection counts as no longer carrying traffic. */
   private static final long ECHO_SECONDS = 2;
 
+  private final Process socat;
   private final Writer toServer;
   private final BlockingQueue<String> fromServer = new LinkedBlockingQueue<>();
 
   private EchoSession(Process socat) {
+    this.socat = socat;
     toServer = socat.outputWriter();
     BufferedReader lines = socat.inputReader();
     Thread reader = new Thread(() -> {
@@ -39,6 +41,11 @@ public final class EchoSession {
   public static EchoSession open(NetNs net, String ns, String source, String host, int port) throws IOException {
     return new EchoSession(net.spawn(ns, "socat", "-",
         "TCP:" + host + ":" + port + ",bind=" + source + ",retry=20,interval=0.2"));
+  }
+
+  /** Closes the connection (the client's socat ends, and with it the TCP connection). */
+  public void close() {
+    socat.destroy();
   }
 
   /** Sends a line; true when the same line comes back within a couple of seconds. */
