@@ -88,6 +88,25 @@ class NodePlannerTest {
   }
 
   @Test
+  void theKernelCountsConnectionsWithoutARelayAndLimitsTheSourceRateInEveryMode() {
+    forwards.add(external("plain", Map.of(), "203.0.113.5", true));
+    for (RelayMode mode : List.of(RelayMode.None, RelayMode.Sidecar)) {
+      PortForward pf = external(mode.name().toLowerCase(java.util.Locale.ROOT), Map.of(), "203.0.113.5", true);
+      Relay relay = new Relay();
+      relay.setMode(mode);
+      relay.setMaxConnections(100);
+      relay.setMaxConnectionsPerSecondPerSource(5);
+      pf.getSpec().setRelay(relay);
+      forwards.add(pf);
+    }
+
+    assertThat(NodePlanner.plan(node, view()).forwards()).extracting(NodeForward::name, NodeForward::limits).containsExactly(
+        org.assertj.core.groups.Tuple.tuple("plain", NodeForward.Limits.NONE),
+        org.assertj.core.groups.Tuple.tuple("none", new NodeForward.Limits(100, 5)),
+        org.assertj.core.groups.Tuple.tuple("sidecar", new NodeForward.Limits(0, 5)));
+  }
+
+  @Test
   void aSidecarForwardDnatsOnlyToPodsThatCarryItsSidecar() {
     PortForward pf = external("web", Map.of(), "203.0.113.5", true);
     PodsTarget target = new PodsTarget();
