@@ -34,6 +34,7 @@ import dev.portforward.gateway.Method;
 import dev.portforward.gateway.Transport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -91,7 +92,7 @@ class NodePlannerTest {
   void theKernelCountsConnectionsWithoutARelayAndLimitsTheSourceRateInEveryMode() {
     forwards.add(external("plain", Map.of(), "203.0.113.5", true));
     for (RelayMode mode : List.of(RelayMode.None, RelayMode.Sidecar)) {
-      PortForward pf = external(mode.name().toLowerCase(java.util.Locale.ROOT), Map.of(), "203.0.113.5", true);
+      PortForward pf = external(mode.name().toLowerCase(Locale.ROOT), Map.of(), "203.0.113.5", true);
       Relay relay = new Relay();
       relay.setMode(mode);
       relay.setMaxConnections(100);

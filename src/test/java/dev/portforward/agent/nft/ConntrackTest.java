@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
+import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
 class ConntrackTest {
@@ -30,7 +31,7 @@ class ConntrackTest {
     assertThat(Conntrack.flows("")).isEmpty();
   }
 
-  private static java.net.InetAddress ip(String text) {
+  private static InetAddress ip(String text) {
     return Cidr.parseAddress(text);
   }
 }

@@ -6,6 +6,7 @@ import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.nft.FlowCuts.Dnat;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
+import java.net.InetAddress;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -46,7 +47,7 @@ class TableListingTest {
     assertThat(TableListing.forwards("")).isEmpty();
   }
 
-  private static java.net.InetAddress ip(String text) {
+  private static InetAddress ip(String text) {
     return Cidr.parseAddress(text);
   }
 
