@@ -49,12 +49,14 @@ class ConnectionLimitIT {
 
   @Test
   void aThirdConnectionWaitsWhileTwoAreOpenAndAnotherForwardIsUnaffected() throws Exception {
-    apply(forward("limited", 8090, new Limits(2, 0)), forward("free", 8091, Limits.NONE));
+    List<NodeForward> forwards = List.of(forward("limited", 8090, new Limits(2, 0)), forward("free", 8091, Limits.NONE));
+    apply(forwards.toArray(NodeForward[]::new));
     EchoSession first = session(ALICE, 8090);
     EchoSession second = session(BOB, 8090);
 
     assertThat(ask(ALICE, 8090)).as("a third connection, with two open").isEmpty();
     assertThat(first.echoes("still")).isTrue();
+    assertThat(sync.verify(forwards).applied()).as("counted connections are no drift to repair").isFalse();
     assertThat(second.echoes("still")).isTrue();
     assertThat(ask(ALICE, 8091)).as("another forward to the same backend").isEqualTo("ask");
     assertThat(session(ALICE, 8091).echoes("more")).isTrue();
@@ -65,7 +67,8 @@ class ConnectionLimitIT {
 
   @Test
   void aBurstFromOneSourceIsCutOffWhileAnotherSourceStillConnects() {
-    apply(forward("rated", 8092, new Limits(0, 2)), forward("free", 8093, Limits.NONE));
+    List<NodeForward> forwards = List.of(forward("rated", 8092, new Limits(0, 2)), forward("free", 8093, Limits.NONE));
+    apply(forwards.toArray(NodeForward[]::new));
     await().atMost(Duration.ofSeconds(20)).until(() -> ask(BOB, 8092), "ask"::equals);
 
     assertThat(burst(ALICE, 8093)).as("a burst through a forward without a rate: all get through").isEqualTo(BURST);
@@ -73,6 +76,7 @@ class ConnectionLimitIT {
     // loaded machine, so a few more may pass, never most of them.
     assertThat(burst(ALICE, 8092)).as("the same burst through the rated forward").isBetween(1, BURST / 2);
     assertThat(ask(BOB, 8092)).as("another source on the same forward, right after").isEqualTo("ask");
+    assertThat(sync.verify(forwards).applied()).as("the sources the rate sets learnt are no drift to repair").isFalse();
   }
 
   private static final int BURST = 20;

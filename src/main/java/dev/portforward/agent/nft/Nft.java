@@ -30,16 +30,13 @@ public final class Nft {
     run(ruleset, "nft", "-f", "-");
   }
 
-  /** The agent's table as the kernel holds it now, or an empty string when there is none. */
+  /**
+   * The agent's table as the kernel holds it now (nft JSON), less what traffic writes into it
+   * (see {@link TableListing#withoutLearntElements}), or an empty string when there is none: two
+   * listings are equal exactly when the rules are.
+   */
   public String listTable() {
-    try {
-      return run(null, "nft", "list", "table", "inet", RulesetRenderer.TABLE);
-    } catch (NftException e) {
-      if (e.getMessage().contains("No such file or directory")) {
-        return "";
-      }
-      throw e;
-    }
+    return TableListing.withoutLearntElements(listTableJson());
   }
 
   /** The agent's table as data ({@code nft -j}), or an empty string when there is none. */

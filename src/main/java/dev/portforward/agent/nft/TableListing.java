@@ -2,6 +2,7 @@ package dev.portforward.agent.nft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.nft.FlowCuts.Dnat;
 import dev.portforward.api.v1alpha1.Protocol;
@@ -60,6 +61,43 @@ public final class TableListing {
     return listens.entrySet().stream()
         .map(e -> new Dnat(e.getKey().protocol(), e.getValue(), e.getKey().port(), backends(e.getKey().chain(), rules)))
         .toList();
+  }
+
+  /**
+   * The listing less what traffic and the kernel's bookkeeping write into it: the elements of
+   * sets that rules write into (the sources a rate limit has learnt, with their timers) and the
+   * handles (new ones for the same rules after a whole replacement). Two such listings are equal
+   * exactly when the rules are.
+   */
+  public static String withoutLearntElements(String json) {
+    if (json.isBlank()) {
+      return json;
+    }
+    try {
+      JsonNode root = JSON.readTree(json);
+      Set<String> written = new HashSet<>();
+      for (JsonNode entry : root.path("nftables")) {
+        for (JsonNode statement : entry.path("rule").path("expr")) {
+          JsonNode update = statement.path("set");
+          if (update.has("op") && update.path("set").asText().startsWith("@")) {
+            written.add(update.path("set").asText().substring(1));
+          }
+        }
+      }
+      for (JsonNode entry : root.path("nftables")) {
+        entry.fields().forEachRemaining(object -> {
+          if (object.getValue() instanceof ObjectNode node) {
+            node.remove("handle");
+            if (object.getKey().equals("set") && written.contains(node.path("name").asText())) {
+              node.remove("elem");
+            }
+          }
+        });
+      }
+      return JSON.writeValueAsString(root);
+    } catch (IOException e) {
+      throw new Nft.NftException("nft -j: unreadable listing: " + e.getMessage());
+    }
   }
 
   /** A forward's chain and the protocol and port it listens on; its addresses are gathered apart. */

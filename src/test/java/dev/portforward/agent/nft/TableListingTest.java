@@ -43,6 +43,21 @@ class TableListingTest {
   }
 
   @Test
+  void sourcesARateLimitLearntAndHandlesAreNotPartOfTheRules() {
+    String learnt = """
+        {"nftables": [{"set": {"name": "fw_x_rate4", "handle": 8, "flags": ["timeout"], "elem": [{"elem": {"val": "10.77.1.9", "expires": 9}}]}},
+        {"set": {"name": "fw_x_src4", "handle": 9, "flags": ["interval"], "elem": [{"prefix": {"addr": "10.0.0.0", "len": 8}}]}},
+        {"rule": {"chain": "fw_x", "handle": 29, "expr": [{"set": {"op": "update", "elem": {"payload": {"protocol": "ip", "field": "saddr"}}, "set": "@fw_x_rate4"}}, {"drop": null}]}}]}
+        """;
+    String fresh = learnt.replace("[{\"elem\": {\"val\": \"10.77.1.9\", \"expires\": 9}}]", "[]").replace("29", "31");
+
+    assertThat(TableListing.withoutLearntElements(learnt)).isEqualTo(TableListing.withoutLearntElements(fresh))
+        .contains("10.0.0.0").doesNotContain("10.77.1.9", "handle");
+    assertThat(TableListing.withoutLearntElements(learnt))
+        .isNotEqualTo(TableListing.withoutLearntElements(learnt.replace("10.0.0.0", "10.1.0.0")));
+  }
+
+  @Test
   void noTableHasNoForwards() {
     assertThat(TableListing.forwards("")).isEmpty();
   }
