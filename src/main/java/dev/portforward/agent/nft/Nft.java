@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,6 +20,13 @@ public final class Nft {
   private static final long TIMEOUT_SECONDS = 30;
   /** Errors end up in a node report, whose messages the CRD bounds at 1024 characters. */
   private static final int MAX_ERROR = 512;
+
+  /** Threads that read a command's output while it runs: they block, so not the common pool's. */
+  private static final ExecutorService READERS = Executors.newCachedThreadPool(task -> {
+    Thread reader = new Thread(task, "nft-output");
+    reader.setDaemon(true);
+    return reader;
+  });
 
   private final List<String> prefix;
 
@@ -76,9 +85,9 @@ public final class Nft {
       Process process = new ProcessBuilder(full).redirectErrorStream(withErrors).start();
       // Read while writing: a command that answers each input line (conntrack -R) would otherwise
       // fill its output pipe and wait for us while we wait for it to read.
-      CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()));
+      CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()), READERS);
       CompletableFuture<String> errors = withErrors ? CompletableFuture.completedFuture("")
-          : CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+          : CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()), READERS);
       try (OutputStream in = process.getOutputStream()) {
         if (stdin != null) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
