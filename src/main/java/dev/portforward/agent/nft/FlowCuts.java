@@ -10,8 +10,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Decides which established flows the rules no longer allow. NAT rules see only the first packet
@@ -68,7 +70,11 @@ public final class FlowCuts {
 
   /** The flows that a forward of {@code before} DNATed and {@code after} no longer allows. */
   public static List<Flow> cut(List<Dnat> before, List<NodeForward> after, List<Flow> flows) {
-    return flows.stream().filter(f -> dnatedBy(before, f) && !allowed(after, f)).toList();
+    Dispatch<Dnat> was = new Dispatch<>(before.stream()
+        .map(d -> new Listener<>(d.protocol(), d.listenAddresses(), d.port(), d)).toList());
+    Dispatch<NodeForward> is = new Dispatch<>(after.stream()
+        .map(n -> new Listener<>(n.protocol(), Set.copyOf(n.listenAddresses()), n.port(), n)).toList());
+    return flows.stream().filter(f -> dnatedBy(was, f) && !allowed(is, f)).toList();
   }
 
   /**
@@ -90,15 +96,13 @@ public final class FlowCuts {
     return out.toString();
   }
 
-  private static boolean dnatedBy(List<Dnat> before, Flow f) {
-    return owner(before.stream().map(d -> new Listener<>(d.protocol(), d.listenAddresses(), d.port(), d)).toList(), f)
-        .map(d -> d.backends().contains(new Backend(f.backend(), f.backendPort())))
-        .orElse(false);
+  private static boolean dnatedBy(Dispatch<Dnat> before, Flow f) {
+    return before.owner(f).map(d -> d.backends().contains(new Backend(f.backend(), f.backendPort()))).orElse(false);
   }
 
   /** Whether the rules of {@code after} would send this client to this backend as a new flow. */
-  private static boolean allowed(List<NodeForward> after, Flow f) {
-    return owner(after.stream().map(n -> new Listener<>(n.protocol(), Set.copyOf(n.listenAddresses()), n.port(), n)).toList(), f)
+  private static boolean allowed(Dispatch<NodeForward> after, Flow f) {
+    return after.owner(f)
         .map(n -> {
           if (!n.sourceRanges().isEmpty() && n.sourceRanges().stream().noneMatch(c -> c.contains(f.source()))) {
             return false;
@@ -114,16 +118,28 @@ public final class FlowCuts {
   /** A forward by where it listens. */
   private record Listener<T>(Protocol protocol, Set<InetAddress> addresses, int port, T forward) {}
 
-  /**
-   * The forward a flow arrived at, as the dispatch maps choose it: one listening on the flow's
-   * exact address first, then one listening on every node address.
-   */
-  private static <T> Optional<T> owner(List<Listener<T>> listeners, Flow f) {
-    List<Listener<T>> candidates = listeners.stream()
-        .filter(l -> l.protocol() == f.protocol() && l.port() == f.destinationPort()).toList();
-    return candidates.stream().filter(l -> l.addresses().contains(f.destination())).findFirst()
-        .or(() -> candidates.stream().filter(l -> l.addresses().isEmpty()).findFirst())
-        .map(Listener::forward);
+  /** The forwards by protocol and port, so that finding a flow's forward does not grow with their number. */
+  private static final class Dispatch<T> {
+    private final Map<String, List<Listener<T>>> byPort;
+
+    Dispatch(List<Listener<T>> listeners) {
+      byPort = listeners.stream().collect(Collectors.groupingBy(l -> key(l.protocol(), l.port())));
+    }
+
+    /**
+     * The forward a flow arrived at, as the dispatch maps choose it: one listening on the flow's
+     * exact address first, then one listening on every node address.
+     */
+    Optional<T> owner(Flow f) {
+      List<Listener<T>> candidates = byPort.getOrDefault(key(f.protocol(), f.destinationPort()), List.of());
+      return candidates.stream().filter(l -> l.addresses().contains(f.destination())).findFirst()
+          .or(() -> candidates.stream().filter(l -> l.addresses().isEmpty()).findFirst())
+          .map(Listener::forward);
+    }
+
+    private static String key(Protocol protocol, int port) {
+      return protocol + "/" + port;
+    }
   }
 
   private static String name(Protocol protocol) {
