@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.Limits;
 import dev.portforward.agent.nft.Nft;
+import dev.portforward.agent.nft.RulesetRenderer;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
 import dev.portforward.testbed.EchoSession;
@@ -77,6 +78,25 @@ class ConnectionLimitIT {
     assertThat(burst(ALICE, 8092)).as("the same burst through the rated forward").isBetween(1, BURST / 2);
     assertThat(ask(BOB, 8092)).as("another source on the same forward, right after").isEqualTo("ask");
     assertThat(sync.verify(forwards).applied()).as("the sources the rate sets learnt are no drift to repair").isFalse();
+  }
+
+  @Test
+  void anIpv6ClientsWhole64CountsAsOneSource() {
+    NodeForward rated = new NodeForward("test", "rated", 1, Protocol.TCP, List.of(), 8094, List.of(), List.of(),
+        List.of(new Backend(Cidr.parseAddress(NodeTopology.POD1_IP6), 8080)), new Limits(0, 100));
+    apply(rated);
+    net.exec(hosts.client, "bash", "-c",
+        "ip addr add fd77:1::3/64 dev $(ip -o -6 addr show to " + NodeTopology.CLIENT_IP6 + " | cut -d' ' -f2) nodad");
+
+    for (String source : List.of(NodeTopology.CLIENT_IP6, "fd77:1::3")) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> net.exec(hosts.client, "bash", "-c",
+          "echo ask | socat -T2 - TCP6:[" + NodeTopology.NODE_IP6 + "]:8094,bind=[" + source + "],connect-timeout=1 || true")
+          .strip(), "pod1-v6"::equals);
+    }
+
+    String set = net.exec(hosts.node, "nft", "-j", "list", "set", "inet", "portforward",
+        RulesetRenderer.chainName(rated) + "_rate6");
+    assertThat(set).as("one element, the clients' /64").contains("\"fd77:1::\"").doesNotContain("fd77:1::2", "fd77:1::3");
   }
 
   private static final int BURST = 20;
