@@ -79,10 +79,16 @@ public final class RulesetRenderer {
       new Declaration("hairpin4", "ipv4_addr . ipv4_addr"),
       new Declaration("hairpin6", "ipv6_addr . ipv6_addr"));
 
-  /** Sources one forward's rate limit tracks at once, per address family. */
-  private static final int RATE_SOURCES = 65536;
-  /** A source that opened nothing for this long is forgotten; its burst has long refilled. */
-  private static final String RATE_MEMORY = "10s";
+  /**
+   * Sources one forward's rate limit tracks at once, per address family: a few MB of kernel
+   * memory at most, however many sources a flood spoofs.
+   */
+  private static final int RATE_SOURCES = 16384;
+  /**
+   * A source that opened nothing for this long is forgotten. Its bucket (a burst of one second's
+   * rate) refills in one second, so forgetting it after two loses nothing and keeps the set small.
+   */
+  private static final String RATE_MEMORY = "2s";
 
   private RulesetRenderer() {}
 
