@@ -19,9 +19,9 @@ import javax.xml.stream.XMLStreamReader;
 /**
  * Cuts the established flows that the rules no longer allow (see {@link FlowCuts}, which
  * decides): one {@code conntrack -L -o xml} of the DNATed flows of the forwards that changed, and
- * one {@code conntrack -R -} that deletes exactly the flows to cut. Once its entry is gone, a
- * flow's next packet is new to the kernel and meets the forward's current rules: a client now
- * outside sourceRanges is dropped, one whose backend went is sent to a current one.
+ * one {@code conntrack -R -} whose few lines delete exactly the flows to cut. Once its entry is
+ * gone, a flow's next packet is new to the kernel and meets the forward's current rules: a client
+ * now outside sourceRanges is dropped, one whose backend went is sent to a current one.
  */
 public final class Conntrack {
 
@@ -40,7 +40,7 @@ public final class Conntrack {
     list.addAll(FlowCuts.listFilter(before));
     List<Flow> cut = FlowCuts.cut(before, after, flows(runner.output(list.toArray(String[]::new))));
     if (!cut.isEmpty()) {
-      runner.run(FlowCuts.deletions(cut), "conntrack", "-R", "-");
+      runner.run(FlowCuts.deletions(cut, after), "conntrack", "-R", "-");
     }
   }
 

@@ -4,6 +4,7 @@ import dev.portforward.agent.NodeForward;
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
 import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.common.Cidr;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -72,28 +74,66 @@ public final class FlowCuts {
   public static List<Flow> cut(List<Dnat> before, List<NodeForward> after, List<Flow> flows) {
     Dispatch<Dnat> was = new Dispatch<>(before.stream()
         .map(d -> new Listener<>(d.protocol(), d.listenAddresses(), d.port(), d)).toList());
-    Dispatch<NodeForward> is = new Dispatch<>(after.stream()
-        .map(n -> new Listener<>(n.protocol(), Set.copyOf(n.listenAddresses()), n.port(), n)).toList());
+    Dispatch<NodeForward> is = dispatch(after);
     return flows.stream().filter(f -> dnatedBy(was, f) && !allowed(is, f)).toList();
   }
 
   /**
-   * Lines for {@code conntrack -R -}: one deletion per flow, by its whole original tuple and its
-   * backend, so that each line matches that flow and no other.
+   * Lines for {@code conntrack -R -}: as few deletions as cover exactly the flows to cut, since
+   * each line costs one walk of the kernel's whole table. Each line names the forward's
+   * destination (protocol, address, port) and the backend (reply source and port). A backend that
+   * the new rules no longer reach there loses all its flows there in one line; otherwise the
+   * line names the widest prefix around a cut client in which every address gets the same
+   * answer from the new rules (no prefix of the forward's sourceRanges or routes starts inside
+   * it), so no allowed client is ever inside one, and a narrowing that cuts thousands of clients
+   * takes a few lines.
    */
-  public static String deletions(List<Flow> flows) {
-    StringBuilder out = new StringBuilder();
-    for (Flow f : flows) {
-      out.append("-D -p ").append(name(f.protocol()))
-          .append(" --orig-src ").append(NetUtil.toAddressString(f.source()))
-          .append(" --orig-dst ").append(NetUtil.toAddressString(f.destination()))
-          .append(" --sport ").append(f.sourcePort())
-          .append(" --dport ").append(f.destinationPort())
-          .append(" --reply-src ").append(NetUtil.toAddressString(f.backend()))
-          .append(" --reply-port-src ").append(f.backendPort())
-          .append('\n');
+  public static String deletions(List<Flow> cut, List<NodeForward> after) {
+    Dispatch<NodeForward> is = dispatch(after);
+    Set<String> lines = new TreeSet<>();
+    for (Flow f : cut) {
+      Backend backend = new Backend(f.backend(), f.backendPort());
+      String sources = is.owner(f).filter(n -> reaches(n, backend))
+          .map(n -> " --orig-src " + uniformAround(n, f.source())).orElse("");
+      lines.add("-D -p " + name(f.protocol()) + sources
+          + " --orig-dst " + NetUtil.toAddressString(f.destination()) + " --dport " + f.destinationPort()
+          + " --reply-src " + NetUtil.toAddressString(f.backend()) + " --reply-port-src " + f.backendPort() + "\n");
     }
-    return out.toString();
+    return String.join("", lines);
+  }
+
+  private static boolean reaches(NodeForward n, Backend backend) {
+    return n.backends().contains(backend) || n.routes().stream().anyMatch(r -> r.backends().contains(backend));
+  }
+
+  /**
+   * The widest prefix around {@code address} that no prefix of the forward's sourceRanges or
+   * routes cuts in two: prefixes are nested or disjoint, so it must hold each one that contains
+   * the address whole, and end before any other begins.
+   */
+  static Cidr uniformAround(NodeForward n, InetAddress address) {
+    int length = 0;
+    List<Cidr> prefixes = new ArrayList<>(n.sourceRanges());
+    n.routes().forEach(r -> prefixes.addAll(r.sources()));
+    for (Cidr prefix : prefixes) {
+      if (prefix.network().getAddress().length == address.getAddress().length) {
+        length = Math.max(length,
+            prefix.contains(address) ? prefix.prefixLength() : commonBits(address, prefix.network()) + 1);
+      }
+    }
+    return new Cidr(address, length);
+  }
+
+  private static int commonBits(InetAddress a, InetAddress b) {
+    byte[] x = a.getAddress();
+    byte[] y = b.getAddress();
+    for (int i = 0; i < x.length; i++) {
+      int differ = (x[i] ^ y[i]) & 0xff;
+      if (differ != 0) {
+        return i * 8 + Integer.numberOfLeadingZeros(differ) - 24;
+      }
+    }
+    return x.length * 8;
   }
 
   private static boolean dnatedBy(Dispatch<Dnat> before, Flow f) {
@@ -113,6 +153,11 @@ public final class FlowCuts {
           return pick.contains(new Backend(f.backend(), f.backendPort()));
         })
         .orElse(false);
+  }
+
+  private static Dispatch<NodeForward> dispatch(List<NodeForward> forwards) {
+    return new Dispatch<>(forwards.stream()
+        .map(n -> new Listener<>(n.protocol(), Set.copyOf(n.listenAddresses()), n.port(), n)).toList());
   }
 
   /** A forward by where it listens. */

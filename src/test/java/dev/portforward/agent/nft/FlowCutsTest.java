@@ -101,13 +101,63 @@ class FlowCutsTest {
   }
 
   @Test
-  void eachDeletionNamesTheWholeFlow() {
-    Flow v6 = flow(Protocol.UDP, "fd77:1::2", 40000, "fd77:1::1", 5353, "fd77:2::2", 53);
+  void aBackendNoLongerReachedLosesAllItsFlowsThereInOneLine() {
+    Flow bobToo = flow(Protocol.TCP, BOB, 40009, NODE, 80, POD1, 8080);
+    NodeForward moved = forward("web", Protocol.TCP, List.of(), 80, List.of(), List.of(), backend(POD2, 8080));
 
-    assertThat(FlowCuts.deletions(List.of(alice, v6))).isEqualTo("""
-        -D -p tcp --orig-src 10.77.1.2 --orig-dst 10.77.1.1 --sport 40001 --dport 80 --reply-src 10.77.2.2 --reply-port-src 8080
-        -D -p udp --orig-src fd77:1::2 --orig-dst fd77:1::1 --sport 40000 --dport 5353 --reply-src fd77:2::2 --reply-port-src 53
-        """);
+    assertThat(FlowCuts.deletions(List.of(alice, bobToo), List.of(moved))).isEqualTo(
+        "-D -p tcp --orig-dst 10.77.1.1 --dport 80 --reply-src 10.77.2.2 --reply-port-src 8080\n");
+    assertThat(FlowCuts.deletions(List.of(alice), List.of())).as("the forward is gone").isEqualTo(
+        "-D -p tcp --orig-dst 10.77.1.1 --dport 80 --reply-src 10.77.2.2 --reply-port-src 8080\n");
+  }
+
+  @Test
+  void excludedClientsAreCoveredByTheWidestPrefixesThatHoldNoAllowedClient() {
+    NodeForward onlyBob = forward("web", Protocol.TCP, List.of(), 80, List.of(Cidr.parse(BOB + "/32")), List.of(),
+        backend(POD1, 8080));
+    Flow aliceAgain = flow(Protocol.TCP, ALICE, 40010, NODE, 80, POD1, 8080);
+
+    assertThat(FlowCuts.deletions(List.of(alice, aliceAgain), List.of(onlyBob))).as("10.77.1.2 and .3 differ in the last bit")
+        .isEqualTo("-D -p tcp --orig-src 10.77.1.2/32 --orig-dst 10.77.1.1 --dport 80 --reply-src 10.77.2.2 --reply-port-src 8080\n");
+
+    NodeForward oneSubnet = forward("web", Protocol.TCP, List.of(), 80, List.of(Cidr.parse("10.77.100.0/24")), List.of(),
+        backend(POD1, 8080));
+    assertThat(FlowCuts.uniformAround(oneSubnet, Cidr.parseAddress("10.77.139.229"))).isEqualTo(Cidr.parse("10.77.128.0/17"));
+    assertThat(FlowCuts.uniformAround(oneSubnet, Cidr.parseAddress("10.77.101.5"))).isEqualTo(Cidr.parse("10.77.101.0/24"));
+    assertThat(FlowCuts.uniformAround(oneSubnet, Cidr.parseAddress("fd77:1::2"))).as("no IPv6 range: every IPv6 client alike")
+        .isEqualTo(Cidr.parse("::/0"));
+
+    SourceRoute inner = new SourceRoute(List.of(Cidr.parse("10.77.100.128/25")), List.of(backend(POD2, 8080)));
+    NodeForward routed = forward("web", Protocol.TCP, List.of(), 80, List.of(Cidr.parse("10.77.100.0/24")), List.of(inner),
+        backend(POD1, 8080));
+    assertThat(FlowCuts.uniformAround(routed, Cidr.parseAddress("10.77.100.200"))).isEqualTo(Cidr.parse("10.77.100.128/25"));
+    assertThat(FlowCuts.uniformAround(routed, Cidr.parseAddress("10.77.100.5"))).isEqualTo(Cidr.parse("10.77.100.0/25"));
+  }
+
+  @Test
+  void noPrefixOfACutClientHoldsAnAllowedOne() {
+    SourceRoute route = new SourceRoute(List.of(Cidr.parse("10.77.100.128/25"), Cidr.parse("10.77.7.0/24")),
+        List.of(backend(POD2, 8080)));
+    NodeForward after = forward("web", Protocol.TCP, List.of(), 80,
+        List.of(Cidr.parse("10.77.100.0/24"), Cidr.parse("10.77.7.7/32"), Cidr.parse("10.77.64.0/18")), List.of(route),
+        backend(POD1, 8080));
+    java.util.Random random = new java.util.Random(11);
+    for (int i = 0; i < 2000; i++) {
+      String client = "10.77." + random.nextInt(256) + "." + random.nextInt(256);
+      Flow f = flow(Protocol.TCP, client, 40000, NODE, 80, random.nextBoolean() ? POD1 : POD2, 8080);
+      if (FlowCuts.cut(List.of(Dnat.of(after)), List.of(after), List.of(f)).isEmpty()) {
+        continue;
+      }
+      Cidr prefix = FlowCuts.uniformAround(after, f.source());
+      for (int j = 0; j < 50; j++) {
+        String other = "10.77." + random.nextInt(256) + "." + random.nextInt(256);
+        if (prefix.contains(Cidr.parseAddress(other))) {
+          Flow neighbour = flow(Protocol.TCP, other, 40000, NODE, 80, f.backend().getHostAddress(), 8080);
+          assertThat(FlowCuts.cut(List.of(Dnat.of(after)), List.of(after), List.of(neighbour)))
+              .as("%s shares %s with cut client %s", other, prefix, client).containsExactly(neighbour);
+        }
+      }
+    }
   }
 
   private static List<Flow> cuts(List<NodeForward> before, List<NodeForward> after, Flow... flows) {
