@@ -17,6 +17,7 @@ import java.util.List;
  * @param sourceRanges clients allowed to use the forward; empty means every client
  * @param routes per-source backends, first match wins, before the default backends
  * @param backends where the remaining clients go; empty drops them
+ * @param limits what the kernel admits of new connections, so that a flood stays inside this forward
  */
 public record NodeForward(
     String namespace,
@@ -27,13 +28,36 @@ public record NodeForward(
     int port,
     List<Cidr> sourceRanges,
     List<SourceRoute> routes,
-    List<Backend> backends) {
+    List<Backend> backends,
+    Limits limits) {
+
+  /** A forward without limits. */
+  public NodeForward(String namespace, String name, long generation, Protocol protocol, List<InetAddress> listenAddresses,
+      int port, List<Cidr> sourceRanges, List<SourceRoute> routes, List<Backend> backends) {
+    this(namespace, name, generation, protocol, listenAddresses, port, sourceRanges, routes, backends, Limits.NONE);
+  }
 
   /** An address and port that traffic is rewritten to. */
   public record Backend(InetAddress address, int port) {}
 
   /** Clients from these ranges go to these backends. */
   public record SourceRoute(List<Cidr> sources, List<Backend> backends) {}
+
+  /**
+   * Limits on new connections (TCP) or sessions (UDP); 0 means none.
+   *
+   * @param maxConnections how many may be open at once through this node
+   * @param maxConnectionsPerSecondPerSource how many one source address (IPv6: one /64) may open per second
+   */
+  public record Limits(int maxConnections, int maxConnectionsPerSecondPerSource) {
+    public static final Limits NONE = new Limits(0, 0);
+
+    public Limits {
+      if (maxConnections < 0 || maxConnectionsPerSecondPerSource < 0) {
+        throw new IllegalArgumentException("limits are counts: " + maxConnections + ", " + maxConnectionsPerSecondPerSource);
+      }
+    }
+  }
 
   public String id() {
     return namespace + "/" + name;

@@ -159,7 +159,8 @@ public final class NodePlanner {
         }
         checkAllowed(backends, routes, denied);
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
-            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends));
+            spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends,
+            limits(spec)));
         entry.setProgrammed(true);
         if (spec.getGateway() != null && holdsMapping(pf, node.getMetadata().getName())) {
           gateway.add(gatewayWish(pf, restrictedTo));
@@ -283,6 +284,18 @@ public final class NodePlanner {
       case None, Sidecar -> spec.getTarget() != null;
       case Deployment, Socks5 -> true;
     };
+  }
+
+  /**
+   * The kernel counts open connections only where no relay does (mode None); the per-source rate
+   * holds here in every mode, because every client's first packet passes this node's DNAT.
+   */
+  private static NodeForward.Limits limits(PortForwardSpec spec) {
+    if (spec.getRelay() == null) {
+      return NodeForward.Limits.NONE;
+    }
+    int max = relayMode(spec) == RelayMode.None ? Optional.ofNullable(spec.getRelay().getMaxConnections()).orElse(0) : 0;
+    return new NodeForward.Limits(max, Optional.ofNullable(spec.getRelay().getMaxConnectionsPerSecondPerSource()).orElse(0));
   }
 
   private static RelayMode relayMode(PortForwardSpec spec) {

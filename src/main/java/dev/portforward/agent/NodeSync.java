@@ -1,8 +1,10 @@
 package dev.portforward.agent;
 
 import dev.portforward.agent.nft.Conntrack;
+import dev.portforward.agent.nft.FlowCuts;
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.agent.nft.RulesetRenderer;
+import dev.portforward.agent.nft.TableListing;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,6 +26,8 @@ import java.util.stream.Stream;
  * forward among n costs about log2(n) checks), the others are applied, and the refused ones are
  * reported with the kernel's message. A refused forward stays out while it is unchanged; it is
  * tried again when it changes, and by {@link #verify} when one check says the kernel now accepts it.
+ *
+ * <p>After the rules change, the established flows they no longer allow are cut ({@link Conntrack}).
  */
 public final class NodeSync {
 
@@ -84,12 +88,12 @@ public final class NodeSync {
 
   private Outcome replace(List<NodeForward> wanted, boolean isolateOnFailure) {
     try {
-      // After a start or a failure, the kernel's table is the only record of the backends in use.
-      String tableBefore = applied == null ? nft.listTable() : null;
+      // After a start or a failure, the kernel's table is the only record of what was forwarded.
+      List<FlowCuts.Dnat> tableBefore = applied == null ? TableListing.forwards(nft.listTableJson()) : null;
       nft.apply(RulesetRenderer.render(wanted));
       kernelAfterReplace = nft.listTable();
       if (tableBefore != null) {
-        conntrack.forgetRemovedBackends(tableBefore, wanted);
+        conntrack.cut(tableBefore, wanted);
       }
       return done(wanted);
     } catch (Nft.NftException | IllegalArgumentException e) {
@@ -172,7 +176,7 @@ public final class NodeSync {
 
   private Outcome done(List<NodeForward> wanted) {
     if (applied != null) {
-      conntrack.forgetRemovedBackends(applied, wanted);
+      conntrack.cut(FlowCuts.changed(applied, wanted), wanted);
     }
     applied = List.copyOf(wanted);
     return new Outcome(true, true, null, refusedIds());

@@ -1,6 +1,7 @@
 package dev.portforward.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.ForwardReport;
@@ -35,6 +36,7 @@ import dev.portforward.gateway.Method;
 import dev.portforward.gateway.Transport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,26 @@ class NodePlannerTest {
 
     assertThat(forward.sourceRanges()).containsExactly(Cidr.parse("10.0.0.0/8"));
     assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("203.0.113.5"), 443));
+  }
+
+  @Test
+  void theKernelCountsConnectionsWithoutARelayAndLimitsTheSourceRateInEveryMode() {
+    forwards.add(external("plain", Map.of(), "203.0.113.5", true));
+    for (RelayMode mode : List.of(RelayMode.None, RelayMode.Sidecar)) {
+      PortForward pf = external(mode.name().toLowerCase(Locale.ROOT), Map.of(), "203.0.113.5", true);
+      Relay relay = new Relay();
+      relay.setMode(mode);
+      relay.setMaxConnections(100);
+      relay.setMaxConnectionsPerSecondPerSource(5);
+      pf.getSpec().setRelay(relay);
+      pf.getSpec().getListen().setPort(8444 + forwards.size());
+      forwards.add(pf);
+    }
+
+    assertThat(plan().forwards()).extracting(NodeForward::name, NodeForward::limits).containsExactlyInAnyOrder(
+        tuple("plain", NodeForward.Limits.NONE),
+        tuple("none", new NodeForward.Limits(100, 5)),
+        tuple("sidecar", new NodeForward.Limits(0, 5)));
   }
 
   @Test

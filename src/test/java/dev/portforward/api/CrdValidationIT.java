@@ -48,6 +48,9 @@ class CrdValidationIT {
       relay to pods     | listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 8080}}, relay: {mode: Deployment} | spec.target: Invalid value: relay.mode Deployment needs a service or external target: a relay dials one address, so put a Service in front of the pods
       sidecar external  | listen: {port: 8080}, target: {external: {host: 203.0.113.7, port: 443}}, relay: {mode: Sidecar} | spec.target: Invalid value: relay.mode Sidecar needs a service or pods target: the sidecar runs next to the target pods
       sidecar port 80   | listen: {port: 8080}, target: {pods: {selector: {app: web}, port: 80}}, relay: {mode: Sidecar} | spec.target: Invalid value: relay.mode Sidecar needs target.pods.port from 1024 up: the sidecar runs without root or capabilities
+      source rate 0     | listen: {port: 8080}, %1$s, relay: {maxConnectionsPerSecondPerSource: 0} | spec.relay.maxConnectionsPerSecondPerSource: Invalid value: 0: spec.relay.maxConnectionsPerSecondPerSource in body should be greater than or equal to 1
+      source rate 100001 | listen: {port: 8080}, %1$s, relay: {maxConnectionsPerSecondPerSource: 100001} | spec.relay.maxConnectionsPerSecondPerSource: Invalid value: 100001: spec.relay.maxConnectionsPerSecondPerSource in body should be less than or equal to 100000
+      no connections    | listen: {port: 8080}, %1$s, relay: {maxConnections: 0} | spec.relay.maxConnections: Invalid value: 0: spec.relay.maxConnections in body should be greater than or equal to 1
       external host     | listen: {port: 8080}, target: {external: {host: "evil host", port: 80}} | spec.target.external.host: Invalid value: "evil host": external.host must be an IP address or a lower-case DNS name
       """)
   void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,
@@ -78,6 +81,17 @@ class CrdValidationIT {
     PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("pf").get();
     assertThat(pf.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
     assertThat(pf.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
+  }
+
+  @Test
+  void acceptsKernelLimitsWithoutARelay(KubernetesClient client, TestNamespace ns) {
+    client.resource(yaml(ns, "listen: {port: 8080}, " + SERVICE_TARGET
+        + ", relay: {maxConnections: 2, maxConnectionsPerSecondPerSource: 5}")).create();
+
+    PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("pf").get();
+    assertThat(pf.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
+    assertThat(pf.getSpec().getRelay().getMaxConnections()).isEqualTo(2);
+    assertThat(pf.getSpec().getRelay().getMaxConnectionsPerSecondPerSource()).isEqualTo(5);
   }
 
   @ParameterizedTest(name = "{0}")

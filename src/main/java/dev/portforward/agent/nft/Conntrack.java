@@ -1,21 +1,27 @@
 package dev.portforward.agent.nft;
 
 import dev.portforward.agent.NodeForward;
-import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.agent.nft.FlowCuts.Dnat;
+import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
-import io.netty.util.NetUtil;
-import java.util.HashSet;
+import java.io.StringReader;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
+import java.util.Optional;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
 
 /**
- * Forgets connection-tracking entries that lead to backends no longer in use. Without this, a UDP
- * client that keeps sending keeps its old DNAT mapping to a backend that is gone. After a
- * restart the agent does not know what it programmed before, so the backends are read back from
- * the table the kernel still holds.
+ * Cuts the established flows that the rules no longer allow (see {@link FlowCuts}, which
+ * decides): one {@code conntrack -L -o xml} of the DNATed flows of the forwards that changed, and
+ * one {@code conntrack -R -} whose few lines delete exactly the flows to cut. Once its entry is
+ * gone, a flow's next packet is new to the kernel and meets the forward's current rules: a client
+ * now outside sourceRanges is dropped, one whose backend went is sent to a current one.
  */
 public final class Conntrack {
 
@@ -25,70 +31,64 @@ public final class Conntrack {
     this.runner = runner;
   }
 
-  /** DNAT targets in a listing of the agent's table: "dnat ip to A:P", "dnat ip6 to [A]:P", "N : A . P". */
-  private static final Pattern DNAT = Pattern.compile("meta l4proto (?<protocol>tcp|udp) dnat ip6? to "
-      + "(?:(?<ip4>[0-9.]+):(?<port4>\\d+)|\\[(?<ip6>[0-9a-fA-F:.]+)]:(?<port6>\\d+)|numgen random mod \\d+ map \\{(?<map>[^}]*)})");
-  private static final Pattern MAP_ELEMENT = Pattern.compile("\\d+ : ([0-9a-fA-F.:]+) \\. (\\d+)");
-
-  /** Deletes the entries of backends in {@code before} that {@code after} no longer has. */
-  public void forgetRemovedBackends(List<NodeForward> before, List<NodeForward> after) {
-    forget(targets(before), after);
+  /** Cuts the flows that a forward of {@code before} DNATed and {@code after} no longer allows. */
+  public void cut(List<Dnat> before, List<NodeForward> after) {
+    if (before.isEmpty()) {
+      return;
+    }
+    List<String> list = new ArrayList<>(List.of("conntrack", "-L", "-o", "xml"));
+    list.addAll(FlowCuts.listFilter(before));
+    List<Flow> cut = FlowCuts.cut(before, after, flows(runner.output(list.toArray(String[]::new))));
+    if (!cut.isEmpty()) {
+      runner.run(FlowCuts.deletions(cut, after), "conntrack", "-R", "-");
+    }
   }
 
-  /** Like {@link #forgetRemovedBackends}, with the backends of a table listing as {@code before}. */
-  public void forgetRemovedBackends(String tableBefore, List<NodeForward> after) {
-    forget(targetsIn(tableBefore), after);
-  }
-
-  static Set<Target> targetsIn(String table) {
-    Set<Target> targets = new HashSet<>();
-    Matcher dnat = DNAT.matcher(table);
-    while (dnat.find()) {
-      String protocol = dnat.group("protocol");
-      if (dnat.group("ip4") != null) {
-        targets.add(target(protocol, dnat.group("ip4"), dnat.group("port4")));
-      } else if (dnat.group("ip6") != null) {
-        targets.add(target(protocol, dnat.group("ip6"), dnat.group("port6")));
-      } else {
-        Matcher element = MAP_ELEMENT.matcher(dnat.group("map"));
-        while (element.find()) {
-          targets.add(target(protocol, element.group(1), element.group(2)));
+  /** The TCP and UDP flows of a {@code conntrack -L -o xml} listing; other protocols are left out. */
+  static List<Flow> flows(String xml) {
+    List<Flow> flows = new ArrayList<>();
+    if (xml.isBlank()) {
+      return flows;
+    }
+    XMLInputFactory factory = XMLInputFactory.newFactory();
+    factory.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+    factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+    try {
+      XMLStreamReader in = factory.createXMLStreamReader(new StringReader(xml));
+      Map<String, String> fields = new HashMap<>();
+      String direction = "";
+      while (in.hasNext()) {
+        int event = in.next();
+        if (event == XMLStreamReader.START_ELEMENT) {
+          switch (in.getLocalName()) {
+            case "flow" -> fields.clear();
+            case "meta" -> direction = String.valueOf(in.getAttributeValue(null, "direction"));
+            case "layer4" -> fields.put(direction + ".protocol", String.valueOf(in.getAttributeValue(null, "protoname")));
+            case "src", "dst", "sport", "dport" -> fields.put(direction + "." + in.getLocalName(), in.getElementText().strip());
+            default -> { }
+          }
+        } else if (event == XMLStreamReader.END_ELEMENT && in.getLocalName().equals("flow")) {
+          flow(fields).ifPresent(flows::add);
         }
       }
-    }
-    return targets;
-  }
-
-  private static Target target(String protocol, String address, String port) {
-    return new Target(protocol, NetUtil.toAddressString(Cidr.parseAddress(address)), Integer.parseInt(port));
-  }
-
-  private void forget(Set<Target> before, List<NodeForward> after) {
-    Set<Target> removed = new HashSet<>(before);
-    removed.removeAll(targets(after));
-    for (Target t : removed) {
-      try {
-        runner.run(null, "conntrack", "-D", "-p", t.protocol(), "--reply-src", t.address(),
-            "--reply-port-src", String.valueOf(t.port()));
-      } catch (Nft.NftException nothingToDelete) {
-        // conntrack exits 1 when no entry matched: nothing to forget.
-      }
+      return flows;
+    } catch (XMLStreamException e) {
+      throw new Nft.NftException("conntrack -L -o xml: unreadable listing: " + e.getMessage());
     }
   }
 
-  private static Set<Target> targets(List<NodeForward> forwards) {
-    Set<Target> targets = new HashSet<>();
-    for (NodeForward f : forwards) {
-      String protocol = f.protocol().name().toLowerCase(Locale.ROOT);
-      f.backends().forEach(b -> targets.add(target(protocol, b)));
-      f.routes().forEach(r -> r.backends().forEach(b -> targets.add(target(protocol, b))));
+  private static Optional<Flow> flow(Map<String, String> f) {
+    String protocol = f.get("original.protocol");
+    if (!"tcp".equals(protocol) && !"udp".equals(protocol)) {
+      return Optional.empty();
     }
-    return targets;
+    return Optional.of(new Flow(Protocol.valueOf(protocol.toUpperCase(Locale.ROOT)),
+        address(f.get("original.src")), Integer.parseInt(f.get("original.sport")),
+        address(f.get("original.dst")), Integer.parseInt(f.get("original.dport")),
+        address(f.get("reply.src")), Integer.parseInt(f.get("reply.sport"))));
   }
 
-  private static Target target(String protocol, Backend b) {
-    return new Target(protocol, NetUtil.toAddressString(b.address()), b.port());
+  private static InetAddress address(String text) {
+    return Cidr.parseAddress(text);
   }
-
-  record Target(String protocol, String address, int port) {}
 }

@@ -1,10 +1,14 @@
 package dev.portforward.agent.nft;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,6 +20,13 @@ public final class Nft {
   private static final long TIMEOUT_SECONDS = 30;
   /** Errors end up in a node report, whose messages the CRD bounds at 1024 characters. */
   private static final int MAX_ERROR = 512;
+
+  /** Threads that read a command's output while it runs: they block, so not the common pool's. */
+  private static final ExecutorService READERS = Executors.newCachedThreadPool(task -> {
+    Thread reader = new Thread(task, "nft-output");
+    reader.setDaemon(true);
+    return reader;
+  });
 
   private final List<String> prefix;
 
@@ -33,10 +44,19 @@ public final class Nft {
     run(ruleset, "nft", "-c", "-f", "-");
   }
 
-  /** The agent's table as the kernel holds it now, or an empty string when there is none. */
+  /**
+   * The agent's table as the kernel holds it now (nft JSON), less what traffic writes into it
+   * (see {@link TableListing#withoutLearntElements}), or an empty string when there is none: two
+   * listings are equal exactly when the rules are.
+   */
   public String listTable() {
+    return TableListing.withoutLearntElements(listTableJson());
+  }
+
+  /** The agent's table as data ({@code nft -j}), or an empty string when there is none. */
+  public String listTableJson() {
     try {
-      return run(null, "nft", "list", "table", "inet", RulesetRenderer.TABLE);
+      return output("nft", "-j", "list", "table", "inet", RulesetRenderer.TABLE);
     } catch (NftException e) {
       if (e.getMessage().contains("No such file or directory")) {
         return "";
@@ -50,12 +70,29 @@ public final class Nft {
     apply(RulesetRenderer.cleanup());
   }
 
-  /** Runs a command (nft, conntrack) under the prefix; stdin may be null. */
+  /** Runs a command (nft, conntrack) under the prefix; stdin may be null. Returns what it printed on both streams. */
   String run(String stdin, String... command) {
+    return run(stdin, true, command);
+  }
+
+  /**
+   * Runs a command that prints data, and returns its standard output alone: conntrack prints a
+   * summary line on standard error, which must not end up inside the data.
+   */
+  String output(String... command) {
+    return run(null, false, command);
+  }
+
+  private String run(String stdin, boolean withErrors, String... command) {
     List<String> full = new ArrayList<>(prefix);
     full.addAll(List.of(command));
     try {
-      Process process = new ProcessBuilder(full).redirectErrorStream(true).start();
+      Process process = new ProcessBuilder(full).redirectErrorStream(withErrors).start();
+      // Read while writing: a command that answers each input line (conntrack -R) would otherwise
+      // fill its output pipe and wait for us while we wait for it to read.
+      CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()), READERS);
+      CompletableFuture<String> errors = withErrors ? CompletableFuture.completedFuture("")
+          : CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()), READERS);
       try (OutputStream in = process.getOutputStream()) {
         if (stdin != null) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -63,13 +100,13 @@ public final class Nft {
       } catch (IOException exitedWithoutReading) {
         // The command stopped before reading its input; its output and exit code say why.
       }
-      String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         throw new NftException(String.join(" ", command) + ": no answer in " + TIMEOUT_SECONDS + "s");
       }
+      String out = output.join();
       if (process.exitValue() != 0) {
-        String said = out.strip().lines().limit(5).reduce((a, b) -> a + "; " + b).orElse("");
+        String said = (withErrors ? out : errors.join()).strip().lines().limit(5).reduce((a, b) -> a + "; " + b).orElse("");
         throw new NftException(String.join(" ", command) + " failed (exit " + process.exitValue() + "): "
             + (said.length() > MAX_ERROR ? said.substring(0, MAX_ERROR) + "..." : said));
       }
@@ -79,6 +116,14 @@ public final class Nft {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new NftException(String.join(" ", command) + ": interrupted");
+    }
+  }
+
+  private static String readAll(InputStream stream) {
+    try {
+      return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
     }
   }
 

@@ -86,6 +86,17 @@ public final class RulesetRenderer {
       new Declaration("hairpin4", "ipv4_addr . ipv4_addr"),
       new Declaration("hairpin6", "ipv6_addr . ipv6_addr"));
 
+  /**
+   * Sources one forward's rate limit tracks at once, per address family: a few MB of kernel
+   * memory at most, however many sources a flood spoofs.
+   */
+  private static final int RATE_SOURCES = 16384;
+  /**
+   * A source that opened nothing for this long is forgotten. Its bucket (a burst of one second's
+   * rate) refills in one second, so forgetting it after two loses nothing and keeps the set small.
+   */
+  private static final String RATE_MEMORY = "2s";
+
   private RulesetRenderer() {}
 
   /** The transaction that makes the table exactly {@code forwards}. */
@@ -204,6 +215,7 @@ public final class RulesetRenderer {
         }
       }
     }
+    limits(f.limits(), chain, sets, setNames, main);
     for (int r = 0; r < f.routes().size(); r++) {
       NodeForward.SourceRoute route = f.routes().get(r);
       String routeChain = chain + "_r" + r;
@@ -231,6 +243,31 @@ public final class RulesetRenderer {
           proto + " . " + NetUtil.toAddressString(listen) + " . " + f.port(), "goto " + chain));
     }
     return new Parts(chain, sets.toString(), chains, setNames, chainNames, elements);
+  }
+
+  /**
+   * New connections only reach this chain (a NAT chain sees the first packet of a flow), so these
+   * rules cost nothing per packet of an established flow, and established flows never hit them.
+   * The per-source sets are bounded and forget a source after {@link #RATE_MEMORY}: a flood from
+   * spoofed sources cannot grow them, and a source idle for a second has its full burst again.
+   * Once a set is full, new sources pass unlimited until entries expire; maxConnections still holds.
+   */
+  private static void limits(NodeForward.Limits limits, String chain, StringBuilder sets, List<String> setNames,
+      StringBuilder main) {
+    int rate = limits.maxConnectionsPerSecondPerSource();
+    if (rate > 0) {
+      for (Family family : Family.values()) {
+        String set = chain + "_rate" + family.suffix;
+        sets.append("  set ").append(set).append(" {\n    type ").append(family.addrType).append("; size ")
+            .append(RATE_SOURCES).append("; flags dynamic,timeout; timeout ").append(RATE_MEMORY).append("\n  }\n");
+        setNames.add(set);
+        main.append("    update @").append(set).append(" { ").append(family.source).append(" limit rate over ")
+            .append(rate).append("/second burst ").append(rate).append(" packets } drop\n");
+      }
+    }
+    if (limits.maxConnections() > 0) {
+      main.append("    ct count over ").append(limits.maxConnections()).append(" drop\n");
+    }
   }
 
   /** The (backend . backend) elements of the hairpin sets, for every backend of every forward. */
@@ -295,20 +332,24 @@ public final class RulesetRenderer {
   }
 
   private enum Family {
-    V4("ip", "ipv4", "ipv4_addr", "4", a -> a instanceof Inet4Address),
-    V6("ip6", "ipv6", "ipv6_addr", "6", a -> !(a instanceof Inet4Address));
+    V4("ip", "ipv4", "ipv4_addr", "4", "ip saddr", a -> a instanceof Inet4Address),
+    // An IPv6 host usually holds a whole /64: counting addresses would let it take 2^64 rates.
+    V6("ip6", "ipv6", "ipv6_addr", "6", "ip6 saddr & ffff:ffff:ffff:ffff::", a -> !(a instanceof Inet4Address));
 
     final String match;
     final String nfproto;
     final String addrType;
     final String suffix;
+    /** The key of a per-source limit. */
+    final String source;
     final Predicate<InetAddress> member;
 
-    Family(String match, String nfproto, String addrType, String suffix, Predicate<InetAddress> member) {
+    Family(String match, String nfproto, String addrType, String suffix, String source, Predicate<InetAddress> member) {
       this.match = match;
       this.nfproto = nfproto;
       this.addrType = addrType;
       this.suffix = suffix;
+      this.source = source;
       this.member = member;
     }
 

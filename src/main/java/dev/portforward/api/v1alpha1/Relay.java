@@ -8,13 +8,15 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
-/** The relay that carries a proxy forward, and its per-connection settings. */
+/**
+ * How traffic is carried (kernel DNAT with mode None, or a relay), and the limits on connections.
+ * Limits hold where a connection is admitted: maxConnections in the relay, or in the node's kernel
+ * with mode None; maxConnectionsPerSecondPerSource in the node's kernel for every mode, since
+ * every client's first packet passes the node's DNAT.
+ */
 @ValidationRule(
     value = "self.proxyProtocol == 'None' || self.mode == 'Sidecar' || self.mode == 'Deployment'",
     message = "relay.proxyProtocol needs relay.mode Sidecar or Deployment: kernel DNAT cannot add a header")
-@ValidationRule(
-    value = "!has(self.maxConnections) || self.mode != 'None'",
-    message = "relay.maxConnections needs a relay: set relay.mode to Sidecar, Deployment or Socks5")
 @ValidationRule(
     value = "!has(self.idleTimeout) || self.mode != 'None'",
     message = "relay.idleTimeout needs a relay: set relay.mode to Sidecar, Deployment or Socks5")
@@ -36,8 +38,17 @@ public class Relay {
 
   @Min(1)
   @Max(1_000_000)
-  @JsonPropertyDescription("Connections (TCP) or sessions (UDP) per relay; the excess is refused at once.")
+  @JsonPropertyDescription(
+      "Connections (TCP) or sessions (UDP) open at once: per relay pod, where the excess is refused at "
+          + "once; with mode None, per node, where the kernel drops the excess's first packets.")
   private Integer maxConnections;
+
+  @Min(1)
+  @Max(100_000)
+  @JsonPropertyDescription(
+      "New connections (TCP) or sessions (UDP) per second from one client address (IPv6: one /64), "
+          + "with a burst of as many; each node's kernel drops the excess, in every mode.")
+  private Integer maxConnectionsPerSecondPerSource;
 
   @Size(max = 32)
   @Pattern("^([0-9]+(ms|s|m|h))+$")
@@ -69,6 +80,14 @@ public class Relay {
 
   public void setMaxConnections(Integer maxConnections) {
     this.maxConnections = maxConnections;
+  }
+
+  public Integer getMaxConnectionsPerSecondPerSource() {
+    return maxConnectionsPerSecondPerSource;
+  }
+
+  public void setMaxConnectionsPerSecondPerSource(Integer maxConnectionsPerSecondPerSource) {
+    this.maxConnectionsPerSecondPerSource = maxConnectionsPerSecondPerSource;
   }
 
   public String getIdleTimeout() {

@@ -2,35 +2,36 @@ package dev.portforward.agent.nft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portforward.agent.nft.Conntrack.Target;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.common.Cidr;
+import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
 class ConntrackTest {
 
-  /** The DNAT statements as `nft list table` prints them (the golden ruleset, read back from a kernel). */
+  /** As conntrack 1.4.7 lists them with -o xml (standard output only). */
   @Test
-  void backendsAreReadBackFromATableListing() {
-    String listing = """
-        chain fw_3e499e371f2fe662 {
-        		meta nfproto ipv4 meta l4proto udp dnat ip to 10.244.3.9:53
-        		drop
-        	}
-        		meta nfproto ipv6 meta l4proto tcp dnat ip6 to [fd00::5]:443
-        		meta nfproto ipv4 meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.1.5 . 8080, 1 : 10.244.2.7 . 8080 }
-        		meta nfproto ipv6 meta l4proto udp dnat ip6 to numgen random mod 2 map { 0 : fd00::1 . 53,
-        			     1 : fd00:0:0::2 . 53 }
+  void flowsAreReadFromTheXmlListing() {
+    String xml = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <conntrack>
+        <flow><meta direction="original"><layer3 protonum="2" protoname="ipv4"><src>10.77.91.2</src><dst>10.77.91.1</dst></layer3><layer4 protonum="17" protoname="udp"><sport>40000</sport><dport>5353</dport></layer4></meta><meta direction="reply"><layer3 protonum="2" protoname="ipv4"><src>10.77.92.2</src><dst>10.77.91.2</dst></layer3><layer4 protonum="17" protoname="udp"><sport>5353</sport><dport>40000</dport></layer4></meta><meta direction="independent"><timeout>29</timeout><mark>0</mark><use>1</use><id>752021614</id></meta></flow>
+        <flow><meta direction="original"><layer3 protonum="10" protoname="ipv6"><src>fd77:91::2</src><dst>fd77:91::1</dst></layer3><layer4 protonum="6" protoname="tcp"><sport>45527</sport><dport>9090</dport></layer4></meta><meta direction="reply"><layer3 protonum="10" protoname="ipv6"><src>fd77:92::2</src><dst>fd77:91::2</dst></layer3><layer4 protonum="6" protoname="tcp"><sport>9091</sport><dport>45527</dport></layer4></meta><meta direction="independent"><state>ESTABLISHED</state><timeout>431999</timeout><mark>0</mark><use>1</use><id>1142278383</id><assured/></meta></flow>
+        <flow><meta direction="original"><layer3 protonum="2" protoname="ipv4"><src>10.77.91.2</src><dst>10.77.91.1</dst></layer3><layer4 protonum="1" protoname="icmp"><type>8</type><code>0</code><id>7</id></layer4></meta><meta direction="reply"><layer3 protonum="2" protoname="ipv4"><src>10.77.91.1</src><dst>10.77.91.2</dst></layer3><layer4 protonum="1" protoname="icmp"><type>0</type><code>0</code><id>7</id></layer4></meta><meta direction="independent"><timeout>29</timeout><mark>0</mark><use>1</use><id>9</id></meta></flow>
+        </conntrack>
         """;
-    assertThat(Conntrack.targetsIn(listing)).containsExactlyInAnyOrder(
-        new Target("udp", "10.244.3.9", 53),
-        new Target("tcp", "fd00::5", 443),
-        new Target("tcp", "10.244.1.5", 8080),
-        new Target("tcp", "10.244.2.7", 8080),
-        new Target("udp", "fd00::1", 53),
-        new Target("udp", "fd00::2", 53));
+
+    assertThat(Conntrack.flows(xml)).containsExactly(
+        new Flow(Protocol.UDP, ip("10.77.91.2"), 40000, ip("10.77.91.1"), 5353, ip("10.77.92.2"), 5353),
+        new Flow(Protocol.TCP, ip("fd77:91::2"), 45527, ip("fd77:91::1"), 9090, ip("fd77:92::2"), 9091));
   }
 
   @Test
-  void anEmptyTableHasNoBackends() {
-    assertThat(Conntrack.targetsIn("")).isEmpty();
+  void anEmptyListingHasNoFlows() {
+    assertThat(Conntrack.flows("")).isEmpty();
+  }
+
+  private static InetAddress ip(String text) {
+    return Cidr.parseAddress(text);
   }
 }

@@ -52,6 +52,20 @@ class RulesetRendererTest {
   }
 
   @Test
+  void limitsLiveInTheForwardsOwnChainAndSets() throws Exception {
+    NodeForward limited = new NodeForward("shop", "web", 1, Protocol.TCP, List.of(Cidr.parseAddress("192.0.2.10")), 80, List.of(Cidr.parse("10.0.0.0/8")),
+        List.of(), List.of(backend("10.244.1.5", 8080)), new NodeForward.Limits(100, 20));
+    NodeForward countOnly = new NodeForward("shop", "dns", 1, Protocol.UDP, List.of(Cidr.parseAddress("192.0.2.10")), 53, List.of(), List.of(),
+        List.of(backend("10.244.1.6", 53)), new NodeForward.Limits(1000, 0));
+
+    assertGolden("limits.nft", RulesetRenderer.render(List.of(limited, countOnly)));
+    String chain = RulesetRenderer.chainName(limited);
+    assertThat(RulesetRenderer.update(List.of(limited, countOnly), List.of(countOnly)))
+        .as("the rate sets go with their forward").contains("delete set inet portforward " + chain + "_rate4\n",
+            "delete set inet portforward " + chain + "_rate6\n");
+  }
+
+  @Test
   void noForwardsIsAnEmptyTableAndCleanupTouchesOnlyOurs() throws Exception {
     assertGolden("empty.nft", RulesetRenderer.render(List.of()));
     assertThat(RulesetRenderer.cleanup()).isEqualTo("table inet portforward {}\ndelete table inet portforward\n");
