@@ -12,6 +12,7 @@ import dev.portforward.common.Cidr;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -24,6 +25,10 @@ import org.junit.jupiter.api.Test;
  * established connections nor other forwards nor other sources feel them.
  */
 class ConnectionLimitIT {
+
+  /** Forwards listen on the node's own addresses, as the planner gives them. */
+  private static final List<InetAddress> NODE_ADDRESSES =
+      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private static final String ALICE = NodeTopology.CLIENT_IP;
   private static final String BOB = "10.77.1.3";
@@ -82,7 +87,7 @@ class ConnectionLimitIT {
 
   @Test
   void anIpv6ClientsWhole64CountsAsOneSource() {
-    NodeForward rated = new NodeForward("test", "rated", 1, Protocol.TCP, List.of(), 8094, List.of(), List.of(),
+    NodeForward rated = new NodeForward("test", "rated", 1, Protocol.TCP, NODE_ADDRESSES, 8094, List.of(), List.of(),
         List.of(new Backend(Cidr.parseAddress(NodeTopology.POD1_IP6), 8080)), new Limits(0, 100));
     apply(rated);
     net.exec(hosts.client, "bash", "-c",
@@ -131,6 +136,6 @@ class ConnectionLimitIT {
 
   private static NodeForward forward(String name, int port, Limits limits) {
     Backend pod1 = new Backend(Cidr.parseAddress(NodeTopology.POD1_IP), ECHO);
-    return new NodeForward("test", name, 1, Protocol.TCP, List.of(), port, List.of(), List.of(), List.of(pod1), limits);
+    return new NodeForward("test", name, 1, Protocol.TCP, NODE_ADDRESSES, port, List.of(), List.of(), List.of(pod1), limits);
   }
 }

@@ -14,6 +14,7 @@ import dev.portforward.common.Cidr;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -27,6 +28,10 @@ import org.junit.jupiter.api.Test;
  * (ALICE), so that one forward can have an excluded and an allowed client at once.
  */
 class FlowCutIT {
+
+  /** Forwards listen on the node's own addresses, as the planner gives them. */
+  private static final List<InetAddress> NODE_ADDRESSES =
+      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private static final String ALICE = NodeTopology.CLIENT_IP;
   private static final String BOB = "10.77.1.3";
@@ -107,7 +112,7 @@ class FlowCutIT {
   void aRouteThatGoesTakesItsClientsFlowsWithIt() throws Exception {
     net.spawn(hosts.pod2, "socat", "TCP-LISTEN:" + ECHO + ",fork,reuseaddr", "EXEC:cat");
     SourceRoute bobToPod2 = new SourceRoute(List.of(Cidr.parse(BOB + "/32")), List.of(backend(NodeTopology.POD2_IP, ECHO)));
-    apply(new NodeForward("test", "echo", 1, Protocol.TCP, List.of(), 8090, List.of(), List.of(bobToPod2),
+    apply(new NodeForward("test", "echo", 1, Protocol.TCP, NODE_ADDRESSES, 8090, List.of(), List.of(bobToPod2),
         List.of(backend(NodeTopology.POD1_IP, ECHO))));
     EchoSession bob = session(BOB, 8090);
     EchoSession alice = session(ALICE, 8090);
@@ -159,11 +164,11 @@ class FlowCutIT {
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.TCP, List.of(), port, sources, List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.TCP, NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
   }
 
   private static NodeForward udp(String name, int port, List<Cidr> sources, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.UDP, List.of(), port, sources, List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.UDP, NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
   }
 
   private static Backend backend(String address, int port) {
