@@ -12,7 +12,6 @@ import dev.portforward.common.Cidr;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -26,12 +25,9 @@ import org.junit.jupiter.api.Test;
  */
 class ConnectionLimitIT {
 
-  /** Forwards listen on the node's own addresses, as the planner gives them. */
-  private static final List<InetAddress> NODE_ADDRESSES =
-      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private static final String ALICE = NodeTopology.CLIENT_IP;
-  private static final String BOB = "10.77.1.3";
+  private static final String BOB = NodeTopology.SECOND_CLIENT_IP;
   private static final int ECHO = 9090;
 
   private NodeTopology hosts;
@@ -43,7 +39,7 @@ class ConnectionLimitIT {
     hosts = NodeTopology.create();
     net = hosts.net;
     sync = new NodeSync(new Nft(NetNs.inside(hosts.node)));
-    net.exec(hosts.client, "bash", "-c", "ip addr add " + BOB + "/24 dev $(ip -o -4 addr show to " + ALICE + " | cut -d' ' -f2)");
+    hosts.addSecondClientAddress();
     // A backlog for a whole burst: the default (5) would drop SYNs of its own.
     net.spawn(hosts.pod1, "socat", "TCP-LISTEN:" + ECHO + ",fork,reuseaddr,backlog=64", "EXEC:cat");
   }
@@ -87,7 +83,7 @@ class ConnectionLimitIT {
 
   @Test
   void anIpv6ClientsWhole64CountsAsOneSource() {
-    NodeForward rated = new NodeForward("test", "rated", 1, Protocol.TCP, NODE_ADDRESSES, 8094, List.of(), List.of(),
+    NodeForward rated = new NodeForward("test", "rated", 1, Protocol.TCP, NodeTopology.NODE_ADDRESSES, 8094, List.of(), List.of(),
         List.of(new Backend(Cidr.parseAddress(NodeTopology.POD1_IP6), 8080)), new Limits(0, 100));
     apply(rated);
     net.exec(hosts.client, "bash", "-c",
@@ -136,6 +132,6 @@ class ConnectionLimitIT {
 
   private static NodeForward forward(String name, int port, Limits limits) {
     Backend pod1 = new Backend(Cidr.parseAddress(NodeTopology.POD1_IP), ECHO);
-    return new NodeForward("test", name, 1, Protocol.TCP, NODE_ADDRESSES, port, List.of(), List.of(), List.of(pod1), limits);
+    return new NodeForward("test", name, 1, Protocol.TCP, NodeTopology.NODE_ADDRESSES, port, List.of(), List.of(), List.of(pod1), limits);
   }
 }

@@ -38,9 +38,6 @@ import org.junit.jupiter.api.Test;
  */
 class DnatIT {
 
-  /** The node's addresses as its Node object would list them (InternalIP, both families). */
-  private static final List<java.net.InetAddress> NODE =
-      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private NodeTopology hosts;
   private NetNs net;
@@ -368,11 +365,11 @@ class DnatIT {
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.TCP, NODE, port, sources, routes, List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.TCP, NodeTopology.NODE_ADDRESSES, port, sources, routes, List.of(backends));
   }
 
   private static NodeForward udp(String name, int port, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.UDP, NODE, port, List.of(), List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.UDP, NodeTopology.NODE_ADDRESSES, port, List.of(), List.of(), List.of(backends));
   }
 
   private static Backend backend(String address, int port) {

@@ -14,7 +14,6 @@ import dev.portforward.common.Cidr;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -29,12 +28,9 @@ import org.junit.jupiter.api.Test;
  */
 class FlowCutIT {
 
-  /** Forwards listen on the node's own addresses, as the planner gives them. */
-  private static final List<InetAddress> NODE_ADDRESSES =
-      List.of(Cidr.parseAddress(NodeTopology.NODE_IP), Cidr.parseAddress(NodeTopology.NODE_IP6));
 
   private static final String ALICE = NodeTopology.CLIENT_IP;
-  private static final String BOB = "10.77.1.3";
+  private static final String BOB = NodeTopology.SECOND_CLIENT_IP;
   private static final int ECHO = 9090;
 
   private NodeTopology hosts;
@@ -48,7 +44,7 @@ class FlowCutIT {
     net = hosts.net;
     nft = new Nft(NetNs.inside(hosts.node));
     sync = new NodeSync(nft);
-    net.exec(hosts.client, "bash", "-c", "ip addr add " + BOB + "/24 dev $(ip -o -4 addr show to " + ALICE + " | cut -d' ' -f2)");
+    hosts.addSecondClientAddress();
     net.spawn(hosts.pod1, "socat", "TCP-LISTEN:" + ECHO + ",fork,reuseaddr", "EXEC:cat");
   }
 
@@ -112,7 +108,7 @@ class FlowCutIT {
   void aRouteThatGoesTakesItsClientsFlowsWithIt() throws Exception {
     net.spawn(hosts.pod2, "socat", "TCP-LISTEN:" + ECHO + ",fork,reuseaddr", "EXEC:cat");
     SourceRoute bobToPod2 = new SourceRoute(List.of(Cidr.parse(BOB + "/32")), List.of(backend(NodeTopology.POD2_IP, ECHO)));
-    apply(new NodeForward("test", "echo", 1, Protocol.TCP, NODE_ADDRESSES, 8090, List.of(), List.of(bobToPod2),
+    apply(new NodeForward("test", "echo", 1, Protocol.TCP, NodeTopology.NODE_ADDRESSES, 8090, List.of(), List.of(bobToPod2),
         List.of(backend(NodeTopology.POD1_IP, ECHO))));
     EchoSession bob = session(BOB, 8090);
     EchoSession alice = session(ALICE, 8090);
@@ -164,11 +160,11 @@ class FlowCutIT {
   }
 
   private static NodeForward tcp(String name, int port, List<Cidr> sources, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.TCP, NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.TCP, NodeTopology.NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
   }
 
   private static NodeForward udp(String name, int port, List<Cidr> sources, Backend... backends) {
-    return new NodeForward("test", name, 1, Protocol.UDP, NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
+    return new NodeForward("test", name, 1, Protocol.UDP, NodeTopology.NODE_ADDRESSES, port, sources, List.of(), List.of(backends));
   }
 
   private static Backend backend(String address, int port) {

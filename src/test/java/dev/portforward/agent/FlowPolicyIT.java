@@ -39,7 +39,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class FlowPolicyIT {
 
   private static final String ALICE = NodeTopology.CLIENT_IP;
-  private static final String BOB = "10.77.1.3";
+  private static final String BOB = NodeTopology.SECOND_CLIENT_IP;
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @Test
@@ -47,7 +47,7 @@ class FlowPolicyIT {
       TestNamespace ns, ControlPlane cp) throws Exception {
     try (NodeTopology hosts = NodeTopology.create()) {
       NetNs net = hosts.net;
-      net.exec(hosts.client, "bash", "-c", "ip addr add " + BOB + "/24 dev $(ip -o -4 addr show to " + ALICE + " | cut -d' ' -f2)");
+      hosts.addSecondClientAddress();
       net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,fork,reuseaddr", "EXEC:cat");
       Map<String, String> label = Map.of("portforward.dev/test", ns.name());
       String nodeName = ns.name() + "-node";

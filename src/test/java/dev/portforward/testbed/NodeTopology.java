@@ -1,6 +1,8 @@
 package dev.portforward.testbed;
 
+import dev.portforward.common.Cidr;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.List;
 
 /**
@@ -24,6 +26,11 @@ public final class NodeTopology implements AutoCloseable {
   public static final String CLIENT_IP6 = "fd77:1::2";
   public static final String POD1_IP6 = "fd77:2::2";
   public static final String POD2_IP6 = "fd77:3::2";
+  /** The node's addresses as its Node object lists them (InternalIP, both families): where forwards listen. */
+  public static final List<InetAddress> NODE_ADDRESSES =
+      List.of(Cidr.parseAddress(NODE_IP), Cidr.parseAddress(NODE_IP6));
+  /** A second client on the client's link, added by {@link #addSecondClientAddress}. */
+  public static final String SECOND_CLIENT_IP = "10.77.1.3";
 
   public final NetNs net;
   public final String client;
@@ -64,6 +71,12 @@ public final class NodeTopology implements AutoCloseable {
       net.close();
       throw e;
     }
+  }
+
+  /** Gives the client namespace {@link #SECOND_CLIENT_IP} too, so that one test has two sources. */
+  public void addSecondClientAddress() throws IOException {
+    net.exec(client, "bash", "-c", "ip addr add " + SECOND_CLIENT_IP + "/24 dev $(ip -o -4 addr show to "
+        + CLIENT_IP + " | cut -d' ' -f2)");
   }
 
   /** Asks the node's port over TCP from the client; the answer, or "" when refused or dropped. */
