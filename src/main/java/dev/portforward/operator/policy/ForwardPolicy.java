@@ -20,8 +20,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The operator-wide rules a PortForward must follow. Pure: built once from the settings, then
- * asked about specs and addresses; it never looks anything up itself.
+ * The rules a PortForward must follow: allowed ports, modes and targets, and the denylist of
+ * addresses no target may resolve to. Pure: built from the settings, extended with the cluster's
+ * own facts (API server, node addresses) by the caller, then asked about specs and addresses; it
+ * never looks anything up itself.
  */
 public final class ForwardPolicy {
 
