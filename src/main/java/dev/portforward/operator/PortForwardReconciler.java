@@ -24,6 +24,7 @@ import dev.portforward.operator.status.Verdict;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -156,13 +157,15 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
             .build(),
         context);
 
-    // Node labels decide which nodes a forward selects; status heartbeats must not wake anyone.
+    // Node labels decide which nodes a forward selects, node addresses which targets are denied;
+    // status heartbeats must not wake anyone.
     InformerEventSource<Node, PortForward> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, PortForward.class)
             .withName("nodes")
             .withSecondaryToPrimaryMapper(node -> ids(primaries.list().toList()))
             .withOnUpdateFilter((before, after) ->
-                !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels()))
+                !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels())
+                    || !Objects.equals(addresses(before), addresses(after)))
             .build(),
         context);
     // A report wakes the forwards it lists and those whose status lists its node (one it dropped).
@@ -264,6 +267,10 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
   private static Stream<Target> targets(PortForward pf) {
     return ForwardPolicy.targets(pf.getSpec());
+  }
+
+  private static List<NodeAddress> addresses(Node node) {
+    return node.getStatus() == null ? List.of() : node.getStatus().getAddresses();
   }
 
   private static boolean sameExceptSyncTime(PortForwardNodeReport a, PortForwardNodeReport b) {

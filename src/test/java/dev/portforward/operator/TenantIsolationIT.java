@@ -62,13 +62,17 @@ class TenantIsolationIT {
     Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName)
         .addToLabels("portforward.dev/test", ns.name()).endMetadata().build()).create();
     try {
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(nodeAddress)
-          .endAddress().build());
-      client.resource(node).updateStatus();
       client.resource(service(ns.name(), "node-only", 2222)).create();
       client.resource(endpointSlice(ns.name(), "node-only", nodeAddress, 2222)).create();
       client.resource(PortForwards.of(ns.name(), "sneaky",
           "listen: {port: " + uniquePort() + "}, target: {service: {name: node-only, port: 2222}}")).create();
+      // Not yet a node's address: nothing to refuse.
+      awaitAccepted(client, ns.name(), "sneaky");
+
+      // The node reports the address: the forward that leads there loses its acceptance.
+      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(nodeAddress)
+          .endAddress().build());
+      client.resource(node).updateStatus();
 
       assertThat(message(awaitRefused(client, ns.name(), "sneaky", Reason.TARGET_DENIED))).isEqualTo(
           "target service/node-only:2222 resolves to " + nodeAddress + ", which is the address of node " + nodeName

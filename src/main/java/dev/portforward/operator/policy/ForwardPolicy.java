@@ -25,8 +25,9 @@ import java.util.stream.Stream;
 /**
  * The rules a PortForward must follow: what its namespace's policy grants (the operator's default
  * policy from its settings, or the PortForwardPolicy that selects the namespace), within the
- * operator-wide target denylist. Pure: built from settings and policies, then asked about specs and
- * addresses; it never looks anything up itself. Every refusal of a grant names the policy.
+ * operator-wide target denylist, which the caller extends with the cluster's own facts (API server,
+ * node addresses). Pure: built from settings and policies, then asked about specs and addresses; it
+ * never looks anything up itself. Every refusal of a grant names the policy.
  */
 public final class ForwardPolicy {
 
