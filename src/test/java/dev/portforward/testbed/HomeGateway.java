@@ -141,7 +141,9 @@ public final class HomeGateway implements AutoCloseable {
   private void startDaemon() throws IOException {
     // Its own log file: miniupnpd -d logs every request, and would block on a pipe nobody reads.
     List<String> command = new ArrayList<>(NetNs.inside(router));
-    command.addAll(List.of("miniupnpd", "-d", "-f", config.toString()));
+    // Its own pid file too: with the default one, a second gateway on the machine refuses to start.
+    Path pidFile = log.resolveSibling(log.getFileName().toString().replace(".log", ".pid"));
+    command.addAll(List.of("miniupnpd", "-d", "-f", config.toString(), "-P", pidFile.toString()));
     daemon = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -86,9 +87,14 @@ public final class RealCluster
   @Override
   public void beforeEach(ExtensionContext context) {
     String name = "t-" + UUID.randomUUID().toString().substring(0, 8);
-    shared(context).client().namespaces()
+    KubernetesClient client = shared(context).client();
+    client.namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
         .create();
+    // Pods are refused until the service account controller has made the namespace's default
+    // account; a test that creates a pod at once would otherwise fail now and then.
+    client.serviceAccounts().inNamespace(name).withName("default")
+        .waitUntilCondition(Objects::nonNull, 1, TimeUnit.MINUTES);
     context.getStore(STORE).put(TestNamespace.class, new TestNamespace(name));
   }
 
