@@ -74,6 +74,22 @@ public final class GatewayMappings implements AutoCloseable {
 
   private record Leaving(Mapping mapping, Instant due) {}
 
+  /**
+   * What becomes of the mappings held before, by forward: those a wish asks for again are kept,
+   * every other one (its forward gone, or now on another transport, port or protocol) is removed.
+   */
+  record Adoption(Map<String, Mapping> kept, List<Mapping> leaving) {}
+
+  /**
+   * What identifies a mapping at the gateway: the protocol that made it (and removes it), its
+   * transport and its external port. Mappings that differ in any of these are different entries.
+   */
+  private record Identity(Method method, Transport transport, int externalPort) {
+    static Identity of(Mapping mapping) {
+      return new Identity(mapping.method(), mapping.transport(), mapping.externalPort());
+    }
+  }
+
   private final Supplier<Optional<InetAddress>> gatewayAddress;
   private final Function<InetAddress, Gateways> gatewaysAt;
   private final Clock clock;
@@ -136,12 +152,12 @@ public final class GatewayMappings implements AutoCloseable {
       }
       Instant now = clock.instant();
       boolean changed = release(wishes, now);
-      for (GatewayWish wish : wishes.values()) {
-        held.computeIfAbsent(wish.id(), id -> new Held(wish, sameMapping(adopted.get(id), wish), now));
-        adopted.remove(wish.id());
-      }
-      adopted.values().forEach(m -> leaving.add(new Leaving(m, now)));
+      Adoption adoption = adopt(adopted, wishes);
       adopted.clear();
+      for (GatewayWish wish : wishes.values()) {
+        held.computeIfAbsent(wish.id(), id -> new Held(wish, adoption.kept().get(id), now));
+      }
+      adoption.leaving().forEach(m -> leaving.add(new Leaving(m, now)));
       // Removals first: a wish may map the very port a removal would otherwise delete after it.
       changed |= removeLeaving(now);
       for (Held entry : held.values()) {
@@ -187,12 +203,27 @@ public final class GatewayMappings implements AutoCloseable {
     return changed;
   }
 
+  /** Keeps each mapping held before whose forward still asks for exactly it; the rest leave. */
+  static Adoption adopt(Map<String, Mapping> before, Map<String, GatewayWish> wishes) {
+    Map<String, Mapping> kept = new HashMap<>();
+    List<Mapping> leaving = new ArrayList<>();
+    before.forEach((id, mapping) -> {
+      Mapping same = sameMapping(mapping, wishes.get(id));
+      if (same != null) {
+        kept.put(id, same);
+      } else {
+        leaving.add(mapping);
+      }
+    });
+    return new Adoption(kept, leaving);
+  }
+
   /**
    * {@code mapping} when it is the one {@code wish} asks for (transport, external port, and the
-   * protocol unless Auto), else null.
+   * protocol unless Auto), else null (also when there is no wish).
    */
   private static Mapping sameMapping(Mapping mapping, GatewayWish wish) {
-    return mapping != null && mapping.transport() == wish.request().transport()
+    return mapping != null && wish != null && mapping.transport() == wish.request().transport()
         && mapping.externalPort() == wish.request().externalPort()
         && wish.method().map(m -> m == mapping.method()).orElse(true) ? mapping : null;
   }
@@ -248,9 +279,8 @@ public final class GatewayMappings implements AutoCloseable {
     boolean removedAny = false;
     List<Leaving> retry = new ArrayList<>();
     for (Leaving gone : leaving) {
-      if (held.values().stream().anyMatch(h -> h.wish.request().transport() == gone.mapping().transport()
-          && h.wish.request().externalPort() == gone.mapping().externalPort())) {
-        continue; // Another forward maps that port now: removing it would remove theirs.
+      if (takenOver(gone.mapping(), held.values().stream().map(h -> h.mapping).filter(Objects::nonNull).toList())) {
+        continue; // A wish holds this very mapping now: removing it would remove theirs.
       }
       if (now.isBefore(gone.due())) {
         retry.add(gone);
@@ -272,6 +302,15 @@ public final class GatewayMappings implements AutoCloseable {
     leaving.clear();
     leaving.addAll(retry);
     return removedAny;
+  }
+
+  /**
+   * Whether a mapping that is no longer wanted is now held for a wish, so that removing it would
+   * remove theirs. One made by another protocol or for another transport is another entry and
+   * still has to go (a wish that has not been mapped yet is mapped after the removal).
+   */
+  static boolean takenOver(Mapping gone, Collection<Mapping> held) {
+    return held.stream().map(Identity::of).anyMatch(Identity.of(gone)::equals);
   }
 
   /** The gateway's clients, made again when the gateway's address changes. */

@@ -13,6 +13,9 @@ import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.Gateway;
 import dev.portforward.api.v1alpha1.GatewayProtocol;
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.gateway.Transport;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.HomeGateway;
 import dev.portforward.testbed.NetNs;
@@ -28,6 +31,7 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -57,7 +61,8 @@ class GatewayMappingIT {
           .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
       client.resource(node).updateStatus();
       client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
-          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+          .withNewSpec().addNewPort().withName("http").withPort(80).endPort()
+          .addNewPort().withName("dns").withPort(80).withProtocol("UDP").endPort().endSpec().build()).create();
       int port = uniquePort();
       int externalPort = uniquePort();
       client.resource(toService(ns.name(), "web", port, "web", 80, spec -> {
@@ -103,6 +108,22 @@ class GatewayMappingIT {
         assertThat(router.dnatRules()).doesNotContain(rule);
         await("mapping restored").atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
 
+        // Changing the forward's protocol on the same external port: the router keeps only the new
+        // mapping, whether the agent runs through the change or starts after it (then it finds the
+        // old mapping in its node report). The hour's lease keeps a forgotten mapping in place.
+        assertThat(mapped(router.dnatRules(), rule)).containsExactly("tcp");
+        setProtocol(client, ns, Protocol.UDP);
+        await("TCP mapping replaced").atMost(WAIT).untilAsserted(
+            () -> assertThat(mapped(router.dnatRules(), rule)).as(router.dnatRules()).containsExactly("udp"));
+        await("UDP mapping reported").atMost(WAIT).until(() -> GatewayMappings.reported(
+                client.resources(PortForwardNodeReport.class).withName(nodeName).get().getStatus())
+            .get(ns.name() + "/web"), m -> m != null && m.transport() == Transport.UDP);
+        agent.close();
+        setProtocol(client, ns, Protocol.TCP);
+        agent = RoleProcess.agent(cp, settings).start();
+        await("UDP mapping replaced after a restart").atMost(WAIT).untilAsserted(
+            () -> assertThat(mapped(router.dnatRules(), rule)).as(router.dnatRules()).containsExactly("tcp"));
+
         // Deleting the forward removes the mapping.
         client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
         await("mapping removed").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
@@ -139,6 +160,23 @@ class GatewayMappingIT {
         client.resource(node).delete();
       }
     }
+  }
+
+  private static void setProtocol(KubernetesClient client, TestNamespace ns, Protocol protocol) {
+    PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
+    pf.getSpec().setProtocol(protocol);
+    pf.getSpec().getGateway().setLease("1h");
+    client.resource(pf).update();
+  }
+
+  /**
+   * The transports (tcp, udp) of the router's rules that end in {@code rule}; miniupnpd matches
+   * the IP header's protocol byte, which nft lists as {@code @nh,72,8 0x6} (TCP) or {@code 0x11} (UDP).
+   */
+  private static List<String> mapped(String rules, String rule) {
+    return rules.lines().filter(line -> line.contains(rule))
+        .map(line -> line.contains(" 0x11 " + rule) ? "udp" : line.contains(" 0x6 " + rule) ? "tcp" : line)
+        .toList();
   }
 
   private static ExternalEndpoint externalEndpoint(KubernetesClient client, TestNamespace ns) {

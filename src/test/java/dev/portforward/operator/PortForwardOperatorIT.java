@@ -68,7 +68,7 @@ class PortForwardOperatorIT {
     assertThat(condition(pf, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
 
     assertThat(events(client, ns.name(), "web")).extracting(Event::getReason)
-        .contains(Reason.SERVICE_NOT_FOUND, Reason.RESOLVED_REFS);
+        .contains(Reason.SERVICE_NOT_FOUND, Reason.RESOLVED_REFS, Reason.NO_SELECTED_NODES);
 
     // The operator owns the status and its finalizer, and never touches the user's spec.
     assertThat(pf.getMetadata().getManagedFields())

@@ -11,15 +11,14 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * Records a Kubernetes Event on the PortForward when a condition changes in a way a person cares
- * about, so `kubectl describe` tells the story: any change of Accepted or ResolvedRefs, and
- * Programmed or Ready becoming True or ceasing to be True (their other False reasons only echo
- * the first two), and GatewayMapped becoming True, ceasing to be, or the gateway refusing or not
- * answering. Events are best effort: failing to record one never fails a reconcile.
+ * Records a Kubernetes Event on the PortForward for each condition whose status or reason
+ * changes, so `kubectl describe` tells the story; an unchanged condition records nothing, so a
+ * resync never repeats one. When the status first appears, Programmed, Ready and a Pending
+ * GatewayMapped that start out False only echo Accepted and ResolvedRefs and record nothing.
+ * Events are best effort: failing to record one never fails a reconcile.
  */
 public final class TransitionEvents {
 
@@ -33,19 +32,29 @@ public final class TransitionEvents {
   }
 
   public void record(PortForward pf, PortForwardStatus before, PortForwardStatus after, Instant now) {
+    worthRecording(before, after).forEach(condition -> emit(pf, condition, now));
+  }
+
+  /** The conditions of {@code after} that changed status or reason since {@code before}. */
+  static List<Condition> worthRecording(PortForwardStatus before, PortForwardStatus after) {
     List<Condition> previous = before == null ? List.of() : before.getConditions();
-    for (Condition condition : after.getConditions()) {
-      Optional<Condition> last = StatusAggregator.find(previous, condition.getType());
-      boolean changed = last
-          .map(p -> !p.getStatus().equals(condition.getStatus()) || !Objects.equals(p.getReason(), condition.getReason()))
-          .orElse(true);
-      boolean wasTrue = last.filter(p -> "True".equals(p.getStatus())).isPresent();
-      boolean derived = !Conditions.ACCEPTED.equals(condition.getType())
-          && !Conditions.RESOLVED_REFS.equals(condition.getType()) && !isGatewayProblem(condition);
-      if (changed && (!derived || wasTrue || "True".equals(condition.getStatus()))) {
-        emit(pf, condition, now);
-      }
-    }
+    return after.getConditions().stream()
+        .filter(condition -> StatusAggregator.find(previous, condition.getType())
+            .map(last -> !last.getStatus().equals(condition.getStatus())
+                || !Objects.equals(last.getReason(), condition.getReason()))
+            .orElseGet(() -> "True".equals(condition.getStatus()) || !isDerived(condition)))
+        .toList();
+  }
+
+  /** Warning when a person must act; a condition merely waiting on the others is Normal. */
+  static String type(Condition condition) {
+    return isProblem(condition) ? "Warning" : "Normal";
+  }
+
+  /** Programmed, Ready and a Pending GatewayMapped follow from the other conditions. */
+  private static boolean isDerived(Condition condition) {
+    return !Conditions.ACCEPTED.equals(condition.getType())
+        && !Conditions.RESOLVED_REFS.equals(condition.getType()) && !isGatewayProblem(condition);
   }
 
   /** A refused spec, a missing target or a gateway that refuses needs a person; waiting does not. */
@@ -78,7 +87,7 @@ public final class TransitionEvents {
                     .withUid(pf.getMetadata().getUid())
                     .withResourceVersion(pf.getMetadata().getResourceVersion())
                     .build())
-            .withType(isProblem(condition) ? "Warning" : "Normal")
+            .withType(type(condition))
             .withReason(condition.getReason())
             .withMessage(condition.getType() + "=" + condition.getStatus() + ": " + condition.getMessage())
             .withNewSource(COMPONENT, null)
