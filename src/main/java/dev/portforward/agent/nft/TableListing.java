@@ -29,6 +29,7 @@ import java.util.Set;
 public final class TableListing {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** listen_any ((protocol . port), any local address) is only in tables that earlier agents wrote. */
   private static final Set<String> DISPATCH_MAPS = Set.of("listen_ip4", "listen_ip6", "listen_any");
 
   private TableListing() {}
