@@ -13,9 +13,11 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
@@ -208,6 +210,54 @@ class TcpRelayTest {
     await().untilAsserted(() ->
         assertThat(fixture.counter("portforward.relay.errors", "forward", "web", "kind", "reset")).isEqualTo(1));
     assertThat(fixture.counter("portforward.relay.errors", "forward", "web", "kind", "io")).isZero();
+  }
+
+  /** How a socket's stream ended: "FIN" for an orderly end, "reset" for an abort. */
+  private static String howItEnds(Socket socket) {
+    try {
+      socket.setSoTimeout(10_000);
+      return socket.getInputStream().read() < 0 ? "FIN" : "data";
+    } catch (SocketException aborted) {
+      return "reset";
+    } catch (IOException other) {
+      return other.toString();
+    }
+  }
+
+  @Test
+  void aClientResetIsPassedOnToTheBackendAsAReset() throws Exception {
+    CompletableFuture<String> backendSaw = new CompletableFuture<>();
+    int target = backends.tcp(socket -> {
+      try (socket) {
+        socket.getOutputStream().write(socket.getInputStream().read());
+        backendSaw.complete(howItEnds(socket));
+      } catch (IOException e) {
+        backendSaw.complete(e.toString());
+      }
+    });
+    int port = forward("web", target, "");
+    try (Socket client = connect(port)) {
+      assertThat(roundTrip(client, "x")).isEqualTo("x");
+      client.setSoLinger(true, 0);
+    }
+    assertThat(backendSaw.get(20, TimeUnit.SECONDS)).as("what the backend saw of the client's abort").isEqualTo("reset");
+  }
+
+  @Test
+  void aBackendResetIsPassedOnToTheClientAsAReset() throws Exception {
+    int target = backends.tcp(socket -> {
+      try (socket) {
+        socket.getOutputStream().write(socket.getInputStream().read());
+        socket.setSoLinger(true, 0);
+      } catch (IOException e) {
+        // the client went away
+      }
+    });
+    int port = forward("web", target, "");
+    try (Socket client = connect(port)) {
+      assertThat(roundTrip(client, "x")).isEqualTo("x");
+      assertThat(howItEnds(client)).as("what the client saw of the backend's abort").isEqualTo("reset");
+    }
   }
 
   @Test
