@@ -1,6 +1,7 @@
 package dev.portforward.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -106,5 +108,38 @@ class UdpRelayTest {
     }
     await().until(() -> fixture.counter("portforward.relay.refused", "forward", "dns", "reason", "source") == 1);
     assertThat(fixture.gauge("portforward.relay.connections.active", "forward", "dns")).isZero();
+  }
+  @Test
+  void aRemovedForwardClosesItsSessionsAtOnce() throws Exception {
+    try (DatagramSocket target = client(); DatagramSocket socket = client()) {
+      int port = RelayFixture.freePort();
+      fixture.apply("""
+          forwards:
+            - name: dns
+              protocol: UDP
+              listen: {address: 127.0.0.1, port: %d}
+              target: {host: 127.0.0.1, port: %d}
+          """.formatted(port, target.getLocalPort()));
+      InetSocketAddress relay = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+      socket.send(new DatagramPacket("one".getBytes(), 3, relay));
+      DatagramPacket received = new DatagramPacket(new byte[16], 16);
+      target.receive(received);
+      // The target talks only to the session's own socket: while it is open, what the target
+      // sends reaches the client; once it is closed, the kernel answers "port unreachable".
+      target.connect(received.getSocketAddress());
+      target.send(new DatagramPacket("two".getBytes(), 3));
+      DatagramPacket reply = new DatagramPacket(new byte[16], 16);
+      socket.receive(reply);
+      assertThat(new String(reply.getData(), 0, reply.getLength())).isEqualTo("two");
+
+      // A TCP forward would drain for 5 minutes; a UDP forward must not.
+      fixture.apply("drainTimeout: 5m\nforwards: []");
+      target.setSoTimeout(1_000);
+      await().untilAsserted(() -> {
+        target.send(new DatagramPacket("three".getBytes(), 5));
+        assertThatThrownBy(() -> target.receive(new DatagramPacket(new byte[16], 16)))
+            .as("the session's socket is closed").isInstanceOf(PortUnreachableException.class);
+      });
+    }
   }
 }
