@@ -8,6 +8,7 @@ import dev.portforward.testbed.RoleProcess;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,5 +167,15 @@ class RelayProcessIT {
     relay = RoleProcess.relay(directory, Map.of("portforward.relay.config-file", config.toString()));
     assertThat(relay.runToCompletion()).isEqualTo(2);
     assertThat(Files.readString(relay.log())).contains("forwards[0].maxConnections: must be 1-1000000, got 0");
+  }
+
+  @Test
+  void aForwardThatCannotBindAtStartEndsTheProcessWithExitCode1() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Path config = config("30s", RelayFixture.freePort(), backends.tcpEcho(), taken.getLocalPort(), backends.tcpEcho());
+      relay = RoleProcess.relay(directory, Map.of("portforward.relay.config-file", config.toString()));
+      assertThat(relay.runToCompletion()).isEqualTo(1);
+      assertThat(Files.readString(relay.log())).contains("forward fw-1: cannot listen on");
+    }
   }
 }
