@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HexFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -192,6 +194,16 @@ class Socks5IT {
   void aClosedPortIsReportedAsRefused() throws Exception {
     try (Socket socket = session(fencedBySource, null, null)) {
       assertThat(connect(socket, DESTINATION, CLOSED_PORT, "")).isEqualTo("0505");
+    }
+  }
+
+  /** The handshake must finish within 10 s: a client that greets and then says nothing is closed. */
+  @Test
+  void aClientThatStallsInTheHandshakeIsClosed() throws Exception {
+    try (Socket socket = session(fencedBySource, null, null)) {
+      socket.setSoTimeout(1_000);
+      await().atMost(Duration.ofSeconds(60)).ignoreException(SocketTimeoutException.class)
+          .untilAsserted(() -> assertThat(socket.getInputStream().read()).as("closed by the relay").isEqualTo(-1));
     }
   }
 }
