@@ -14,15 +14,16 @@ import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+
+
+
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
@@ -81,7 +82,7 @@ class AgentIT {
 
         // A second forward, to pods chosen by label, carries a long-lived connection: pod1 echoes.
         hosts.net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,reuseaddr", "EXEC:cat");
-        readyPod(client, ns, "echo", NodeTopology.POD1_IP);
+        ReadyPods.create(client, ns, "echo", NodeTopology.POD1_IP);
         int echoPort = uniquePort();
         client.resource(toService(ns.name(), "echo", echoPort, "unused", 80, spec -> {
           spec.getListen().setNodeSelector(label);
@@ -143,15 +144,6 @@ class AgentIT {
         .map(String::strip).sorted().toList();
   }
 
-  /** A Pod as a kubelet would report it: running at {@code ip}, Ready. */
-  private static void readyPod(KubernetesClient client, TestNamespace ns, String app, String ip) {
-    Pod pod = client.resource(new PodBuilder().withNewMetadata().withNamespace(ns.name()).withName(app)
-        .addToLabels("app", app).endMetadata()
-        .withNewSpec().addNewContainer().withName(app).withImage(app).endContainer().endSpec().build()).create();
-    pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(ip).addNewPodIP().withIp(ip).endPodIP()
-        .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
-    client.resource(pod).updateStatus();
-  }
 
   private static EndpointSlice slice(TestNamespace ns, String address) {
     return new EndpointSliceBuilder()

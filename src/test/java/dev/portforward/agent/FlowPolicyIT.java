@@ -12,6 +12,7 @@ import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
 import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
@@ -19,9 +20,9 @@ import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+
+
+
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.List;
@@ -56,7 +57,7 @@ class FlowPolicyIT {
       node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
           .endAddress().build());
       client.resource(node).updateStatus();
-      readyPod(client, ns, "echo", NodeTopology.POD1_IP);
+      ReadyPods.create(client, ns, "echo", NodeTopology.POD1_IP);
       int port = uniquePort();
       client.resource(PortForwards.of(ns.name(), "echo", """
           listen: {port: %d, nodeSelector: {portforward.dev/test: %s}},
@@ -105,13 +106,4 @@ class FlowPolicyIT {
     }
   }
 
-  /** A Pod as a kubelet would report it: running at {@code ip}, Ready. */
-  private static void readyPod(KubernetesClient client, TestNamespace ns, String app, String ip) {
-    Pod pod = client.resource(new PodBuilder().withNewMetadata().withNamespace(ns.name()).withName(app)
-        .addToLabels("app", app).endMetadata()
-        .withNewSpec().addNewContainer().withName(app).withImage(app).endContainer().endSpec().build()).create();
-    pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(ip).addNewPodIP().withIp(ip).endPodIP()
-        .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
-    client.resource(pod).updateStatus();
-  }
 }
