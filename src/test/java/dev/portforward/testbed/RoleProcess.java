@@ -5,6 +5,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+import org.awaitility.core.TerminalFailureException;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
@@ -57,13 +60,23 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
   /** Starts the process and waits until its health endpoint answers. */
   public RoleProcess start() throws IOException {
     process = command().start();
-    Awaitility.await(role + " started (log: " + log + ")")
-        .atMost(Duration.ofMinutes(2))
-        .pollInterval(Duration.ofMillis(250))
-        .failFast(role + " exited; log: " + log, () -> !process.isAlive())
-        .ignoreExceptionsInstanceOf(IOException.class)
-        .until(() -> get(startedWhen).statusCode() == 200);
+    try {
+      Awaitility.await(role + " started (log: " + log + ")")
+          .atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofMillis(250))
+          .failFast(role + " exited; log: " + log, () -> !process.isAlive())
+          .ignoreExceptionsInstanceOf(IOException.class)
+          .until(() -> get(startedWhen).statusCode() == 200);
+    } catch (ConditionTimeoutException | TerminalFailureException e) {
+      // CI keeps only the console: the end of the role's own log says why it did not start.
+      throw new IllegalStateException(e.getMessage() + "\n--- last lines of " + log + " ---\n" + logTail(), e);
+    }
     return this;
+  }
+
+  private String logTail() throws IOException {
+    List<String> lines = Files.readAllLines(log, StandardCharsets.ISO_8859_1);
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
   }
 
   /** Runs the role with extra arguments (such as agent --cleanup) and returns its exit code. */
