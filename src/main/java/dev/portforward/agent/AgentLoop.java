@@ -67,6 +67,7 @@ public final class AgentLoop implements AutoCloseable {
   private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<Node> node;
   private NodeReportStatus reported;
+  private volatile NodePlanner.Kernel kernel = NodePlanner.Kernel.COMPLETE;
   private volatile boolean programmed;
   private final AtomicInteger forwardsProgrammed = new AtomicInteger();
   private final Counter applies;
@@ -94,6 +95,11 @@ public final class AgentLoop implements AutoCloseable {
   }
 
   public AgentLoop start() {
+    kernel = sync.kernel();
+    if (!kernel.ftpHelper()) {
+      LOG.warnf("node %s: the kernel has no FTP connection-tracking helper (nf_conntrack_ftp, nf_nat_ftp);"
+          + " forwards with applicationProtocol FTP are reported as not programmed", nodeName);
+    }
     gateway.start(previousMappings(), this::trigger);
     portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
     services = watch(client.services().inAnyNamespace().runnableInformer(0));
@@ -161,7 +167,7 @@ public final class AgentLoop implements AutoCloseable {
       if (self == null || !informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
         return;
       }
-      NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy);
+      NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy, kernel);
       gateway.want(plan.gateway());
       long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());

@@ -1,5 +1,6 @@
 package dev.portforward.agent;
 
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
 import java.net.InetAddress;
@@ -18,6 +19,7 @@ import java.util.List;
  * @param routes per-source backends, first match wins, before the default backends
  * @param backends where the remaining clients go; empty drops them
  * @param limits what the kernel admits of new connections, so that a flood stays inside this forward
+ * @param applicationProtocol what the kernel follows inside the connections (FTP: its data connections)
  */
 public record NodeForward(
     String namespace,
@@ -29,9 +31,17 @@ public record NodeForward(
     List<Cidr> sourceRanges,
     List<SourceRoute> routes,
     List<Backend> backends,
-    Limits limits) {
+    Limits limits,
+    ApplicationProtocol applicationProtocol) {
 
-  /** A forward without limits. */
+  /** A forward of plain TCP or UDP. */
+  public NodeForward(String namespace, String name, long generation, Protocol protocol, List<InetAddress> listenAddresses,
+      int port, List<Cidr> sourceRanges, List<SourceRoute> routes, List<Backend> backends, Limits limits) {
+    this(namespace, name, generation, protocol, listenAddresses, port, sourceRanges, routes, backends, limits,
+        ApplicationProtocol.None);
+  }
+
+  /** A forward of plain TCP or UDP without limits. */
   public NodeForward(String namespace, String name, long generation, Protocol protocol, List<InetAddress> listenAddresses,
       int port, List<Cidr> sourceRanges, List<SourceRoute> routes, List<Backend> backends) {
     this(namespace, name, generation, protocol, listenAddresses, port, sourceRanges, routes, backends, Limits.NONE);

@@ -2,6 +2,7 @@ package dev.portforward.agent;
 
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.Gateway;
@@ -75,6 +76,17 @@ public final class NodePlanner {
   }
 
   /**
+   * What this node's kernel can do beyond plain DNAT, found out by the agent at start.
+   *
+   * @param ftpHelper whether it has the FTP connection-tracking and NAT helpers (nf_conntrack_ftp,
+   *     nf_nat_ftp), which applicationProtocol FTP needs
+   */
+  public record Kernel(boolean ftpHelper) {
+    /** A kernel with every helper: Debian's and every major distribution's. */
+    public static final Kernel COMPLETE = new Kernel(true);
+  }
+
+  /**
    * What to program, and the report of every forward this node should carry: programmed when it
    * is among {@code forwards} (and the transaction succeeds), otherwise with the reason it is not;
    * and the gateway mappings this node holds.
@@ -96,7 +108,12 @@ public final class NodePlanner {
 
   private NodePlanner() {}
 
+  /** The plan for a node whose kernel has every helper. */
   public static Plan plan(Node node, View view, Policy policy) {
+    return plan(node, view, policy, Kernel.COMPLETE);
+  }
+
+  public static Plan plan(Node node, View view, Policy policy, Kernel kernel) {
     List<InetAddress> nodeAddresses = Optional.ofNullable(node.getStatus())
         .map(s -> s.getAddresses()).orElse(List.of()).stream()
         .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
@@ -133,6 +150,11 @@ public final class NodePlanner {
             : "this node's status lists no InternalIP or ExternalIP address to listen on");
         continue;
       }
+      if (spec.getApplicationProtocol() == ApplicationProtocol.FTP && !kernel.ftpHelper()) {
+        entry.setMessage("this node's kernel has no FTP connection-tracking helper (nf_conntrack_ftp and nf_nat_ftp),"
+            + " which applicationProtocol FTP needs: load those modules, or select nodes that have them");
+        continue;
+      }
       List<DispatchKey> keys = listen.stream()
           .map(address -> new DispatchKey(spec.getProtocol(), address, spec.getListen().getPort())).toList();
       Optional<DispatchKey> taken = keys.stream().filter(holders::containsKey).findFirst();
@@ -160,7 +182,7 @@ public final class NodePlanner {
         checkAllowed(backends, routes, denied);
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends,
-            limits(spec)));
+            limits(spec), spec.getApplicationProtocol()));
         entry.setProgrammed(true);
         if (spec.getGateway() != null && holdsMapping(pf, node.getMetadata().getName())) {
           gateway.add(gatewayWish(pf, restrictedTo));

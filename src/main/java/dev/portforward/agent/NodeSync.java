@@ -187,6 +187,16 @@ public final class NodeSync {
     return new Outcome(false, false, error, Map.of());
   }
 
+  /** Asks the kernel what it can do beyond plain DNAT, changing nothing. */
+  public NodePlanner.Kernel kernel() {
+    try {
+      nft.check(RulesetRenderer.ftpHelperProbe());
+      return new NodePlanner.Kernel(true);
+    } catch (Nft.NftException missing) {
+      return new NodePlanner.Kernel(false);
+    }
+  }
+
   /** Removes the table: the agent's cleanup mode. */
   public synchronized void cleanup() {
     nft.deleteTable();

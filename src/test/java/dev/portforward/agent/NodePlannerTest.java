@@ -3,6 +3,7 @@ package dev.portforward.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.Listen;
@@ -390,6 +391,25 @@ class NodePlannerTest {
     state.setName(name);
     state.setProgrammed(programmed);
     return state;
+  }
+
+  @Test
+  void anFtpForwardIsProgrammedOnlyWhereTheKernelHasTheHelperAndOtherwiseSaysSo() {
+    PortForward ftp = external("ftp", Map.of(), "203.0.113.5", true);
+    ftp.getSpec().setApplicationProtocol(ApplicationProtocol.FTP);
+    forwards.add(ftp);
+    forwards.add(external("plain", Map.of(), "203.0.113.6", true));
+    forwards.get(1).getSpec().getListen().setPort(8444);
+
+    assertThat(plan().forwards()).extracting(NodeForward::name, NodeForward::applicationProtocol)
+        .containsExactlyInAnyOrder(tuple("ftp", ApplicationProtocol.FTP), tuple("plain", ApplicationProtocol.None));
+
+    NodePlanner.Plan withoutHelper = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, new NodePlanner.Kernel(false));
+    assertThat(withoutHelper.forwards()).extracting(NodeForward::name).containsExactly("plain");
+    assertThat(withoutHelper.report()).filteredOn(r -> r.getName().equals("ftp")).singleElement()
+        .satisfies(r -> assertThat(r.isProgrammed()).isFalse())
+        .extracting(ForwardReport::getMessage).asString()
+        .contains("no FTP connection-tracking helper (nf_conntrack_ftp and nf_nat_ftp)");
   }
 
   private static PortForward external(String name, Map<String, String> nodeSelector, String host, boolean accepted) {

@@ -52,6 +52,9 @@ class CrdValidationIT {
       source rate 100001 | listen: {port: 8080}, %1$s, relay: {maxConnectionsPerSecondPerSource: 100001} | spec.relay.maxConnectionsPerSecondPerSource: Invalid value: 100001: spec.relay.maxConnectionsPerSecondPerSource in body should be less than or equal to 100000
       no connections    | listen: {port: 8080}, %1$s, relay: {maxConnections: 0} | spec.relay.maxConnections: Invalid value: 0: spec.relay.maxConnections in body should be greater than or equal to 1
       external host     | listen: {port: 8080}, target: {external: {host: "evil host", port: 80}} | spec.target.external.host: Invalid value: "evil host": external.host must be an IP address or a lower-case DNS name
+      FTP through relay | listen: {port: 2121}, %1$s, applicationProtocol: FTP, relay: {mode: Deployment} | spec.applicationProtocol: Invalid value: applicationProtocol FTP needs protocol TCP and relay.mode None: the node's kernel follows the FTP control connection to forward its data connections, which a relay cannot do
+      FTP over UDP      | protocol: UDP, listen: {port: 2121}, %1$s, applicationProtocol: FTP | spec.applicationProtocol: Invalid value: applicationProtocol FTP needs protocol TCP and relay.mode None: the node's kernel follows the FTP control connection to forward its data connections, which a relay cannot do
+      unknown app protocol | listen: {port: 2121}, %1$s, applicationProtocol: SIP | spec.applicationProtocol: Unsupported value: "SIP": supported values: "FTP", "None"
       """)
   void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,
       KubernetesClient client, TestNamespace ns) {

@@ -2,6 +2,7 @@ package dev.portforward.agent.nft;
 
 import dev.portforward.agent.NodeForward;
 import dev.portforward.agent.NodeForward.Backend;
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.common.Cidr;
 import io.netty.util.NetUtil;
 import java.net.Inet4Address;
@@ -155,6 +156,7 @@ public final class RulesetRenderer {
     for (Parts part : gone) {
       part.chainNames().forEach(c -> out.append("delete chain ").append(table).append(c).append('\n'));
       part.setNames().forEach(s -> out.append("delete set ").append(table).append(s).append('\n'));
+      part.helperNames().forEach(h -> out.append("delete ct helper ").append(table).append(h).append('\n'));
     }
     if (!come.isEmpty()) {
       out.append("table inet ").append(TABLE).append(" {\n");
@@ -175,6 +177,23 @@ public final class RulesetRenderer {
     return "table inet " + TABLE + " {}\ndelete table inet " + TABLE + "\n";
   }
 
+  /**
+   * A transaction the kernel accepts only if it has the FTP helper; checked with nft -c, it leaves
+   * nothing behind.
+   */
+  public static String ftpHelperProbe() {
+    return "table inet " + TABLE + "_probe {\n" + ftpHelper("ftp") + "}\n";
+  }
+
+  /**
+   * The kernel's FTP helper for one forward: it reads the control connection, expects each data
+   * connection it announces (only from that client, to that port, once), DNATs it like the control
+   * connection, and rewrites the backend's address in PASV replies to the node's.
+   */
+  private static String ftpHelper(String name) {
+    return "  ct helper " + name + " {\n    type \"ftp\" protocol tcp\n    l3proto inet\n  }\n";
+  }
+
   /** A map or set of the table: its name and nft type. */
   private record Declaration(String name, String type) {}
 
@@ -183,7 +202,7 @@ public final class RulesetRenderer {
 
   /** Everything one forward adds to the table. */
   private record Parts(String chain, String sets, String chains, List<String> setNames, List<String> chainNames,
-      List<Element> elements) {}
+      List<String> helperNames, List<Element> elements) {}
 
   /** An element of a dispatch map: the key that selects the forward, and its verdict. */
   private record Element(String map, String key, String verdict) {
@@ -216,6 +235,15 @@ public final class RulesetRenderer {
       }
     }
     limits(f.limits(), chain, sets, setNames, main);
+    List<String> helperNames = new ArrayList<>();
+    if (f.applicationProtocol() == ApplicationProtocol.FTP) {
+      // Assigned here, on this forward's own connections only: never by port for the whole node
+      // (automatic helper assignment is off in the kernel for that reason).
+      String helper = chain + "_ftp";
+      sets.append(ftpHelper(helper));
+      helperNames.add(helper);
+      main.append("    ct helper set \"").append(helper).append("\"\n");
+    }
     for (int r = 0; r < f.routes().size(); r++) {
       NodeForward.SourceRoute route = f.routes().get(r);
       String routeChain = chain + "_r" + r;
@@ -242,7 +270,7 @@ public final class RulesetRenderer {
       elements.add(new Element(listen instanceof Inet4Address ? "listen_ip4" : "listen_ip6",
           proto + " . " + NetUtil.toAddressString(listen) + " . " + f.port(), "goto " + chain));
     }
-    return new Parts(chain, sets.toString(), chains, setNames, chainNames, elements);
+    return new Parts(chain, sets.toString(), chains, setNames, chainNames, helperNames, elements);
   }
 
   /**

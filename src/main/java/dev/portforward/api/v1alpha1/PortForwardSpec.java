@@ -48,11 +48,24 @@ import java.util.List;
     value = "!(has(self.relay) && self.relay.mode == 'Socks5') || has(self.relay.socks5.usersSecretName) || (has(self.sourceRanges) && size(self.sourceRanges) > 0)",
     message = "relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed",
     reason = "FieldValueRequired")
+@ValidationRule(
+    value = "!has(self.applicationProtocol) || self.applicationProtocol != 'FTP' || (self.protocol == 'TCP' && (!has(self.relay) || self.relay.mode == 'None'))",
+    message = "applicationProtocol FTP needs protocol TCP and relay.mode None: the node's kernel follows the FTP "
+        + "control connection to forward its data connections, which a relay cannot do",
+    fieldPath = ".applicationProtocol",
+    reason = "FieldValueInvalid")
 public class PortForwardSpec {
 
   @Default("TCP")
   @JsonPropertyDescription("Transport protocol: TCP or UDP. Defaults to TCP.")
   private Protocol protocol = Protocol.TCP;
+
+  @Default("None")
+  @JsonPropertyDescription(
+      "The protocol carried above TCP, where forwarding it needs more than its port. FTP: the node's kernel "
+          + "follows the control connection (PASV, EPSV, PORT, EPRT) and forwards the data connections it "
+          + "announces, rewriting the pod's address in it to the node's. Needs relay.mode None. Defaults to None.")
+  private ApplicationProtocol applicationProtocol = ApplicationProtocol.None;
 
   @Required
   @JsonPropertyDescription("Where the forward accepts traffic.")
@@ -90,6 +103,14 @@ public class PortForwardSpec {
 
   public void setProtocol(Protocol protocol) {
     this.protocol = protocol;
+  }
+
+  public ApplicationProtocol getApplicationProtocol() {
+    return applicationProtocol;
+  }
+
+  public void setApplicationProtocol(ApplicationProtocol applicationProtocol) {
+    this.applicationProtocol = applicationProtocol;
   }
 
   public Listen getListen() {

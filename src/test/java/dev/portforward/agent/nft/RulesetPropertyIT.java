@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import dev.portforward.agent.NodeForward;
 import dev.portforward.agent.NodePlanner;
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.Listen;
 import dev.portforward.api.v1alpha1.PortForward;
@@ -102,6 +103,9 @@ class RulesetPropertyIT {
         .build());
     PortForwardSpec spec = new PortForwardSpec();
     spec.setProtocol(random.nextBoolean() ? Protocol.TCP : Protocol.UDP);
+    if (spec.getProtocol() == Protocol.TCP && random.nextInt(4) == 0) {
+      spec.setApplicationProtocol(ApplicationProtocol.FTP);
+    }
     Listen listen = new Listen();
     // A small range, so that forwards collide on ports as often as they would by accident.
     listen.setPort(random.nextInt(4) == 0 ? 1 + random.nextInt(65535) : 8000 + random.nextInt(20));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.portforward.agent.NodeForward;
 import dev.portforward.agent.NodeForward.Backend;
 import dev.portforward.agent.NodeForward.SourceRoute;
+import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.common.Cidr;
 import java.nio.file.Files;
@@ -63,6 +64,19 @@ class RulesetRendererTest {
     assertThat(RulesetRenderer.update(List.of(limited, countOnly), List.of(countOnly)))
         .as("the rate sets go with their forward").contains("delete set inet portforward " + chain + "_rate4\n",
             "delete set inet portforward " + chain + "_rate6\n");
+  }
+
+  @Test
+  void anFtpForwardHasItsOwnHelperSetOnItsOwnConnections() throws Exception {
+    NodeForward ftp = new NodeForward("shop", "ftp", 1, Protocol.TCP, List.of(Cidr.parseAddress("192.0.2.10")), 2121,
+        List.of(Cidr.parse("10.0.0.0/8")), List.of(), List.of(backend("10.244.1.5", 21)), NodeForward.Limits.NONE,
+        ApplicationProtocol.FTP);
+
+    assertGolden("ftp.nft", RulesetRenderer.render(List.of(ftp)));
+    assertThat(RulesetRenderer.update(List.of(ftp), List.of()))
+        .as("the helper goes after the chain that uses it")
+        .containsSubsequence("delete chain inet portforward " + RulesetRenderer.chainName(ftp) + "\n",
+            "delete ct helper inet portforward " + RulesetRenderer.chainName(ftp) + "_ftp\n");
   }
 
   @Test
