@@ -10,6 +10,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.socksx.v5.DefaultSocks5CommandResponse;
 import io.netty.handler.codec.socksx.v5.DefaultSocks5InitialResponse;
@@ -38,10 +39,11 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * The server side of a SOCKS5 handshake (RFC 1928, CONNECT only; RFC 1929 username/password).
- * The CONNECT target is resolved once, that one address is checked against the forward's
- * destination rules and that same address is dialled, so a name cannot pass the check with one
- * answer and connect with another. A client gets {@link #HANDSHAKE_TIMEOUT_SECONDS} seconds to finish.
+ * The server side of a SOCKS5 handshake (RFC 1928, CONNECT and UDP ASSOCIATE; BIND is answered
+ * "command not supported"; RFC 1929 username/password). The CONNECT target is resolved once, that
+ * one address is checked against the forward's destination rules and that same address is
+ * dialled, so a name cannot pass the check with one answer and connect with another; a UDP
+ * association does the same per destination ({@link Socks5UdpAssociation}). A client gets {@link #HANDSHAKE_TIMEOUT_SECONDS} seconds to finish.
  */
 final class Socks5Handshake extends ChannelInboundHandlerAdapter {
 
@@ -124,6 +126,10 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
   }
 
   private void command(ChannelHandlerContext ctx, Socks5CommandRequest command) {
+    if (command.type() == Socks5CommandType.UDP_ASSOCIATE) {
+      associate(ctx, command);
+      return;
+    }
     if (command.type() != Socks5CommandType.CONNECT) {
       reply(ctx, Socks5CommandStatus.COMMAND_UNSUPPORTED).addListener(ChannelFutureListener.CLOSE);
       return;
@@ -177,6 +183,47 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
     Backend.sendProxyHeader(client, backend, forward.proxyProtocol());
     pipeline.remove(this);
     Pump.join(client, backend, metrics);
+  }
+
+  /**
+   * UDP ASSOCIATE: the reply names the socket to send datagrams to; from then on the control
+   * connection only keeps the association alive (anything the client sends on it is discarded).
+   */
+  private void associate(ChannelHandlerContext ctx, Socks5CommandRequest command) {
+    Socks5UdpAssociation.open(ctx.channel(), forward.name(), rules, metrics, resolver, command.dstPort())
+        .addListener(bound -> {
+          if (!bound.isSuccess()) {
+            metrics.failed(Failure.IO);
+            reply(ctx, Socks5CommandStatus.FAILURE).addListener(ChannelFutureListener.CLOSE);
+            return;
+          }
+          InetSocketAddress relay = (InetSocketAddress) bound.getNow();
+          ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.SUCCESS,
+              relay.getAddress() instanceof Inet6Address ? Socks5AddressType.IPv6 : Socks5AddressType.IPv4,
+              NetUtil.toAddressString(relay.getAddress()), relay.getPort()));
+          ChannelPipeline pipeline = ctx.pipeline();
+          pipeline.remove(Socks5CommandRequestDecoder.class);
+          pipeline.replace(this, null, new AssociationControl());
+        });
+  }
+
+  /**
+   * A UDP association's control connection after the reply: what the client sends is discarded,
+   * and its end (the relay's connections allow half-closure) ends the association.
+   */
+  private static final class AssociationControl extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+      if (event instanceof ChannelInputShutdownEvent) {
+        ctx.close();
+      }
+      ctx.fireUserEventTriggered(event);
+    }
   }
 
   private ChannelFuture reply(ChannelHandlerContext ctx, Socks5CommandStatus status) {

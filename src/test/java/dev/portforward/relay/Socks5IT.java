@@ -7,13 +7,19 @@ import dev.portforward.testbed.NetNs;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.DatagramPacket;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +37,25 @@ class Socks5IT {
   private static final String DESTINATION = "198.18.99.2";
   private static final int ECHO_PORT = 7000;
   private static final int CLOSED_PORT = 7001;
+  private static final int UDP_ECHO_PORT = 7002;
+  /**
+   * A real SOCKS5 UDP client (PySocks, Debian's python3-socks): one request, one answer or
+   * "timeout", then the relay's UDP port; closing the socket ends the control connection.
+   */
+  private static final String PYSOCKS_UDP = """
+      import socket, socks, sys
+      s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+      s.set_proxy(socks.SOCKS5, "127.0.0.1", int(sys.argv[1]))
+      s.settimeout(5)
+      s.sendto(sys.argv[4].encode(), (sys.argv[2], int(sys.argv[3])))
+      try:
+          data, sender = s.recvfrom(1024)
+          print(data.decode().strip() + " from " + sender[0] + ":" + str(sender[1]))
+      except socket.timeout:
+          print("timeout")
+      print(super(socks.socksocket, s).getpeername()[1])
+      s.close()
+      """;
   private static final String SUCCEEDED = "0500";
 
   private NetNs netns;
@@ -46,6 +71,7 @@ class Socks5IT {
     String ns = netns.host("dest");
     netns.linkToHost(ns, "198.18.99.1/30", DESTINATION + "/30");
     netns.spawn(ns, "socat", "TCP-LISTEN:" + ECHO_PORT + ",fork,reuseaddr", "EXEC:cat");
+    netns.spawn(ns, "socat", "UDP4-RECVFROM:" + UDP_ECHO_PORT + ",fork,reuseaddr", "EXEC:cat");
     await().ignoreExceptions().until(() -> {
       try (Socket direct = new Socket(DESTINATION, ECHO_PORT)) {
         return true;
@@ -194,6 +220,56 @@ class Socks5IT {
   void aClosedPortIsReportedAsRefused() throws Exception {
     try (Socket socket = session(fencedBySource, null, null)) {
       assertThat(connect(socket, DESTINATION, CLOSED_PORT, "")).isEqualTo("0505");
+    }
+  }
+
+  @Test
+  void udpAssociateCarriesARequestAndItsAnswerAndEndsWithItsControlConnection() throws Exception {
+    List<String> out = pysocksUdp(fencedBySource, DESTINATION, "what is my name");
+
+    assertThat(out.get(0)).isEqualTo("what is my name from " + DESTINATION + ":" + UDP_ECHO_PORT);
+    int relayPort = Integer.parseInt(out.get(1));
+    await("the association's socket closed with its control connection").atMost(Duration.ofSeconds(30))
+        .until(() -> udpPortClosed(relayPort));
+  }
+
+  @Test
+  void udpAssociateDropsDatagramsToADeniedDestination() throws Exception {
+    assertThat(pysocksUdp(denied, DESTINATION, "let me out").get(0)).isEqualTo("timeout");
+    assertThat(denyingRelay.counter("portforward.relay.refused", "forward", "denying", "reason", "destination"))
+        .isPositive();
+    assertThat(pysocksUdp(fencedBySource, "127.0.0.1", "loopback").get(0)).as("loopback is never a destination")
+        .isEqualTo("timeout");
+  }
+
+  @Test
+  void bindIsAnsweredCommandNotSupported() throws Exception {
+    try (Socket socket = session(fencedBySource, null, null)) {
+      socket.getOutputStream().write(new byte[] {5, 2, 0, 1, (byte) 198, 18, 99, 2, 0, 80});
+      assertThat(read(socket, 2)).isEqualTo("0507");
+    }
+  }
+
+  private static List<String> pysocksUdp(int proxyPort, String host, String text) throws Exception {
+    Process client = new ProcessBuilder("/usr/bin/python3", "-c", PYSOCKS_UDP, String.valueOf(proxyPort), host,
+        String.valueOf(UDP_ECHO_PORT), text).redirectErrorStream(true).start();
+    String out = new String(client.getInputStream().readAllBytes());
+    assertThat(client.waitFor()).as(out).isZero();
+    return out.lines().toList();
+  }
+
+  /** Whether a datagram to the port comes back as ICMP port unreachable. */
+  private static boolean udpPortClosed(int port) throws IOException {
+    try (DatagramChannel probe = DatagramChannel.open()) {
+      probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      probe.socket().setSoTimeout(1_000);
+      probe.write(ByteBuffer.wrap(new byte[] {0, 0, 1}));
+      probe.socket().receive(new DatagramPacket(new byte[16], 16));
+      return false;
+    } catch (PortUnreachableException closed) {
+      return true;
+    } catch (SocketTimeoutException silent) {
+      return false;
     }
   }
 
