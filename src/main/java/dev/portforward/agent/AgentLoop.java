@@ -68,6 +68,8 @@ public final class AgentLoop implements AutoCloseable {
   private SharedIndexInformer<Node> node;
   private NodeReportStatus reported;
   private volatile NodePlanner.Kernel kernel = NodePlanner.Kernel.COMPLETE;
+  /** What the kernel carries from the last plan that was applied whole. */
+  private volatile List<NodeForward> carried = List.of();
   private volatile boolean programmed;
   private final AtomicInteger forwardsProgrammed = new AtomicInteger();
   private final Counter applies;
@@ -167,7 +169,7 @@ public final class AgentLoop implements AutoCloseable {
       if (self == null || !informers.stream().allMatch(SharedIndexInformer::hasSynced)) {
         return;
       }
-      NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy, kernel);
+      NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy, kernel, carried);
       gateway.want(plan.gateway());
       long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
@@ -177,7 +179,9 @@ public final class AgentLoop implements AutoCloseable {
         applies.increment();
         forwardsProgrammed.set(plan.forwards().size() - outcome.refused().size());
       }
-      if (outcome.error() != null) {
+      if (outcome.error() == null) {
+        carried = plan.forwards();
+      } else {
         failures.increment();
         LOG.errorf("node %s: applying the ruleset failed, previous rules stay in force: %s", nodeName, outcome.error());
       }

@@ -108,12 +108,19 @@ public final class NodePlanner {
 
   private NodePlanner() {}
 
-  /** The plan for a node whose kernel has every helper. */
+  /** The first plan for a node whose kernel has every helper. */
   public static Plan plan(Node node, View view, Policy policy) {
-    return plan(node, view, policy, Kernel.COMPLETE);
+    return plan(node, view, policy, Kernel.COMPLETE, List.of());
   }
 
-  public static Plan plan(Node node, View view, Policy policy, Kernel kernel) {
+  /**
+   * @param carried what this node programmed last: a forward edited while the operator has not
+   *     judged the new generation yet (an operator outage, or the moments before it reconciles) is
+   *     kept as it was, so an edit never takes a working forward offline before it is accepted
+   */
+  public static Plan plan(Node node, View view, Policy policy, Kernel kernel, List<NodeForward> carried) {
+    Map<String, NodeForward> carriedById = carried.stream()
+        .collect(Collectors.toMap(NodeForward::id, f -> f, (a, b) -> a));
     List<InetAddress> nodeAddresses = Optional.ofNullable(node.getStatus())
         .map(s -> s.getAddresses()).orElse(List.of()).stream()
         .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
@@ -130,6 +137,12 @@ public final class NodePlanner {
     Map<DispatchKey, String> holders = new HashMap<>();
     for (PortForward pf : view.portForwards().stream().sorted(PRECEDENCE).toList()) {
       PortForwardSpec spec = pf.getSpec();
+      NodeForward kept = awaitingJudgement(pf) ? carriedById.get(pf.getMetadata().getNamespace() + "/"
+          + pf.getMetadata().getName()) : null;
+      if (kept != null) {
+        keep(kept, holders, forwards, report);
+        continue;
+      }
       if (!Conditions.isAccepted(pf) || !isProgrammedHere(spec)
           || !NodeSelection.selects(spec.getListen().getNodeSelector(), node, policy.controlPlaneNodes())) {
         continue;
@@ -192,6 +205,41 @@ public final class NodePlanner {
       }
     }
     return new Plan(forwards, report, gateway);
+  }
+
+  /**
+   * Whether the operator accepted an earlier generation and has not judged this one yet: the node
+   * keeps what it carries for it until then.
+   */
+  private static boolean awaitingJudgement(PortForward pf) {
+    Long observed = pf.getStatus() == null ? null : pf.getStatus().getObservedGeneration();
+    return pf.getMetadata().getDeletionTimestamp() == null
+        && observed != null && pf.getMetadata().getGeneration() != null
+        && observed < pf.getMetadata().getGeneration()
+        && pf.getStatus().getConditions().stream()
+            .anyMatch(c -> Conditions.ACCEPTED.equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  /** Keeps a carried forward as it is, reported at the generation it was programmed for. */
+  private static void keep(NodeForward kept, Map<DispatchKey, String> holders, List<NodeForward> forwards,
+      List<ForwardReport> report) {
+    ForwardReport entry = new ForwardReport();
+    entry.setNamespace(kept.namespace());
+    entry.setName(kept.name());
+    entry.setGeneration(kept.generation());
+    entry.setAddresses(kept.listenAddresses().stream().map(NetUtil::toAddressString).toList());
+    report.add(entry);
+    List<DispatchKey> keys = kept.listenAddresses().stream()
+        .map(address -> new DispatchKey(kept.protocol(), address, kept.port())).toList();
+    Optional<DispatchKey> taken = keys.stream().filter(holders::containsKey).findFirst();
+    if (taken.isPresent()) {
+      entry.setMessage("listen " + kept.protocol() + " port " + kept.port() + " on "
+          + NetUtil.toAddressString(taken.get().address()) + " is held by PortForward " + holders.get(taken.get()));
+      return;
+    }
+    keys.forEach(key -> holders.put(key, kept.id()));
+    forwards.add(kept);
+    entry.setProgrammed(true);
   }
 
   /**

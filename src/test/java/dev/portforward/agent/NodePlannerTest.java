@@ -404,12 +404,40 @@ class NodePlannerTest {
     assertThat(plan().forwards()).extracting(NodeForward::name, NodeForward::applicationProtocol)
         .containsExactlyInAnyOrder(tuple("ftp", ApplicationProtocol.FTP), tuple("plain", ApplicationProtocol.None));
 
-    NodePlanner.Plan withoutHelper = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, new NodePlanner.Kernel(false));
+    NodePlanner.Plan withoutHelper = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, new NodePlanner.Kernel(false),
+        List.of());
     assertThat(withoutHelper.forwards()).extracting(NodeForward::name).containsExactly("plain");
     assertThat(withoutHelper.report()).filteredOn(r -> r.getName().equals("ftp")).singleElement()
         .satisfies(r -> assertThat(r.isProgrammed()).isFalse())
         .extracting(ForwardReport::getMessage).asString()
         .contains("no FTP connection-tracking helper (nf_conntrack_ftp and nf_nat_ftp)");
+  }
+
+  @Test
+  void anEditTheOperatorHasNotJudgedYetKeepsWhatTheNodeCarries() {
+    PortForward pf = external("edited", Map.of(), "203.0.113.5", true);
+    forwards.add(pf);
+    NodeForward programmed = plan().forwards().get(0);
+
+    pf.getMetadata().setGeneration(2L);
+    pf.getSpec().getTarget().getExternal().setHost("203.0.113.9");
+    NodePlanner.Plan pending = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, NodePlanner.Kernel.COMPLETE,
+        List.of(programmed));
+    assertThat(pending.forwards()).containsExactly(programmed);
+    assertThat(pending.report()).singleElement()
+        .satisfies(r -> assertThat(r.isProgrammed()).isTrue())
+        .extracting(ForwardReport::getGeneration).isEqualTo(1L);
+    assertThat(NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, NodePlanner.Kernel.COMPLETE, List.of())
+        .forwards()).as("nothing carried, nothing kept").isEmpty();
+
+    pf.getStatus().setObservedGeneration(2L);
+    assertThat(NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, NodePlanner.Kernel.COMPLETE,
+        List.of(programmed)).forwards()).as("judged: the new generation")
+        .flatExtracting(NodeForward::backends).containsExactly(new NodeForward.Backend(Cidr.parseAddress("203.0.113.9"), 443));
+
+    pf.getStatus().setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus("False").build()));
+    assertThat(NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT, NodePlanner.Kernel.COMPLETE,
+        List.of(programmed)).forwards()).as("judged and refused: gone").isEmpty();
   }
 
   private static PortForward external(String name, Map<String, String> nodeSelector, String host, boolean accepted) {
