@@ -21,6 +21,18 @@ public interface OperatorConfig {
 
   Relays relay();
 
+  Deletion deletion();
+
+  /** What the finalizer of a deleted PortForward waits for. */
+  interface Deletion {
+    /**
+     * How long the finalizer waits for the nodes whose report lists a deleted forward to report
+     * it gone; a node whose agent is stopped or cut off holds the deletion this long at most.
+     */
+    @WithDefault("60s")
+    Duration dataPlaneTimeout();
+  }
+
   /** The relay Deployments the operator runs for relay.mode Deployment. */
   interface Relays {
     /** Image of the relays; the chart passes the operator's own image, which holds every role. */
