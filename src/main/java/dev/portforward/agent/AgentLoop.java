@@ -49,6 +49,8 @@ public final class AgentLoop implements AutoCloseable {
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
   /** ForwardReport.message's maxLength in the CRD. */
   private static final int MAX_MESSAGE = 1024;
+  /** How long stopping waits for a sync in progress. */
+  private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -272,9 +274,25 @@ public final class AgentLoop implements AutoCloseable {
     return status;
   }
 
+  /**
+   * Stops; a node left holding no forward also loses its table and any gateway mapping still
+   * being removed, so an uninstall leaves none behind.
+   */
   @Override
   public void close() {
     executor.shutdownNow();
+    try {
+      // A sync still running must finish before the table can be judged empty.
+      executor.awaitTermination(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      if (sync.removeTableIfEmpty()) {
+        LOG.infof("node %s holds no forward: removed the agent's table on stopping", nodeName);
+        gateway.closeRemovingAll(STOP_WAIT);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      LOG.warnf("node %s: could not remove the agent's empty table on stopping: %s", nodeName, e.getMessage());
+    }
     gateway.close();
     informers.forEach(SharedIndexInformer::close);
   }

@@ -187,6 +187,19 @@ public final class NodeSync {
     return new Outcome(false, false, error, Map.of());
   }
 
+  /**
+   * Removes the table when this node is known to hold no forward (the last sync applied none and
+   * the kernel refused none), and says whether it did. An agent stopping for good (an uninstalled
+   * DaemonSet) then leaves nothing behind, while one restarted with forwards keeps them flowing.
+   */
+  public synchronized boolean removeTableIfEmpty() {
+    if (applied == null || !applied.isEmpty() || !refused.isEmpty()) {
+      return false;
+    }
+    cleanup();
+    return true;
+  }
+
   /** Removes the table: the agent's cleanup mode. */
   public synchronized void cleanup() {
     nft.deleteTable();

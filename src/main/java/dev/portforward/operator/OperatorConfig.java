@@ -21,6 +21,8 @@ public interface OperatorConfig {
 
   Relays relay();
 
+  Uninstall uninstall();
+
   Deletion deletion();
 
   /** What the finalizer of a deleted PortForward waits for. */
@@ -31,6 +33,18 @@ public interface OperatorConfig {
      */
     @WithDefault("60s")
     Duration dataPlaneTimeout();
+  }
+
+  /** {@code operator --uninstall}, which the chart's pre-delete hook runs. */
+  interface Uninstall {
+    /**
+     * How long to wait for the operator and the agents to finish every deleted PortForward (rules
+     * and gateway mappings removed, finalizer released) before the finalizers are removed anyway.
+     * Longer than portforward.deletion.data-plane-timeout, so that a stopped agent alone does not
+     * reach it.
+     */
+    @WithDefault("120s")
+    Duration timeout();
   }
 
   /** The relay Deployments the operator runs for relay.mode Deployment. */

@@ -44,6 +44,11 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "operator", "/q/health/ready", properties);
   }
 
+  /** The operator authenticating with another identity ({@code kubeconfig}), such as a chart's service account. */
+  public static RoleProcess operator(ControlPlane controlPlane, Path kubeconfig, Map<String, String> properties) {
+    return new RoleProcess(controlPlane.directory(), kubeconfig, "operator", "/q/health/ready", properties);
+  }
+
   /** A node agent; started once it is ready: caches synced and its node's rules in place. */
   public static RoleProcess agent(ControlPlane controlPlane, Map<String, String> properties) {
     return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "agent", "/q/health/ready", properties);
