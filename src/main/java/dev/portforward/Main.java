@@ -18,7 +18,7 @@ import java.util.Arrays;
 @QuarkusMain
 public final class Main implements QuarkusApplication {
 
-  static final String USAGE = "usage: portforward-operator operator | agent [--cleanup] | relay --config FILE";
+  static final String USAGE = "usage: portforward-operator operator [--uninstall] | agent [--cleanup] | relay --config FILE";
 
   @Inject Instance<OperatorRole> operator;
   @Inject Instance<AgentRole> agent;

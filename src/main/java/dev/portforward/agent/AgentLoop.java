@@ -7,7 +7,6 @@ import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
-import dev.portforward.gateway.Mapping;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -49,6 +48,8 @@ public final class AgentLoop implements AutoCloseable {
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
   /** ForwardReport.message's maxLength in the CRD. */
   private static final int MAX_MESSAGE = 1024;
+  /** How long stopping waits for a sync in progress. */
+  private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
   private final KubernetesClient client;
   private final String nodeName;
@@ -70,6 +71,8 @@ public final class AgentLoop implements AutoCloseable {
   private volatile NodePlanner.Kernel kernel = NodePlanner.Kernel.COMPLETE;
   /** What the kernel carries from the last plan that was applied whole. */
   private volatile List<NodeForward> carried = List.of();
+  /** Whether the gateway mappings run, with what the last report listed; only the sync thread touches it. */
+  private boolean gatewayStarted;
   private volatile boolean programmed;
   private final AtomicInteger forwardsProgrammed = new AtomicInteger();
   private final Counter applies;
@@ -102,7 +105,6 @@ public final class AgentLoop implements AutoCloseable {
       LOG.warnf("node %s: the kernel has no FTP connection-tracking helper (nf_conntrack_ftp, nf_nat_ftp);"
           + " forwards with applicationProtocol FTP are reported as not programmed", nodeName);
     }
-    gateway.start(previousMappings(), this::trigger);
     portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
     services = watch(client.services().inAnyNamespace().runnableInformer(0));
     endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
@@ -115,17 +117,23 @@ public final class AgentLoop implements AutoCloseable {
   }
 
   /**
-   * The gateway mappings this node's last report lists: what an earlier agent left behind, to be
-   * kept or removed once the current forwards are known. Without an answer there is nothing to go
-   * on; mappings nobody renews run out with their lease.
+   * Starts the gateway mappings once the mappings this node's last report lists are known: what
+   * an earlier agent left behind, to be kept or removed. Until the report could be read (the API
+   * server failing at start), no mapping is asked for and no report written, since a report
+   * written without them would forget them; the next sync asks again. Returns whether started.
    */
-  private Map<String, Mapping> previousMappings() {
+  private boolean gatewayStarted() {
+    if (gatewayStarted) {
+      return true;
+    }
     try {
       PortForwardNodeReport last = client.resources(PortForwardNodeReport.class).withName(nodeName).get();
-      return last == null ? Map.of() : GatewayMappings.reported(last.getStatus());
+      gateway.start(last == null ? Map.of() : GatewayMappings.reported(last.getStatus()), this::trigger);
+      gatewayStarted = true;
+      return true;
     } catch (KubernetesClientException e) {
-      LOG.warnf("node %s: could not read the last node report: %s", nodeName, e.getMessage());
-      return Map.of();
+      LOG.warnf("node %s: could not read the last node report, will retry: %s", nodeName, e.getMessage());
+      return false;
     }
   }
 
@@ -170,7 +178,10 @@ public final class AgentLoop implements AutoCloseable {
         return;
       }
       NodePlanner.Plan plan = NodePlanner.plan(self, view(), policy, kernel, carried);
-      gateway.want(plan.gateway());
+      boolean gatewayKnown = gatewayStarted();
+      if (gatewayKnown) {
+        gateway.want(plan.gateway());
+      }
       long start = System.nanoTime();
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
       syncTime.record(Duration.ofNanos(System.nanoTime() - start));
@@ -190,7 +201,9 @@ public final class AgentLoop implements AutoCloseable {
         outcome.refused().forEach((id, why) ->
             LOG.errorf("node %s: the kernel refused forward %s, the others are in place: %s", nodeName, id, why));
       }
-      report(self, plan, outcome);
+      if (gatewayKnown) {
+        report(self, plan, outcome);
+      }
     } catch (RuntimeException e) {
       // The loop must outlive any one failure; the next change or resync tries again.
       LOG.errorf(e, "node %s: sync failed", nodeName);
@@ -282,9 +295,25 @@ public final class AgentLoop implements AutoCloseable {
     return status;
   }
 
+  /**
+   * Stops; a node left holding no forward also loses its table and any gateway mapping still
+   * being removed, so an uninstall leaves none behind.
+   */
   @Override
   public void close() {
     executor.shutdownNow();
+    try {
+      // A sync still running must finish before the table can be judged empty.
+      executor.awaitTermination(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      if (sync.removeTableIfEmpty()) {
+        LOG.infof("node %s holds no forward: removed the agent's table on stopping", nodeName);
+        gateway.closeRemovingAll(STOP_WAIT);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      LOG.warnf("node %s: could not remove the agent's empty table on stopping: %s", nodeName, e.getMessage());
+    }
     gateway.close();
     informers.forEach(SharedIndexInformer::close);
   }

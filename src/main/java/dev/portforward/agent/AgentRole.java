@@ -21,8 +21,9 @@ import org.jboss.logging.Logger;
 
 /**
  * The node agent role: programs this node's forwards until stopped. Stopping leaves the rules in
- * place (established flows and new ones keep working while the agent restarts); only
- * {@code agent --cleanup} removes the agent's table.
+ * place (established flows and new ones keep working while the agent restarts), unless the node
+ * holds no forward, when the then empty table goes too (an uninstall leaves none);
+ * {@code agent --cleanup} removes the agent's table whatever it holds.
  */
 @ApplicationScoped
 public class AgentRole {

@@ -398,6 +398,27 @@ public final class GatewayMappings implements AutoCloseable {
         Optional.ofNullable(report.getExpiresAt()).map(Instant::parse)));
   }
 
+  /**
+   * Stops, first removing every mapping it still holds or is removing: for an agent whose node
+   * holds no forward any more (an uninstall), so that no mapping outlives it, even one whose
+   * removal was still waiting for {@link #GRACE}. Returns how many could not be removed (a
+   * finite one runs out with its lease).
+   */
+  public int closeRemovingAll(Duration wait) throws InterruptedException {
+    executor.shutdownNow();
+    if (!executor.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+      return 0;
+    }
+    // The gateway thread has ended: its state is this thread's now.
+    List<Mapping> all = new ArrayList<>();
+    held.values().stream().map(entry -> entry.mapping).filter(Objects::nonNull).forEach(all::add);
+    leaving.forEach(entry -> all.add(entry.mapping()));
+    if (adopted != null) {
+      all.addAll(adopted.values());
+    }
+    return removeAll(all);
+  }
+
   @Override
   public void close() {
     executor.shutdownNow();

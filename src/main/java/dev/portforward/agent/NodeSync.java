@@ -17,8 +17,9 @@ import java.util.stream.Stream;
 /**
  * Keeps the kernel's table equal to the desired forwards. A change touches only the forwards that
  * changed, in one transaction; an unchanged desired state performs no operation at all. The
- * periodic {@link #verify} compares the kernel's table with what it should hold and replaces it
- * whole when someone changed it (drift) or when it cannot tell (after partial updates); a failed
+ * periodic {@link #verify} compares the kernel's table with its own listing taken right after
+ * the agent's last change (a whole replacement or a partial update) and replaces it whole when
+ * someone changed it (drift) or when it cannot tell (at start, after a failure); a failed
  * transaction leaves the previous rules in force and forces a whole replacement next time.
  *
  * <p>One forward never takes the others down: when a transaction fails, the forwards the kernel
@@ -42,8 +43,8 @@ public final class NodeSync {
   private final Conntrack conntrack;
   /** What the kernel holds, as far as this agent knows; null when it cannot know (start, failure). */
   private List<NodeForward> applied;
-  /** The kernel's own listing right after the last whole replacement; null after partial updates. */
-  private String kernelAfterReplace;
+  /** The kernel's own listing right after this agent's last change; null when it cannot know. */
+  private String kernelListing;
   /** Forwards the kernel refused, exactly as they were then, with the kernel's message. */
   private final Map<NodeForward, String> refused = new LinkedHashMap<>();
 
@@ -63,7 +64,9 @@ public final class NodeSync {
     }
     try {
       nft.apply(RulesetRenderer.update(applied, wanted));
-      kernelAfterReplace = null;
+      // Listed now, so that the next resync can tell an untouched table from drift without
+      // rewriting it; without a listing it replaces the table, as after a failure.
+      kernelListing = listingOrNull();
       return done(wanted);
     } catch (Nft.NftException | IllegalArgumentException e) {
       applied = null;
@@ -77,7 +80,7 @@ public final class NodeSync {
       if (!refused.isEmpty() && refusal(desired).isEmpty()) {
         refused.clear();
       }
-      if (applied == null || kernelAfterReplace == null || !kernelAfterReplace.equals(nft.listTable())) {
+      if (applied == null || kernelListing == null || !kernelListing.equals(nft.listTable())) {
         return replace(withoutRefused(desired), true);
       }
     } catch (Nft.NftException e) {
@@ -91,7 +94,7 @@ public final class NodeSync {
       // After a start or a failure, the kernel's table is the only record of what was forwarded.
       List<FlowCuts.Dnat> tableBefore = applied == null ? TableListing.forwards(nft.listTableJson()) : null;
       nft.apply(RulesetRenderer.render(wanted));
-      kernelAfterReplace = nft.listTable();
+      kernelListing = nft.listTable();
       if (tableBefore != null) {
         conntrack.cut(tableBefore, wanted);
       }
@@ -197,11 +200,32 @@ public final class NodeSync {
     }
   }
 
+  /**
+   * Removes the table when this node is known to hold no forward (the last sync applied none and
+   * the kernel refused none), and says whether it did. An agent stopping for good (an uninstalled
+   * DaemonSet) then leaves nothing behind, while one restarted with forwards keeps them flowing.
+   */
+  public synchronized boolean removeTableIfEmpty() {
+    if (applied == null || !applied.isEmpty() || !refused.isEmpty()) {
+      return false;
+    }
+    cleanup();
+    return true;
+  }
+
+  private String listingOrNull() {
+    try {
+      return nft.listTable();
+    } catch (Nft.NftException e) {
+      return null;
+    }
+  }
+
   /** Removes the table: the agent's cleanup mode. */
   public synchronized void cleanup() {
     nft.deleteTable();
     applied = null;
-    kernelAfterReplace = null;
+    kernelListing = null;
     refused.clear();
   }
 }

@@ -21,6 +21,32 @@ public interface OperatorConfig {
 
   Relays relay();
 
+  Uninstall uninstall();
+
+  Deletion deletion();
+
+  /** What the finalizer of a deleted PortForward waits for. */
+  interface Deletion {
+    /**
+     * How long the finalizer waits for the nodes whose report lists a deleted forward to report
+     * it gone; a node whose agent is stopped or cut off holds the deletion this long at most.
+     */
+    @WithDefault("60s")
+    Duration dataPlaneTimeout();
+  }
+
+  /** {@code operator --uninstall}, which the chart's pre-delete hook runs. */
+  interface Uninstall {
+    /**
+     * How long to wait for the operator and the agents to finish every deleted PortForward (rules
+     * and gateway mappings removed, finalizer released) before the finalizers are removed anyway.
+     * Longer than portforward.deletion.data-plane-timeout, so that a stopped agent alone does not
+     * reach it.
+     */
+    @WithDefault("120s")
+    Duration timeout();
+  }
+
   /** The relay Deployments the operator runs for relay.mode Deployment. */
   interface Relays {
     /** Image of the relays; the chart passes the operator's own image, which holds every role. */

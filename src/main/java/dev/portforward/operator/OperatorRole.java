@@ -7,11 +7,13 @@ import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * The operator role: starts the reconcilers (with leader election in production) and, when
  * enabled, the sidecar injection webhook (on every replica), and runs until the process is asked
- * to stop.
+ * to stop. {@code operator --uninstall} instead deletes every PortForward and waits for the
+ * data plane to let them go ({@link Uninstall}).
  */
 @ApplicationScoped
 public class OperatorRole {
@@ -31,7 +33,10 @@ public class OperatorRole {
     this.client = client;
   }
 
-  public int run(String... args) throws IOException {
+  public int run(String... args) throws IOException, InterruptedException {
+    if (List.of(args).contains("--uninstall")) {
+      return new Uninstall(client, config.uninstall().timeout()).run();
+    }
     apiServer.get();
     SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config) : null;
     readiness.use("operator", () -> operator.getRuntimeInfo().isStarted()

@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.operator.dataplane.DeletionHold;
 import dev.portforward.operator.judge.Judge;
 import dev.portforward.operator.judge.Judgement;
 import dev.portforward.operator.judge.Snapshot;
@@ -59,6 +60,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.jboss.logging.Logger;
 
 /**
  * Turns each PortForward into status and relay objects. The decision is the {@link Judge}'s, over
@@ -68,6 +70,7 @@ import java.util.stream.Stream;
 @ControllerConfiguration(name = PortForwardReconciler.NAME)
 public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<PortForward> {
 
+  private static final Logger LOG = Logger.getLogger(PortForwardReconciler.class);
   static final String NAME = "portforward";
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -85,10 +88,12 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private final Judge judge;
   private final TransitionEvents events;
   private final Clock clock;
+  private final Duration dataPlaneTimeout;
 
   private InformerEventSource<PortForward, PortForward> claims;
   private InformerEventSource<Namespace, PortForward> namespaces;
   private RelayObjects relays;
+  private InformerEventSource<PortForwardNodeReport, PortForward> reports;
   private Snapshot snapshot;
 
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
@@ -97,6 +102,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();
+    this.dataPlaneTimeout = config.deletion().dataPlaneTimeout();
     this.judge = new Judge(config.relay(), ReservedPorts.from(config.policy(),
         ReservedPorts.ownPorts(config.webhook().port(), config.sidecar().managementPort())),
         config.policy().controlPlaneNodes());
@@ -170,7 +176,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         context);
     // A report wakes the forwards it lists and those whose status lists its node (one it dropped).
     // A report that only renews its sync time wakes nobody.
-    InformerEventSource<PortForwardNodeReport, PortForward> reports = new InformerEventSource<>(
+    reports = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(PortForwardNodeReport.class, PortForward.class)
             .withName("node-reports")
             .withSecondaryToPrimaryMapper(report -> {
@@ -257,10 +263,24 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     return ErrorStatusUpdateControl.patchStatus(pf);
   }
 
+  /**
+   * Holds the finalizer until the nodes that listed the forward no longer do (they removed its
+   * rules and gateway mapping), for at most the deletion's bound; the reports' events wake it,
+   * and it looks again meanwhile without holding a thread. Relay objects go with the PortForward
+   * (owner references).
+   */
   @Override
   public DeleteControl cleanup(PortForward pf, Context<PortForward> context) {
-    // Relay objects go with the PortForward (owner references); the finalizer guarantees that the
-    // data plane sees the deletion before the object is gone.
+    DeletionHold.Decision decision = DeletionHold.decide(pf, reports.list().toList(), clock.instant(), dataPlaneTimeout);
+    if (!decision.release()) {
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(decision.recheckIn());
+    }
+    if (!decision.holdingNodes().isEmpty()) {
+      LOG.warnf("PortForward %s/%s: released %ds after its deletion although node(s) %s still list it"
+          + " (agent stopped or unreachable?); their agents remove its rules when they run again",
+          pf.getMetadata().getNamespace(), pf.getMetadata().getName(), dataPlaneTimeout.toSeconds(),
+          decision.holdingNodes());
+    }
     relays.forget(pf);
     return DeleteControl.defaultDelete();
   }

@@ -170,6 +170,37 @@ class DnatIT {
     await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8080), "pod1"::equals);
   }
 
+  /**
+   * A resync after a partial update (one forward added) finds the kernel as it left it and writes
+   * nothing: the table keeps its kernel handle, which a whole replacement (delete, define) renews.
+   * Drift after a partial update is still repaired.
+   */
+  @Test
+  void afterAPartialUpdateAnUnchangedStateWritesNothingAndDriftIsStillRepaired() {
+    NodeForward web = tcp("web", 8080, List.of(), List.of(), backend("10.77.2.2", 8080));
+    NodeForward api = tcp("api", 8081, List.of(), List.of(), backend("10.77.3.2", 8080));
+    apply(web);
+    String replaced = tableHandle();
+    apply(web, api);
+    String updated = tableHandle();
+    assertThat(updated).as("a partial update keeps the table").isEqualTo(replaced);
+
+    assertThat(sync.verify(List.of(web, api)).applied()).as("nothing changed, nothing drifted").isFalse();
+    assertThat(tableHandle()).as("the resync rewrote nothing").isEqualTo(updated);
+
+    net.exec(node, "nft", "add", "rule", "inet", "portforward", "forwards", "tcp", "dport", "22", "accept");
+    assertThat(sync.verify(List.of(web, api)).applied()).as("drift is repaired").isTrue();
+    assertThat(tableHandle()).as("replaced whole").isNotEqualTo(updated);
+    assertThat(net.exec(node, "nft", "list", "chain", "inet", "portforward", "forwards")).doesNotContain("dport 22");
+    await().atMost(Duration.ofSeconds(20)).until(() -> tcpAsk(8081), "pod2"::equals);
+  }
+
+  /** The kernel's handle of the agent's table, from {@code nft -a list table}'s first line. */
+  private String tableHandle() {
+    String first = net.exec(node, "nft", "-a", "list", "table", "inet", "portforward").lines().findFirst().orElseThrow();
+    return first.substring(first.indexOf("# handle"));
+  }
+
   @Test
   void anEstablishedConnectionSurvivesAReapplyAndOtherTablesAreNeverTouched() throws Exception {
     net.exec(node, "nft", "add", "table", "ip", "other");

@@ -20,6 +20,7 @@ import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.HomeGateway;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
@@ -29,6 +30,7 @@ import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -158,6 +160,61 @@ class GatewayMappingIT {
       } finally {
         agent.close();
         client.resource(node).delete();
+      }
+    }
+  }
+
+  /**
+   * listen.addresses that leave out the gateway-side address are refused a mapping. A forward
+   * deleted while its agent is down keeps its mapping at the gateway (a 1 h lease); the next
+   * agent, started while the API server is away, still finds the mapping in its node's report
+   * once the API server answers, and removes it.
+   */
+  @Test
+  void fencedAddressesAreRefusedAndAnAgentStartedWithoutTheApiServerRemovesTheMappingsItsReportLists(KubernetesClient client,
+      TestNamespace ns, ControlPlane cp) throws Exception {
+    try (NodeTopology hosts = NodeTopology.create(); NetNs lan = NetNs.create();
+        HomeGateway router = HomeGateway.start(lan, 63); OneNode node = OneNode.create(client, ns)) {
+      int port = uniquePort();
+      node.forward("web", port, spec -> spec.setGateway(gateway(GatewayProtocol.UPnP, port, "1h")));
+      RoleProcess agent = node.agent(cp, hosts, Map.of("portforward.agent.gateway.address", router.lanAddress()))
+          .start();
+      String rule = "th dport " + port + " dnat ip to " + router.hostAddress() + ":" + port;
+      try {
+        awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+        await().atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
+
+        // A forward whose listen.addresses leave out the node's address toward the gateway is
+        // refused a mapping, which would lead to an address the forward does not listen on.
+        int fencedPort = uniquePort();
+        node.forward("fenced", fencedPort, spec -> {
+          spec.getListen().setAddresses(List.of(NodeTopology.NODE_IP));
+          spec.setGateway(gateway(GatewayProtocol.UPnP, fencedPort, "1h"));
+        });
+        PortForward fenced = awaitCondition(client, ns.name(), "fenced", Conditions.GATEWAY_MAPPED, "False",
+            Reason.MAPPING_REFUSED);
+        assertThat(condition(fenced, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage())
+            .contains("listen.addresses does not include " + router.hostAddress());
+        assertThat(router.dnatRules()).doesNotContain("th dport " + fencedPort + " ");
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("fenced").delete();
+
+        agent.kill();
+        client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
+        int logged = Files.readString(agent.log()).length();
+        cp.stopApiServer();
+        try {
+          agent.launch();
+          await("the agent meets the API server's absence").atMost(WAIT)
+              .until(() -> Files.readString(agent.log()).substring(logged), log -> log.contains("watch failed, retrying"));
+        } finally {
+          cp.startApiServer();
+        }
+        agent.awaitStarted();
+
+        await("the mapping its node's report listed is removed").atMost(WAIT)
+            .until(router::dnatRules, rules -> !rules.contains(rule));
+      } finally {
+        agent.close();
       }
     }
   }

@@ -41,6 +41,7 @@ class CrdValidationIT {
       listen address    | listen: {port: 8080, addresses: [eth0]}, %1$s | spec.listen.addresses: Invalid value: listen.addresses must be IP addresses such as 192.0.2.10 or 2001:db8::10
       service port 0    | listen: {port: 8080}, target: {service: {name: web, port: 0}} | spec.target.service.port: Invalid value: 0: spec.target.service.port in body should be greater than or equal to 1
       proxy without relay | listen: {port: 8080}, %1$s, relay: {proxyProtocol: V2} | spec.relay: Invalid value: relay.proxyProtocol needs relay.mode Sidecar or Deployment: kernel DNAT cannot add a header
+      idle without relay | listen: {port: 8080}, %1$s, relay: {idleTimeout: 30m} | spec.relay: Invalid value: relay.idleTimeout needs a relay: set relay.mode to Sidecar, Deployment or Socks5
       open SOCKS5       | listen: {port: 1080}, relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Required value: relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed
       SOCKS5 with target | listen: {port: 1080}, %1$s, sourceRanges: [10.0.0.0/8], relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Forbidden: spec.target must not be set with relay.mode Socks5
       routes with relay | listen: {port: 8080}, %1$s, relay: {mode: Deployment}, routes: [{sourceRanges: [10.0.0.0/8], target: {service: {name: admin, port: 80}}}] | spec: Forbidden: spec.routes needs relay.mode None: per-source targets are kernel rules, a relay carries one target

@@ -13,6 +13,8 @@ import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Relay;
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.RealCluster;
@@ -20,6 +22,7 @@ import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -141,6 +144,29 @@ class PortForwardOperatorIT {
         spec -> spec.getListen().setAddresses(List.of("192.0.2.11")))).create();
     awaitAccepted(client, ns.name(), "a");
     awaitAccepted(client, ns.name(), "b");
+  }
+
+  /**
+   * A relay sidecar runs without capabilities and cannot bind below 1024: a Sidecar forward
+   * through a Service whose targetPort is 80 is refused naming it, and accepted once it is 8080.
+   */
+  @Test
+  void aSidecarForwardThroughAServiceTargetPortBelow1024IsRefused(KubernetesClient client, TestNamespace ns) {
+    client.resource(service(ns.name(), "web", 80)).create(); // targetPort defaults to the port, 80
+    client.resource(toService(ns.name(), "low", uniquePort(), "web", 80, spec -> {
+      Relay relay = new Relay();
+      relay.setMode(RelayMode.Sidecar);
+      spec.setRelay(relay);
+    })).create();
+
+    assertThat(message(awaitCondition(client, ns.name(), "low", Conditions.ACCEPTED, "False", Reason.UNSUPPORTED_VALUE)))
+        .contains("Service web has targetPort 80, below 1024");
+
+    client.services().inNamespace(ns.name()).withName("web").edit(svc -> {
+      svc.getSpec().getPorts().get(0).setTargetPort(new IntOrString(8080));
+      return svc;
+    });
+    awaitAccepted(client, ns.name(), "low");
   }
 
   @Test

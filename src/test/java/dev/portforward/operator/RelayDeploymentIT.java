@@ -44,6 +44,8 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -214,6 +216,41 @@ class RelayDeploymentIT {
       assertThat(client.apps().deployments().inNamespace(ns.name()).withName("kept-relay").get().getSpec().getReplicas())
           .isEqualTo(1);
     });
+
+    // Deleted by hand, each comes back (a new object: a new uid).
+    List<HasMetadata> before = relayObjects(client, ns, "kept-relay");
+    before.forEach(object -> client.resource(object).withGracePeriod(0).delete());
+    await().atMost(WAIT).untilAsserted(() -> assertThat(relayObjects(client, ns, "kept-relay"))
+        .allSatisfy(object -> assertThat(object).isNotNull())
+        .extracting(object -> object.getMetadata().getUid())
+        .doesNotContainAnyElementsOf(before.stream().map(object -> object.getMetadata().getUid()).toList()));
+    assertThat(client.configMaps().inNamespace(ns.name()).withName("kept-relay").get().getData())
+        .containsEntry(RelayNames.CONFIG_KEY, operatorsConfig);
+  }
+
+  /** A target that stops resolving refuses nothing it has: the relay objects stay as they are. */
+  @Test
+  void aTargetThatStopsResolvingKeepsItsRelayObjects(KubernetesClient client, TestNamespace ns) {
+    client.resource(PortForwardOperatorIT.service(ns.name(), "backend", 80)).create();
+    client.resource(PortForwards.of(ns.name(), "steady", "listen: {port: %d}, target: {service: {name: backend, port: 80}},"
+        .formatted(uniquePort()) + " relay: {mode: Deployment}")).create();
+    List<HasMetadata> before = await().atMost(WAIT).until(() -> relayObjects(client, ns, "steady-relay"),
+        objects -> objects.stream().allMatch(Objects::nonNull));
+
+    client.services().inNamespace(ns.name()).withName("backend").delete();
+    awaitCondition(client, ns.name(), "steady", Conditions.RESOLVED_REFS, "False", Reason.SERVICE_NOT_FOUND);
+
+    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10)).until(
+        () -> relayObjects(client, ns, "steady-relay"),
+        objects -> objects.stream().allMatch(Objects::nonNull) && objects.stream().map(o -> o.getMetadata().getUid())
+            .toList().equals(before.stream().map(o -> o.getMetadata().getUid()).toList()));
+  }
+
+  /** The relay ConfigMap, Deployment and Service named {@code name} (null where missing). */
+  private static List<HasMetadata> relayObjects(KubernetesClient client, TestNamespace ns, String name) {
+    return Arrays.asList(client.configMaps().inNamespace(ns.name()).withName(name).get(),
+        client.apps().deployments().inNamespace(ns.name()).withName(name).get(),
+        client.services().inNamespace(ns.name()).withName(name).get());
   }
 
   @Test

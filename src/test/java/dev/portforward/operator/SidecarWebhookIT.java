@@ -109,6 +109,16 @@ class SidecarWebhookIT {
       Pod elsewhere = create(client, pod(other, "web-1", WEB));
       assertThat(Sidecars.carries(web, "web")).as("selected pod in a labelled namespace").isTrue();
       assertThat(Sidecars.hasContainer(db)).as("pod no forward selects").isFalse();
+      Map<String, String> optedOut = new HashMap<>(WEB);
+      optedOut.put("portforward.dev/sidecar-injection", "disabled");
+      Map<String, String> chartsOwn = new HashMap<>(WEB);
+      chartsOwn.put("app.kubernetes.io/name", "portforward-operator");
+      for (Pod skipped : List.of(create(client, pod(ns.name(), "opted-out", optedOut)),
+          create(client, pod(ns.name(), "charts-own", chartsOwn)))) {
+        assertThat(Sidecars.hasContainer(skipped)).as("selected pod %s: opted out, or the chart's own",
+            skipped.getMetadata().getName()).isFalse();
+        client.resource(skipped).withGracePeriod(0).delete();
+      }
       assertThat(Sidecars.hasContainer(elsewhere)).as("namespace without the injection label").isFalse();
 
       // A hostNetwork pod never gets the sidecar (its 127.0.0.1 is the node's); the status says why.
@@ -267,23 +277,27 @@ class SidecarWebhookIT {
   }
 
   /** As the chart installs it, but calling the test's operator process on loopback. */
-  private static MutatingWebhookConfiguration webhookConfiguration(String name, int port, String failurePolicy) {
-    return new MutatingWebhookConfigurationBuilder()
-        .withNewMetadata().withName(name).endMetadata()
-        .addNewWebhook()
-            .withName("sidecar.portforward.dev")
-            .withNewClientConfig().withUrl("https://127.0.0.1:" + port + "/mutate-pods").endClientConfig()
-            .withFailurePolicy(failurePolicy)
-            .withTimeoutSeconds(5)
-            .withSideEffects("None")
-            .withAdmissionReviewVersions("v1")
-            .withNewNamespaceSelector()
-                .addToMatchLabels("portforward.dev/sidecar-injection", "enabled")
-            .endNamespaceSelector()
-            .addNewRule().withApiGroups("").withApiVersions("v1").withResources("pods").withOperations("CREATE")
-            .endRule()
-        .endWebhook()
-        .build();
+  /**
+   * The chart's own webhook configuration (its namespace and object selectors, policies), renamed
+   * and pointed at the test's operator process on loopback instead of the in-cluster Service.
+   */
+  private static MutatingWebhookConfiguration webhookConfiguration(String name, int port, String failurePolicy)
+      throws Exception {
+    Process render = new ProcessBuilder(ControlPlane.binaries().resolve("helm").toString(), "template", "chart",
+        ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--kube-version", "1.36.0",
+        "--show-only", "templates/sidecar-injection.yaml").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    MutatingWebhookConfiguration chart;
+    try (KubernetesClient offline = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build()) {
+      chart = offline.load(render.getInputStream()).items().stream()
+          .filter(MutatingWebhookConfiguration.class::isInstance).map(MutatingWebhookConfiguration.class::cast)
+          .findFirst().orElseThrow();
+    }
+    assertThat(render.waitFor()).isZero();
+    chart.getMetadata().setName(name);
+    chart.getWebhooks().get(0).setClientConfig(new io.fabric8.kubernetes.api.model.admissionregistration.v1
+        .WebhookClientConfigBuilder().withUrl("https://127.0.0.1:" + port + "/mutate-pods").build());
+    chart.getWebhooks().get(0).setFailurePolicy(failurePolicy);
+    return chart;
   }
 
   private static void setFailurePolicy(KubernetesClient client, String configuration, String policy) {

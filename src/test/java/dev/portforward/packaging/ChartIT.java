@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RealCluster;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +33,7 @@ class ChartIT {
   private static final Path ROOT = ControlPlane.projectRoot();
   private static final Path CHART = ROOT.resolve("helm/portforward-operator");
   private static final Path DEPLOY = ROOT.resolve("deploy/portforward-operator.yaml");
+  private static final Path UNINSTALL = ROOT.resolve("deploy/uninstall.yaml");
 
   @Test
   void chartIsLintClean() throws Exception {
@@ -36,9 +43,60 @@ class ChartIT {
   @Test
   void deployIsWhatTheChartRenders() throws Exception {
     Result rendered = run(helm(), "template", "portforward-operator", CHART.toString(),
-        "--namespace", "portforward-system", "--kube-version", "1.36.0", "--set", "namespace.create=true");
+        "--namespace", "portforward-system", "--kube-version", "1.36.0", "--set", "namespace.create=true",
+        "--no-hooks");
     assertThat(rendered.exitCode()).isZero();
     assertThat(Files.readString(DEPLOY)).as("deploy/ is stale: run deploy/render.sh").isEqualTo(rendered.out());
+    Result hook = run(helm(), "template", "portforward-operator", CHART.toString(),
+        "--namespace", "portforward-system", "--kube-version", "1.36.0", "--set", "namespace.create=true",
+        "--show-only", "templates/uninstall.yaml");
+    assertThat(hook.exitCode()).isZero();
+    assertThat(Files.readString(UNINSTALL)).as("deploy/ is stale: run deploy/render.sh").isEqualTo(hook.out());
+  }
+
+  /**
+   * helm uninstall runs `operator --uninstall` before it deletes anything (pre-delete), under its
+   * own service account, whose RBAC the hook creates first (lower weight) and which all go once
+   * the hook succeeded; deploy/ holds no hook (kubectl apply would run it at once).
+   */
+  @Test
+  void theUninstallHookRunsOperatorUninstallBeforeDeletionAndCleansUpAfterItself(ControlPlane cp) throws Exception {
+    Result rendered = run(helm(), "template", "portforward-operator", CHART.toString(),
+        "--namespace", "portforward-system", "--kube-version", "1.36.0", "--show-only", "templates/uninstall.yaml");
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    List<HasMetadata> objects;
+    try (KubernetesClient offline = new KubernetesClientBuilder().build()) {
+      objects = offline.load(new ByteArrayInputStream(rendered.out().getBytes(StandardCharsets.UTF_8))).items();
+    }
+    assertThat(objects).extracting(HasMetadata::getKind)
+        .containsExactly("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job");
+    for (HasMetadata object : objects) {
+      assertThat(object.getMetadata().getAnnotations()).as(object.getKind())
+          .containsEntry("helm.sh/hook", "pre-delete")
+          .containsEntry("helm.sh/hook-delete-policy", "before-hook-creation,hook-succeeded")
+          .containsEntry("helm.sh/hook-weight", object instanceof Job ? "0" : "-10");
+    }
+    Job job = (Job) objects.get(3);
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getServiceAccountName()).isEqualTo("portforward-operator-uninstall");
+    assertThat(pod.getContainers().get(0).getArgs()).containsExactly("operator", "--uninstall");
+    assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(env -> {
+      assertThat(env.getName()).isEqualTo("PORTFORWARD_UNINSTALL_TIMEOUT");
+      assertThat(env.getValue()).isEqualTo("120s");
+    });
+    assertThat(job.getSpec().getActiveDeadlineSeconds()).isGreaterThan(120L);
+    assertThat(((ClusterRole) objects.get(1)).getRules()).singleElement().satisfies(rule -> {
+      assertThat(rule.getResources()).containsExactly("portforwards");
+      assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "list", "delete", "patch");
+    });
+    assertThat(Files.readString(DEPLOY)).doesNotContain("helm.sh/hook");
+
+    kubectl(cp, "create", "namespace", "portforward-system");
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", UNINSTALL.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    Result off = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "uninstall.enabled=false");
+    assertThat(off.out()).doesNotContain("--uninstall");
   }
 
   @Test

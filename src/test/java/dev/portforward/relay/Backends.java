@@ -17,6 +17,9 @@ import java.util.function.Consumer;
 /** Plain-socket backends on loopback for relay tests: each client connection gets its own thread. */
 final class Backends implements AutoCloseable {
 
+  /** The largest UDP payload over IPv4: 65,535 less the IP and UDP headers. */
+  static final int MAX_UDP_PAYLOAD = 65_507;
+
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "test-backend");
     t.setDaemon(true);
@@ -90,7 +93,10 @@ final class Backends implements AutoCloseable {
     return server.getLocalPort();
   }
 
-  /** Answers every datagram with "echo:" and its content, to its sender. */
+  /**
+   * Answers every datagram with "echo:" and its content, to its sender; one too large to echo
+   * (beyond IPv4's 65,507-byte payload) with "echo:" and its length.
+   */
   int udpEcho() throws SocketException {
     DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     sockets.add(socket);
@@ -101,6 +107,9 @@ final class Backends implements AutoCloseable {
           DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
           socket.receive(packet);
           byte[] reply = ("echo:" + new String(packet.getData(), 0, packet.getLength())).getBytes();
+          if (reply.length > MAX_UDP_PAYLOAD) {
+            reply = ("echo:" + packet.getLength() + " bytes").getBytes();
+          }
           socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
         } catch (IOException closed) {
           return;

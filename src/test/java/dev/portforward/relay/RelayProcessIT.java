@@ -78,6 +78,58 @@ class RelayProcessIT {
     assertThat(new String(socket.getInputStream().readNBytes(text.length()))).isEqualTo(text);
   }
 
+  /**
+   * A SOCKS5 relay's users come from a mounted Secret; rotating it (the kubelet swaps the
+   * directory's ..data link) is picked up in place: the revoked password stops working, the new
+   * one works.
+   */
+  @Test
+  void aRotatedSocks5UsersSecretIsPickedUp() throws Exception {
+    Path users = Files.createDirectory(directory.resolve("users"));
+    mountSecret(users, "v1", "secret-1");
+    Files.createSymbolicLink(users.resolve("alice"), Path.of("..data/alice"));
+    int port = RelayFixture.freePort();
+    start(write("""
+        forwards:
+          - name: socks
+            protocol: SOCKS5
+            listen: {address: 127.0.0.1, port: %d}
+            socks5: {allowedDestinations: [198.18.0.0/15], usersDirectory: %s}
+        """.formatted(port, users)));
+    assertThat(login(port, "alice", "secret-1")).isEqualTo("0100");
+
+    mountSecret(users, "v2", "secret-2");
+
+    await().atMost(java.time.Duration.ofSeconds(30)).until(() -> login(port, "alice", "secret-1"), "01ff"::equals);
+    assertThat(login(port, "alice", "secret-2")).isEqualTo("0100");
+  }
+
+  /** Writes alice's password as the kubelet writes a Secret volume: a new directory, then ..data switched to it. */
+  private static void mountSecret(Path users, String version, String password) throws IOException {
+    Path data = Files.createDirectory(users.resolve(".." + version));
+    Files.writeString(data.resolve("alice"), password);
+    Path link = users.resolve("..data_tmp");
+    Files.createSymbolicLink(link, Path.of(".." + version));
+    Files.move(link, users.resolve("..data"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** A SOCKS5 greeting and username/password login; returns the login reply in hex (0100 accepted). */
+  private static String login(int port, String user, String password) throws IOException {
+    try (Socket socket = connect(port)) {
+      socket.getOutputStream().write(new byte[] {5, 1, 2});
+      assertThat(java.util.HexFormat.of().formatHex(socket.getInputStream().readNBytes(2))).isEqualTo("0502");
+      java.io.ByteArrayOutputStream request = new java.io.ByteArrayOutputStream();
+      request.write(1);
+      request.write(user.length());
+      request.writeBytes(user.getBytes());
+      request.write(password.length());
+      request.writeBytes(password.getBytes());
+      socket.getOutputStream().write(request.toByteArray());
+      return java.util.HexFormat.of().formatHex(socket.getInputStream().readNBytes(2));
+    }
+  }
+
   @Test
   void reloadsAChangedFileAndKeepsTheLastGoodConfigOnABadOne() throws Exception {
     int first = RelayFixture.freePort();
@@ -89,7 +141,11 @@ class RelayProcessIT {
     write("forwards:\n  - {name: broken, listen: {port: 0}, target: {host: x, port: 1}}\n");
     await().untilAsserted(() -> assertThat(relay.get("/q/metrics").body())
         .contains("portforward_relay_config_reloads_total{result=\"rejected\"} 1.0"));
-    assertThat(Files.readString(relay.log())).contains("forwards[0].listen.port: must be 1-65535, got 0");
+    // Polled ten times more (every 100 ms), the same bad file is neither counted nor logged again.
+    await().during(java.time.Duration.ofSeconds(1)).atMost(java.time.Duration.ofSeconds(5)).until(
+        () -> relay.get("/q/metrics").body(), m -> m.contains("portforward_relay_config_reloads_total{result=\"rejected\"} 1.0"));
+    assertThat(Files.readString(relay.log()).split("forwards\\[0]\\.listen\\.port: must be 1-65535, got 0", -1))
+        .as("the problem is logged once").hasSize(2);
     assertThat(greeting(first)).as("the last good config stays in force").isEqualTo("one");
 
     config("30s", first, one, second, backends.tcpNamed("two"));

@@ -64,10 +64,15 @@ class UdpRelayTest {
   @Test
   void largeDatagramsArriveWhole() throws Exception {
     InetSocketAddress relay = forward("");
-    String big = "x".repeat(60_000);
     try (DatagramSocket socket = client()) {
-      DatagramPacket reply = exchange(socket, relay, big);
-      assertThat(reply.getLength()).isEqualTo("echo:".length() + big.length());
+      // The largest datagram reaches the target whole, which says how much it got ...
+      DatagramPacket toTarget = exchange(socket, relay, "x".repeat(Backends.MAX_UDP_PAYLOAD));
+      assertThat(new String(toTarget.getData(), 0, toTarget.getLength())).isEqualTo("echo:65507 bytes");
+      // ... and the largest reply reaches the client whole.
+      String big = "x".repeat(Backends.MAX_UDP_PAYLOAD - "echo:".length());
+      DatagramPacket toClient = exchange(socket, relay, big);
+      assertThat(toClient.getLength()).isEqualTo(Backends.MAX_UDP_PAYLOAD);
+      assertThat(new String(toClient.getData(), 0, toClient.getLength())).isEqualTo("echo:" + big);
     }
   }
 

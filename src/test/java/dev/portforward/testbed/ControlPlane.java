@@ -199,6 +199,13 @@ public final class ControlPlane implements AutoCloseable {
         .until(() -> http.send(readyz, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }
 
+  /** A kubeconfig like the admin's but authenticating with {@code token}, written beside it as {@code name}. */
+  public Path kubeconfigWithToken(String name, String token) throws IOException {
+    Path file = dir.resolve("kubeconfig-" + name);
+    Files.writeString(file, Files.readString(kubeconfig()).replace("token: " + ADMIN_TOKEN, "token: " + token));
+    return file;
+  }
+
   private void writeKubeconfig() throws IOException {
     Files.writeString(kubeconfig(), """
         apiVersion: v1

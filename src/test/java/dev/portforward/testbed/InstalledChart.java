@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -42,7 +43,7 @@ public final class InstalledChart implements AutoCloseable {
       String... setValues) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(ControlPlane.binaries().resolve("helm").toString(), "template",
         release, ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--namespace", namespace,
-        "--kube-version", "1.36.0", "--set", "namespace.create=true"));
+        "--kube-version", "1.36.0", "--set", "namespace.create=true", "--no-hooks"));
     for (String value : setValues) {
       command.addAll(List.of("--set", value));
     }
@@ -61,11 +62,21 @@ public final class InstalledChart implements AutoCloseable {
     return "system:serviceaccount:" + namespace + ":" + release;
   }
 
-  /** A client that authenticates with a token of {@code serviceAccount} in {@code saNamespace}. */
-  public KubernetesClient clientAs(String saNamespace, String serviceAccount) {
-    String token = admin.serviceAccounts().inNamespace(saNamespace).withName(serviceAccount)
+  /** A kubeconfig file that authenticates with a token of {@code serviceAccount} in {@code saNamespace}. */
+  public static Path kubeconfigAs(KubernetesClient admin, ControlPlane cp, String saNamespace, String serviceAccount)
+      throws IOException {
+    return cp.kubeconfigWithToken(saNamespace + "-" + serviceAccount, token(admin, saNamespace, serviceAccount));
+  }
+
+  private static String token(KubernetesClient admin, String saNamespace, String serviceAccount) {
+    return admin.serviceAccounts().inNamespace(saNamespace).withName(serviceAccount)
         .tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
         .getStatus().getToken();
+  }
+
+  /** A client that authenticates with a token of {@code serviceAccount} in {@code saNamespace}. */
+  public KubernetesClient clientAs(String saNamespace, String serviceAccount) {
+    String token = token(admin, saNamespace, serviceAccount);
     try {
       Config config = new ConfigBuilder(Config.empty())
           .withMasterUrl(cp.url())

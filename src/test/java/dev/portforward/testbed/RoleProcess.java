@@ -47,6 +47,16 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "operator", "/q/health/ready", properties);
   }
 
+  /** The operator authenticating with another identity ({@code kubeconfig}), such as a chart's service account. */
+  public static RoleProcess operator(ControlPlane controlPlane, Path kubeconfig, Map<String, String> properties) {
+    return new RoleProcess(controlPlane.directory(), kubeconfig, "operator", "/q/health/ready", properties);
+  }
+
+  /** A node agent authenticating with another identity ({@code kubeconfig}), such as a chart's service account. */
+  public static RoleProcess agent(ControlPlane controlPlane, Path kubeconfig, Map<String, String> properties) {
+    return new RoleProcess(controlPlane.directory(), kubeconfig, "agent", "/q/health/ready", properties);
+  }
+
   /** A node agent; started once it is ready: caches synced and its node's rules in place. */
   public static RoleProcess agent(ControlPlane controlPlane, Map<String, String> properties) {
     return new RoleProcess(controlPlane.directory(), controlPlane.kubeconfig(), "agent", "/q/health/ready", properties);
@@ -59,7 +69,17 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
 
   /** Starts the process and waits until its health endpoint answers. */
   public RoleProcess start() throws IOException {
+    return launch().awaitStarted();
+  }
+
+  /** Starts the process without waiting for it (say, while the API server is away). */
+  public RoleProcess launch() throws IOException {
     process = command().start();
+    return this;
+  }
+
+  /** Waits until the launched process's health endpoint answers. */
+  public RoleProcess awaitStarted() throws IOException {
     try {
       Awaitility.await(role + " started (log: " + log + ")")
           .atMost(Duration.ofMinutes(2))

@@ -1,5 +1,6 @@
 package dev.portforward.testbed;
 
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -13,6 +14,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  */
 public final class SharedOperator implements BeforeEachCallback, ParameterResolver {
 
+  /** How long a deleted forward waits for a node that does not report it gone. */
+  public static final Duration DATA_PLANE_TIMEOUT = Duration.ofSeconds(20);
+
   /** The settings every operator test runs under; tests rely on these values. */
   public static final Map<String, String> TEST_SETTINGS = Map.of(
       "portforward.metrics.per-resource", "true",
@@ -20,7 +24,9 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
       "portforward.policy.external-target-cidrs", "203.0.113.0/24",
       "portforward.policy.target-denylist", "198.51.100.0/24",
       "portforward.policy.socks5", "true",
-      "portforward.policy.gateway-mapping", "true");
+      "portforward.policy.gateway-mapping", "true",
+      // DeletionHoldIT waits for this bound with a stopped agent.
+      "portforward.deletion.data-plane-timeout", DATA_PLANE_TIMEOUT.getSeconds() + "s");
 
   private static RoleProcess running;
 

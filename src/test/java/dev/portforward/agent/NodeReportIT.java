@@ -1,0 +1,70 @@
+package dev.portforward.agent;
+
+import static dev.portforward.testbed.PortForwards.awaitCondition;
+import static dev.portforward.testbed.PortForwards.uniquePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The node's report is written only when it says something new: resyncs that find nothing to do
+ * leave it alone (the same resourceVersion), and a change it must report is written.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class NodeReportIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Pattern SYNCS = Pattern.compile("portforward_agent_sync_seconds_count(\\{[^}]*})? ([0-9.]+)");
+
+  @Test
+  void theReportIsWrittenOnlyWhenItSaysSomethingNew(KubernetesClient client, TestNamespace ns, ControlPlane cp)
+      throws Exception {
+    try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
+      int port = uniquePort();
+      node.forward("web", port);
+      RoleProcess agent = node.agent(cp, hosts, Map.of("portforward.agent.resync-period", "1s")).start();
+      try {
+        awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod1"::equals);
+        String version = report(client, node).getMetadata().getResourceVersion();
+
+        double before = syncs(agent);
+        await("five resyncs").atMost(WAIT).until(() -> syncs(agent) >= before + 5);
+        assertThat(report(client, node).getMetadata().getResourceVersion()).as("resyncs that find nothing new")
+            .isEqualTo(version);
+
+        // Something new: a second forward, which the report lists.
+        node.forward("api", uniquePort());
+        await().atMost(WAIT).until(() -> report(client, node).getStatus().getForwards().size(), n -> n == 2);
+        assertThat(report(client, node).getMetadata().getResourceVersion()).isNotEqualTo(version);
+      } finally {
+        agent.close();
+      }
+    }
+  }
+
+  private static PortForwardNodeReport report(KubernetesClient client, OneNode node) {
+    return client.resources(PortForwardNodeReport.class).withName(node.name()).get();
+  }
+
+  private static double syncs(RoleProcess agent) throws Exception {
+    Matcher m = SYNCS.matcher(agent.get("/q/metrics").body());
+    return m.find() ? Double.parseDouble(m.group(2)) : 0;
+  }
+}
