@@ -1,0 +1,39 @@
+package dev.portforward.tunnel.config;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything the tunnel server serves, checked as a whole by {@link TunnelConfigParser}.
+ *
+ * @param listen where SSH clients connect
+ * @param hostKeyFile the server's private host key (OpenSSH format), a mounted Secret in a cluster
+ * @param remoteForwardAddress where {@code -R} ports are bound, whatever address the client names:
+ *     the pod's address, so that a Service can send traffic to them
+ * @param keepaliveInterval how often a quiet client is asked for a sign of life
+ * @param keepaliveTimeout a client that has answered nothing for this long is disconnected and its
+ *     remote ports are released
+ * @param connectTimeout how long a {@code -L}/{@code -D} channel may take to connect its destination
+ */
+public record TunnelConfig(
+    InetSocketAddress listen,
+    Path hostKeyFile,
+    InetAddress remoteForwardAddress,
+    Duration keepaliveInterval,
+    Duration keepaliveTimeout,
+    Duration connectTimeout,
+    List<TunnelUser> users) {
+
+  public Optional<TunnelUser> user(String name) {
+    return users.stream().filter(user -> user.name().equals(name)).findFirst();
+  }
+
+  /** The user whose remote forward binds this port, if any: each port belongs to one user. */
+  public Optional<TunnelUser> ownerOf(int port) {
+    return users.stream().filter(user -> user.remoteForward(port).isPresent()).findFirst();
+  }
+}
