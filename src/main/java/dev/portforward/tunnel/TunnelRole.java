@@ -1,5 +1,7 @@
 package dev.portforward.tunnel;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.portforward.common.ConfigWatcher;
 import dev.portforward.common.RoleReadiness;
 import dev.portforward.tunnel.config.InvalidTunnelConfigException;
@@ -8,11 +10,13 @@ import dev.portforward.tunnel.config.TunnelConfigParser;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
+import io.vertx.ext.web.Router;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The tunnel role: an SSH server for port forwarding only, serving the users of a config file
@@ -20,6 +24,9 @@ import java.util.List;
  */
 @ApplicationScoped
 public class TunnelRole {
+
+  static final String CLIENTS_PATH = "/tunnel/clients";
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final TunnelSettings settings;
   private final RoleReadiness readiness;
@@ -65,6 +72,26 @@ public class TunnelRole {
     readiness.use("tunnel", started::isServing);
     Quarkus.waitForExit();
     return 0;
+  }
+
+  /**
+   * {@code GET /tunnel/clients} on the HTTP port: the connected clients and their bound ports as
+   * JSON, for whoever reports status (the operator reads it through the API server's pod proxy).
+   */
+  void clientsRoute(@Observes Router router) {
+    router.get(CLIENTS_PATH).handler(context -> {
+      TunnelServer current = server;
+      if (current == null) {
+        context.response().setStatusCode(503).end();
+        return;
+      }
+      try {
+        context.response().putHeader("Content-Type", "application/json")
+            .end(JSON.writeValueAsString(Map.of("clients", current.clients())));
+      } catch (JsonProcessingException e) {
+        context.fail(e);
+      }
+    });
   }
 
   /** SIGTERM: the server stops listening and closes its sessions; clients reconnect elsewhere. */

@@ -214,13 +214,16 @@ public final class TunnelServer implements AutoCloseable {
   /** The connected clients and their bound ports, for status reports. */
   public List<ClientView> clients() {
     return clients.values().stream().map(client -> new ClientView(client.user, client.fingerprint,
-        String.valueOf(client.source), client.since,
+        String.valueOf(client.source), client.since.toString(),
         boundPorts.entrySet().stream().filter(e -> e.getValue() == client.session).map(Map.Entry::getKey).sorted().toList()))
         .toList();
   }
 
-  /** A connected client as reported: who, from where, since when, holding which {@code -R} ports. */
-  public record ClientView(String user, String fingerprint, String source, java.time.Instant since, List<Integer> boundPorts) {}
+  /**
+   * A connected client as reported: who, with which key, from where, since when (ISO-8601),
+   * holding which {@code -R} ports.
+   */
+  public record ClientView(String user, String fingerprint, String source, String since, List<Integer> boundPorts) {}
 
   /**
    * Frees {@code port} for {@code newcomer} when another session of the same user holds it: the
