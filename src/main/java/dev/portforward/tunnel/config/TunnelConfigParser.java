@@ -7,6 +7,9 @@ import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
 import dev.portforward.common.DestinationRules;
 import dev.portforward.common.Durations;
+import dev.portforward.tunnel.config.TunnelConfigFile.Keepalive;
+import dev.portforward.tunnel.config.TunnelConfigFile.Listen;
+import dev.portforward.tunnel.config.TunnelConfigFile.User;
 import dev.portforward.tunnel.config.TunnelUser.AuthorizedKey;
 import dev.portforward.tunnel.config.TunnelUser.RemoteForward;
 import java.io.IOException;
@@ -68,32 +71,6 @@ public final class TunnelConfigParser {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final InetAddress WILDCARD = Cidr.parseAddress("0.0.0.0");
 
-  // The file's shape, before validation: everything optional, everything as written.
-  record ConfigFile(
-      ListenEntry listen,
-      String hostKeyFile,
-      String remoteForwardAddress,
-      KeepaliveEntry keepalive,
-      String connectTimeout,
-      List<String> deniedDestinations,
-      List<UserEntry> users) {}
-
-  record ListenEntry(String address, Integer port) {}
-
-  record KeepaliveEntry(String interval, String timeout) {}
-
-  record UserEntry(
-      String name,
-      List<String> authorizedKeys,
-      String authorizedKeysFile,
-      List<RemoteForwardEntry> remoteForwards,
-      List<String> allowedDestinations,
-      Boolean allowSmtp,
-      Integer maxChannels,
-      Integer maxSessions) {}
-
-  record RemoteForwardEntry(String name, Integer port) {}
-
   private final List<String> problems = new ArrayList<>();
 
   private TunnelConfigParser() {}
@@ -115,9 +92,9 @@ public final class TunnelConfigParser {
     return config;
   }
 
-  private ConfigFile shape(String text) {
+  private TunnelConfigFile shape(String text) {
     try {
-      ConfigFile file = YAML.readValue(text, ConfigFile.class);
+      TunnelConfigFile file = YAML.readValue(text, TunnelConfigFile.class);
       if (file == null) {
         problems.add("the file is empty");
       }
@@ -130,7 +107,7 @@ public final class TunnelConfigParser {
     return null;
   }
 
-  private TunnelConfig validate(ConfigFile file) {
+  private TunnelConfig validate(TunnelConfigFile file) {
     if (file == null) {
       return null;
     }
@@ -142,7 +119,7 @@ public final class TunnelConfigParser {
       hostKey = Path.of(file.hostKeyFile());
     }
     InetAddress remoteAddress = address("remoteForwardAddress", file.remoteForwardAddress());
-    KeepaliveEntry keepalive = Optional.ofNullable(file.keepalive()).orElse(new KeepaliveEntry(null, null));
+    Keepalive keepalive = Optional.ofNullable(file.keepalive()).orElse(new Keepalive(null, null));
     Duration interval = duration("keepalive.interval", keepalive.interval(), DEFAULT_KEEPALIVE_INTERVAL);
     Duration timeout = duration("keepalive.timeout", keepalive.timeout(), DEFAULT_KEEPALIVE_TIMEOUT);
     if (timeout.compareTo(interval) <= 0) {
@@ -152,7 +129,7 @@ public final class TunnelConfigParser {
     List<DeniedRange> denied = new ArrayList<>(DeniedRange.ALWAYS);
     cidrs("deniedDestinations", file.deniedDestinations())
         .forEach(cidr -> denied.add(new DeniedRange(cidr, "in the tunnel's deniedDestinations")));
-    List<UserEntry> entries = Optional.ofNullable(file.users()).orElse(List.of());
+    List<User> entries = Optional.ofNullable(file.users()).orElse(List.of());
     if (entries.size() > MAX_USERS) {
       problem("users", "at most " + MAX_USERS + " users, got " + entries.size());
     }
@@ -189,7 +166,7 @@ public final class TunnelConfigParser {
     return new TunnelConfig(listen, hostKey, remoteAddress, interval, timeout, connect, List.copyOf(users));
   }
 
-  private TunnelUser user(String field, UserEntry entry, List<DeniedRange> denied) {
+  private TunnelUser user(String field, User entry, List<DeniedRange> denied) {
     int before = problems.size();
     if (entry.name() == null || !USER.matcher(entry.name()).matches()) {
       problem(field + ".name", "required: a user name such as alice (lower-case letters, digits, '_', '.', '-')");
@@ -216,7 +193,7 @@ public final class TunnelConfigParser {
       problem(field, "needs authorizedKeys or authorizedKeysFile: a user without a key could never log in");
     }
     List<RemoteForward> forwards = new ArrayList<>();
-    List<RemoteForwardEntry> forwardEntries = Optional.ofNullable(entry.remoteForwards()).orElse(List.of());
+    List<TunnelConfigFile.RemoteForward> forwardEntries = Optional.ofNullable(entry.remoteForwards()).orElse(List.of());
     if (forwardEntries.size() > MAX_ENTRIES) {
       problem(field + ".remoteForwards", "at most " + MAX_ENTRIES + " entries, got " + forwardEntries.size());
     }
@@ -224,7 +201,7 @@ public final class TunnelConfigParser {
     Set<Integer> ports = new HashSet<>();
     for (int i = 0; i < forwardEntries.size(); i++) {
       String at = field + ".remoteForwards[" + i + "]";
-      RemoteForwardEntry forward = forwardEntries.get(i);
+      TunnelConfigFile.RemoteForward forward = forwardEntries.get(i);
       if (forward == null || forward.name() == null || !FORWARD_NAME.matcher(forward.name()).matches()) {
         problem(at + ".name", "required: a DNS label (lower-case letters, digits, '-'), the name of its Service");
         continue;
@@ -269,8 +246,8 @@ public final class TunnelConfigParser {
     }
   }
 
-  private InetSocketAddress listen(ListenEntry entry) {
-    ListenEntry listen = Optional.ofNullable(entry).orElse(new ListenEntry(null, null));
+  private InetSocketAddress listen(Listen entry) {
+    Listen listen = Optional.ofNullable(entry).orElse(new Listen(null, null));
     InetAddress address = address("listen.address", listen.address());
     int port = Optional.ofNullable(listen.port()).orElse(DEFAULT_SSH_PORT);
     if (port < 1 || port > 65535) {
