@@ -16,6 +16,8 @@ final class Client {
   final ServerSession session;
   final String user;
   final String fingerprint;
+  /** The fingerprint of the CA that signed its certificate; null when it logged in with a listed key. */
+  final String authority;
   final SocketAddress source;
   final Instant since;
   final AtomicLong lastHeard;
@@ -23,10 +25,11 @@ final class Client {
   /** Its open {@code -L}/{@code -D} channels, so that a narrowed policy can close them. */
   final Set<CheckedDirectChannel> channels = ConcurrentHashMap.newKeySet();
 
-  Client(ServerSession session, String user, String fingerprint, long now) {
+  Client(ServerSession session, String user, String fingerprint, String authority, long now) {
     this.session = session;
     this.user = user;
     this.fingerprint = fingerprint;
+    this.authority = authority;
     this.source = session.getClientAddress();
     this.since = Instant.now();
     this.lastHeard = new AtomicLong(now);

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.sshd.common.AttributeRepository.AttributeKey;
 import org.apache.sshd.common.SshConstants;
 import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.kex.KexState;
 import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.apache.sshd.common.session.Session;
@@ -36,7 +37,7 @@ import org.jboss.logging.Logger;
 /**
  * An SSH-2 server that only forwards ports, for the stock OpenSSH client: {@code -R} binds the
  * ports a user's config names, {@code -L} and {@code -D} channels reach the destinations the user
- * may reach. Public keys are the only way in; sessions (shell, exec, subsystems, agent and X11
+ * may reach. Public keys (or user certificates of a trusted CA) are the only way in; sessions (shell, exec, subsystems, agent and X11
  * forwarding all need one) are refused. A client that stops answering keepalives is disconnected
  * and its ports released; the same user reconnecting takes its ports over from a session that
  * has not been noticed dead yet.
@@ -47,6 +48,8 @@ public final class TunnelServer implements AutoCloseable {
   /** The keepalive request OpenSSH's own sshd sends; every client answers it, if only with a failure. */
   static final String KEEPALIVE_REQUEST = "keepalive@openssh.com";
   private static final AttributeKey<String> FINGERPRINT = new AttributeKey<>();
+  /** The CA fingerprint of a session that logged in with a certificate. */
+  private static final AttributeKey<String> AUTHORITY = new AttributeKey<>();
   private static final Duration TAKE_OVER_WAIT = Duration.ofSeconds(10);
 
   private final SshServer sshd = SshServer.setUpDefaultServer();
@@ -158,8 +161,11 @@ public final class TunnelServer implements AutoCloseable {
     if (user.isEmpty()) {
       return Optional.of("the user was removed");
     }
-    if (user.get().authorized(client.fingerprint).isEmpty()) {
+    if (client.authority == null && user.get().authorized(client.fingerprint).isEmpty()) {
       return Optional.of("its key is no longer authorised");
+    }
+    if (client.authority != null && next.certificateAuthority(client.authority).isEmpty()) {
+      return Optional.of("the CA of its certificate is no longer trusted");
     }
     for (Map.Entry<Integer, ServerSession> bound : boundPorts.entrySet()) {
       if (bound.getValue() == client.session && user.get().remoteForward(bound.getKey()).isEmpty()) {
@@ -176,23 +182,65 @@ public final class TunnelServer implements AutoCloseable {
     LOG.infof("user=%s client=%s refused=%s: %s", user, client, reason.label(), why);
   }
 
+  /**
+   * A key listed for the user, or a user certificate (its CA signature, validity and
+   * source-address already checked by SSHD) from a trusted CA that names the user among its
+   * principals. Certificates with other critical options are refused, as OpenSSH refuses options
+   * it does not know.
+   */
   private boolean authenticate(String username, PublicKey key, ServerSession session) {
-    String fingerprint = KeyUtils.getFingerPrint(key);
     Optional<TunnelUser> user = config.user(username);
-    if (user.isEmpty()) {
-      refuse(username, session.getClientAddress(), Refusal.AUTH, "no such user (key " + fingerprint + ")");
-      return false;
+    String fingerprint;
+    String authority = null;
+    if (key instanceof OpenSshCertificate certificate) {
+      fingerprint = KeyUtils.getFingerPrint(certificate.getCertPubKey());
+      authority = KeyUtils.getFingerPrint(certificate.getCaPubKey());
+      Optional<String> refusal = certificateRefusal(username, certificate, authority);
+      if (refusal.isPresent()) {
+        refuse(username, session.getClientAddress(), Refusal.AUTH,
+            "certificate " + certificate.getId() + " (key " + fingerprint + "): " + refusal.get());
+        return false;
+      }
+    } else {
+      fingerprint = KeyUtils.getFingerPrint(key);
+      if (user.isEmpty()) {
+        refuse(username, session.getClientAddress(), Refusal.AUTH, "no such user (key " + fingerprint + ")");
+        return false;
+      }
+      if (user.get().authorized(fingerprint).isEmpty()) {
+        refuse(username, session.getClientAddress(), Refusal.AUTH, "key " + fingerprint + " is not authorised");
+        return false;
+      }
     }
-    if (user.get().authorized(fingerprint).isEmpty()) {
-      refuse(username, session.getClientAddress(), Refusal.AUTH, "key " + fingerprint + " is not authorised");
-      return false;
-    }
-    if (sessionsOf(username) >= user.get().maxSessions()) {
+    if (sessionsOf(username) >= user.orElseThrow().maxSessions()) {
       refuse(username, session.getClientAddress(), Refusal.LIMIT, "already " + user.get().maxSessions() + " sessions (maxSessions)");
       return false;
     }
     session.setAttribute(FINGERPRINT, fingerprint);
+    if (authority != null) {
+      session.setAttribute(AUTHORITY, authority);
+    } else {
+      session.removeAttribute(AUTHORITY);
+    }
     return true;
+  }
+
+  private Optional<String> certificateRefusal(String username, OpenSshCertificate certificate, String authority) {
+    if (config.certificateAuthority(authority).isEmpty()) {
+      return Optional.of("signed by " + authority + ", not a trusted userCertificateAuthorities key");
+    }
+    if (config.user(username).isEmpty()) {
+      return Optional.of("no such user");
+    }
+    if (certificate.getPrincipals() == null || !certificate.getPrincipals().contains(username)) {
+      return Optional.of("the user is not among its principals " + certificate.getPrincipals());
+    }
+    List<String> unknown = certificate.getCriticalOptions().stream().map(OpenSshCertificate.CertificateOption::getName)
+        .filter(option -> !option.equals("source-address")).toList();
+    if (!unknown.isEmpty()) {
+      return Optional.of("critical options " + unknown + " are not supported");
+    }
+    return Optional.empty();
   }
 
   Optional<Client> client(Session session) {
@@ -299,7 +347,8 @@ public final class TunnelServer implements AutoCloseable {
     @Override
     public void sessionEvent(Session session, Event event) {
       if (event == Event.Authenticated && session instanceof ServerSession server) {
-        Client client = new Client(server, server.getUsername(), server.getAttribute(FINGERPRINT), System.nanoTime());
+        Client client = new Client(server, server.getUsername(), server.getAttribute(FINGERPRINT),
+            server.getAttribute(AUTHORITY), System.nanoTime());
         clients.put(server, client);
         metrics.gauges(client.user, TunnelServer.this);
         LOG.infof("%s: logged in", client);

@@ -56,6 +56,7 @@ class TunnelIT {
   private Path knownHosts;
   private Path aliceKey;
   private String alicePublic;
+  private Path userCa;
   private final List<TunnelServer> servers = new ArrayList<>();
   private final List<Process> processes = new ArrayList<>();
   private SimpleMeterRegistry metrics;
@@ -82,6 +83,7 @@ class TunnelIT {
     knownHosts = dir.resolve("known_hosts");
     Files.writeString(knownHosts, "tunnel " + Files.readString(Path.of(hostKey + ".pub")));
     aliceKey = keygen("alice");
+    userCa = keygen("user_ca");
     alicePublic = Files.readString(Path.of(aliceKey + ".pub")).strip();
     await("backend HTTP server").atMost(Duration.ofSeconds(30)).until(() -> run(List.of("curl", "-s", "-m", "2",
         "http://" + BACKEND + ":" + HTTP_PORT + "/")).output().contains("served by the backend"));
@@ -130,12 +132,14 @@ class TunnelIT {
         remoteForwardAddress: %s
         keepalive: %s
         deniedDestinations: [%s]
+        userCertificateAuthorities: ["%s"]
         users:
           - name: alice
             authorizedKeys: ["%s"]
             remoteForwards: [{name: web, port: %d}]
             allowedDestinations: [10.77.143.0/24]
-        """.formatted(SSH_ADDRESS, sshPort, hostKey, BOUND_ADDRESS, keepalive, DENIED_BACKEND, alicePublic, remotePort)),
+        """.formatted(SSH_ADDRESS, sshPort, hostKey, BOUND_ADDRESS, keepalive, DENIED_BACKEND,
+            Files.readString(Path.of(userCa + ".pub")).strip(), alicePublic, remotePort)),
         metrics);
     servers.add(server);
     server.start();
@@ -261,6 +265,38 @@ class TunnelIT {
     Result result = in(laptop, ssh(sshPort, mallory, "-N").toArray(String[]::new));
     assertThat(result.exit()).isEqualTo(255);
     assertThat(result.output()).contains("Permission denied (publickey)");
+    assertThat(refused("auth")).isPositive();
+  }
+
+  /** Signs a copy of {@code key}'s public key with {@code ca} for {@code principal}; returns the certificate. */
+  private Path certificate(Path key, Path ca, String principal) throws IOException {
+    Path copy = dir.resolve(key.getFileName() + "-" + ca.getFileName() + "-" + principal + ".pub");
+    Files.copy(Path.of(key + ".pub"), copy);
+    netns.run("ssh-keygen", "-q", "-s", ca.toString(), "-I", "test-" + principal, "-n", principal, "-V", "+1h", copy.toString());
+    return Path.of(copy.toString().replace(".pub", "-cert.pub"));
+  }
+
+  @Test
+  void aUserCertificateOfTheTrustedCaLogsInAsTheUserItNames() throws Exception {
+    int sshPort = ControlPlane.freePort();
+    TunnelServer server = server(sshPort, ControlPlane.freePort(), "{interval: 10s, timeout: 30s}");
+    // A key listed nowhere: only its certificate can let it in.
+    Path carol = keygen("carol-" + sshPort);
+    Path otherCa = keygen("other_ca-" + sshPort);
+    String backend = "http://127.0.0.1:9005/";
+
+    spawn(laptop, ssh(sshPort, carol, "-o", "CertificateFile=" + certificate(carol, userCa, "alice"),
+        "-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:9005:" + BACKEND + ":" + HTTP_PORT));
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> curl(laptop, backend).output().contains("served by the backend"));
+    assertThat(server.clients()).singleElement().satisfies(c -> assertThat(c.user()).isEqualTo("alice"));
+
+    Result forBob = in(laptop, ssh(sshPort, carol, "-o", "CertificateFile=" + certificate(carol, userCa, "bob"), "-N")
+        .toArray(String[]::new));
+    Result untrusted = in(laptop, ssh(sshPort, carol, "-o", "CertificateFile=" + certificate(carol, otherCa, "alice"), "-N")
+        .toArray(String[]::new));
+    assertThat(forBob.output()).contains("Permission denied (publickey)");
+    assertThat(untrusted.output()).contains("Permission denied (publickey)");
     assertThat(refused("auth")).isPositive();
   }
 

@@ -91,6 +91,7 @@ public final class TunnelConfigs {
         keepalive == null ? null : new TunnelConfigFile.Keepalive(keepalive.getInterval(), keepalive.getTimeout()),
         null,
         List.copyOf(deniedDestinations),
+        null,
         users);
     try {
       return YAML.writeValueAsString(file);

@@ -1,5 +1,6 @@
 package dev.portforward.tunnel.config;
 
+import dev.portforward.tunnel.config.TunnelUser.AuthorizedKey;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -18,6 +19,8 @@ import java.util.Optional;
  * @param keepaliveTimeout a client that has answered nothing for this long is disconnected and its
  *     remote ports are released
  * @param connectTimeout how long a {@code -L}/{@code -D} channel may take to connect its destination
+ * @param userCertificateAuthorities CAs whose user certificates log in as any configured user the
+ *     certificate names among its principals (OpenSSH's TrustedUserCAKeys)
  */
 public record TunnelConfig(
     InetSocketAddress listen,
@@ -26,10 +29,16 @@ public record TunnelConfig(
     Duration keepaliveInterval,
     Duration keepaliveTimeout,
     Duration connectTimeout,
+    List<AuthorizedKey> userCertificateAuthorities,
     List<TunnelUser> users) {
 
   public Optional<TunnelUser> user(String name) {
     return users.stream().filter(user -> user.name().equals(name)).findFirst();
+  }
+
+  /** A trusted user CA by its fingerprint. */
+  public Optional<AuthorizedKey> certificateAuthority(String fingerprint) {
+    return userCertificateAuthorities.stream().filter(ca -> ca.fingerprint().equals(fingerprint)).findFirst();
   }
 
   /** The user whose remote forward binds this port, if any: each port belongs to one user. */

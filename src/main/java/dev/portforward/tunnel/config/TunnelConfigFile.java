@@ -16,6 +16,7 @@ public record TunnelConfigFile(
     Keepalive keepalive,
     String connectTimeout,
     List<String> deniedDestinations,
+    List<String> userCertificateAuthorities,
     List<User> users) {
 
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -42,6 +42,7 @@ import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
  * keepalive: {interval: 10s, timeout: 30s}
  * connectTimeout: 10s
  * deniedDestinations: [10.96.0.1]
+ * userCertificateAuthorities: ["ssh-ed25519 AAAA... users-ca"]   # optional
  * users:
  *   - name: alice
  *     authorizedKeys: ["ssh-ed25519 AAAA... alice@laptop"]
@@ -129,6 +130,14 @@ public final class TunnelConfigParser {
     List<DeniedRange> denied = new ArrayList<>(DeniedRange.ALWAYS);
     cidrs("deniedDestinations", file.deniedDestinations())
         .forEach(cidr -> denied.add(new DeniedRange(cidr, "in the tunnel's deniedDestinations")));
+    List<AuthorizedKey> authorities = new ArrayList<>();
+    List<String> caLines = Optional.ofNullable(file.userCertificateAuthorities()).orElse(List.of());
+    if (caLines.size() > MAX_ENTRIES) {
+      problem("userCertificateAuthorities", "at most " + MAX_ENTRIES + " entries, got " + caLines.size());
+    }
+    for (int i = 0; i < caLines.size(); i++) {
+      key("userCertificateAuthorities[" + i + "]", caLines.get(i)).ifPresent(authorities::add);
+    }
     List<User> entries = Optional.ofNullable(file.users()).orElse(List.of());
     if (entries.size() > MAX_USERS) {
       problem("users", "at most " + MAX_USERS + " users, got " + entries.size());
@@ -142,7 +151,7 @@ public final class TunnelConfigParser {
         problem(field, "is empty");
         continue;
       }
-      TunnelUser user = user(field, entries.get(i), List.copyOf(denied));
+      TunnelUser user = user(field, entries.get(i), List.copyOf(denied), !authorities.isEmpty());
       if (user == null) {
         continue;
       }
@@ -163,10 +172,11 @@ public final class TunnelConfigParser {
     if (!problems.isEmpty()) {
       return null;
     }
-    return new TunnelConfig(listen, hostKey, remoteAddress, interval, timeout, connect, List.copyOf(users));
+    return new TunnelConfig(listen, hostKey, remoteAddress, interval, timeout, connect, List.copyOf(authorities),
+        List.copyOf(users));
   }
 
-  private TunnelUser user(String field, User entry, List<DeniedRange> denied) {
+  private TunnelUser user(String field, User entry, List<DeniedRange> denied, boolean certificates) {
     int before = problems.size();
     if (entry.name() == null || !USER.matcher(entry.name()).matches()) {
       problem(field + ".name", "required: a user name such as alice (lower-case letters, digits, '_', '.', '-')");
@@ -189,8 +199,8 @@ public final class TunnelConfigParser {
         problem(field + ".authorizedKeysFile", "cannot read " + entry.authorizedKeysFile() + ": " + e);
       }
     }
-    if (keys.isEmpty() && problems.size() == before) {
-      problem(field, "needs authorizedKeys or authorizedKeysFile: a user without a key could never log in");
+    if (keys.isEmpty() && problems.size() == before && !certificates) {
+      problem(field, "needs authorizedKeys or authorizedKeysFile (or userCertificateAuthorities): a user without a key could never log in");
     }
     List<RemoteForward> forwards = new ArrayList<>();
     List<TunnelConfigFile.RemoteForward> forwardEntries = Optional.ofNullable(entry.remoteForwards()).orElse(List.of());

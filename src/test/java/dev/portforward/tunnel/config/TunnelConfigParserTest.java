@@ -62,8 +62,20 @@ class TunnelConfigParserTest {
     assertThat(config.keepaliveTimeout()).isEqualTo(Duration.ofSeconds(30));
     TunnelUser alice = config.user("alice").orElseThrow();
     assertThat(alice.remoteForwards()).as("no -R port unless listed").isEmpty();
+    assertThat(config.userCertificateAuthorities()).as("no certificates unless a CA is listed").isEmpty();
     assertThat(alice.destinations().refusal(InetAddress.getByName("10.1.2.3"), 80))
         .as("no -L/-D destination unless listed").isPresent();
+  }
+
+  @Test
+  void withATrustedUserCaAUserNeedsNoKeyOfItsOwn() throws Exception {
+    TunnelConfig config = TunnelConfigParser.parse("""
+        hostKeyFile: /keys/host
+        userCertificateAuthorities: ["%s"]
+        users: [{name: alice}]
+        """.formatted(ALICE_KEY));
+    assertThat(config.certificateAuthority(ALICE_FINGERPRINT)).isPresent();
+    assertThat(config.user("alice").orElseThrow().authorizedKeys()).isEmpty();
   }
 
   @Test
@@ -98,7 +110,7 @@ class TunnelConfigParserTest {
               "hostKeyFile: required: the server's private host key (OpenSSH format, e.g. from ssh-keygen -t ed25519)",
               "keepalive.timeout: must be longer than keepalive.interval (PT30S), got PT10S",
               "users[0].name: required: a user name such as alice (lower-case letters, digits, '_', '.', '-')",
-              "users[1]: needs authorizedKeys or authorizedKeysFile: a user without a key could never log in",
+              "users[1]: needs authorizedKeys or authorizedKeysFile (or userCertificateAuthorities): a user without a key could never log in",
               "users[2].authorizedKeys[0]: authorized_keys options are not supported; the config says what a user may do",
               "users[2].remoteForwards[1].name: required: a DNS label (lower-case letters, digits, '-'), the name of its Service",
               "users[2].allowedDestinations[0]: prefix length must be 0-32, got 33");
