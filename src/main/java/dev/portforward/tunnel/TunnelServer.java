@@ -108,11 +108,6 @@ public final class TunnelServer implements AutoCloseable {
     return sshd.isStarted() && !sshd.isClosing();
   }
 
-  /** The port SSH clients connect to (the configured one, or the one the system chose for 0). */
-  public int port() {
-    return sshd.getPort();
-  }
-
   TunnelConfig config() {
     return config;
   }
@@ -389,8 +384,12 @@ public final class TunnelServer implements AutoCloseable {
       if (type != Type.Direct || rules.isEmpty()) {
         return false;
       }
-      InetAddress literal = Cidr.parseAddress(address.getHostName());
-      return rules.get().destinations().refusal(literal, address.getPort()).isEmpty();
+      try {
+        InetAddress literal = Cidr.parseAddress(address.getHostName());
+        return rules.get().destinations().refusal(literal, address.getPort()).isEmpty();
+      } catch (IllegalArgumentException notALiteral) {
+        return false;
+      }
     }
 
     @Override

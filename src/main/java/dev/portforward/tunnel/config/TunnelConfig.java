@@ -40,9 +40,4 @@ public record TunnelConfig(
   public Optional<AuthorizedKey> certificateAuthority(String fingerprint) {
     return userCertificateAuthorities.stream().filter(ca -> ca.fingerprint().equals(fingerprint)).findFirst();
   }
-
-  /** The user whose remote forward binds this port, if any: each port belongs to one user. */
-  public Optional<TunnelUser> ownerOf(int port) {
-    return users.stream().filter(user -> user.remoteForward(port).isPresent()).findFirst();
-  }
 }

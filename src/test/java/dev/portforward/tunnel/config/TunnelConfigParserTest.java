@@ -40,7 +40,6 @@ class TunnelConfigParserTest {
     TunnelUser alice = config.user("alice").orElseThrow();
     assertThat(alice.authorized(ALICE_FINGERPRINT)).isPresent();
     assertThat(alice.remoteForward(8080)).contains(new RemoteForward("web", 8080));
-    assertThat(config.ownerOf(8080)).contains(alice);
     assertThat(alice.destinations().refusal(InetAddress.getByName("10.1.2.3"), 443)).isEmpty();
     assertThat(alice.destinations().refusal(InetAddress.getByName("10.96.0.1"), 443))
         .contains("denied: in the tunnel's deniedDestinations");
