@@ -16,7 +16,7 @@ public class TunnelKeepalive {
 
   @Size(max = 32)
   @Pattern("^([0-9]+(ms|s|m|h))+$")
-  @JsonPropertyDescription("Disconnect a client that answered nothing for this long and release its ports (default 30s).")
+  @JsonPropertyDescription("Disconnect a client that answered nothing for this long and release its ports (default 25s).")
   private String timeout;
 
   public String getInterval() {

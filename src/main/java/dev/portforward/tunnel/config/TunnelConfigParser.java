@@ -39,7 +39,7 @@ import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
  * listen: {address: 0.0.0.0, port: 2222}
  * hostKeyFile: /etc/portforward/tunnel/host-key
  * remoteForwardAddress: 0.0.0.0
- * keepalive: {interval: 10s, timeout: 30s}
+ * keepalive: {interval: 10s, timeout: 25s}
  * connectTimeout: 10s
  * deniedDestinations: [10.96.0.1]
  * userCertificateAuthorities: ["ssh-ed25519 AAAA... users-ca"]   # optional
@@ -58,7 +58,7 @@ public final class TunnelConfigParser {
 
   static final int DEFAULT_SSH_PORT = 2222;
   static final Duration DEFAULT_KEEPALIVE_INTERVAL = Duration.ofSeconds(10);
-  static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(30);
+  static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(25);
   static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
   static final int DEFAULT_MAX_CHANNELS = 100;
   static final int DEFAULT_MAX_SESSIONS = 4;

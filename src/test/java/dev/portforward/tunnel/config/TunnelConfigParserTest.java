@@ -58,7 +58,7 @@ class TunnelConfigParserTest {
         """.formatted(ALICE_KEY));
     assertThat(config.listen().getPort()).isEqualTo(2222);
     assertThat(config.keepaliveInterval()).isEqualTo(Duration.ofSeconds(10));
-    assertThat(config.keepaliveTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.keepaliveTimeout()).isEqualTo(Duration.ofSeconds(25));
     TunnelUser alice = config.user("alice").orElseThrow();
     assertThat(alice.remoteForwards()).as("no -R port unless listed").isEmpty();
     assertThat(config.userCertificateAuthorities()).as("no certificates unless a CA is listed").isEmpty();
