@@ -28,6 +28,7 @@ import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.common.util.net.SshdSocketAddress;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.forward.ForwardingFilter;
@@ -97,6 +98,7 @@ public final class TunnelServer implements AutoCloseable {
     sshd.setForwardingFilter(new Filter());
     sshd.setForwarderFactory(service -> new RemoteForwarder(service, this));
     sshd.addSessionListener(new Sessions());
+    CoreModuleProperties.IO_CONNECT_TIMEOUT.set(sshd, config.connectTimeout());
     sshd.start();
     long tick = Math.max(200, Math.min(1000, config.keepaliveInterval().toMillis() / 2));
     keepalives.scheduleWithFixedDelay(this::keepalive, tick, tick, TimeUnit.MILLISECONDS);
@@ -133,6 +135,7 @@ public final class TunnelServer implements AutoCloseable {
       LOG.warn("listen, hostKeyFile and remoteForwardAddress changes apply at the next restart");
     }
     config = next;
+    CoreModuleProperties.IO_CONNECT_TIMEOUT.set(sshd, next.connectTimeout());
     for (Client client : clients.values()) {
       Optional<String> why = stillAllowed(client, next);
       if (why.isPresent()) {

@@ -87,7 +87,8 @@ public final class TunnelConfigs {
     TunnelConfigFile file = new TunnelConfigFile(
         new TunnelConfigFile.Listen(null, TunnelNames.SSH_PORT),
         TunnelNames.HOST_KEY_DIR + "/" + TunnelNames.HOST_KEY_KEY,
-        null,
+        // The pod's own address, where the forward's Service sends traffic.
+        "0.0.0.0",
         keepalive == null ? null : new TunnelConfigFile.Keepalive(keepalive.getInterval(), keepalive.getTimeout()),
         null,
         List.copyOf(deniedDestinations),

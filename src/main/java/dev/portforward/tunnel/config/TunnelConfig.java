@@ -14,7 +14,7 @@ import java.util.Optional;
  * @param listen where SSH clients connect
  * @param hostKeyFile the server's private host key (OpenSSH format), a mounted Secret in a cluster
  * @param remoteForwardAddress where {@code -R} ports are bound, whatever address the client names:
- *     the pod's address, so that a Service can send traffic to them
+ *     in a pod every address (0.0.0.0), so that a Service can send traffic to them
  * @param keepaliveInterval how often a quiet client is asked for a sign of life
  * @param keepaliveTimeout a client that has answered nothing for this long is disconnected and its
  *     remote ports are released

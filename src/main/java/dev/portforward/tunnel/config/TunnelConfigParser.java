@@ -38,7 +38,7 @@ import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
  * <pre>
  * listen: {address: 0.0.0.0, port: 2222}
  * hostKeyFile: /etc/portforward/tunnel/host-key
- * remoteForwardAddress: 0.0.0.0
+ * remoteForwardAddress: 0.0.0.0                 # default 127.0.0.1, as OpenSSH's GatewayPorts no
  * keepalive: {interval: 10s, timeout: 25s}
  * connectTimeout: 10s
  * deniedDestinations: [10.96.0.1]
@@ -71,6 +71,7 @@ public final class TunnelConfigParser {
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final InetAddress WILDCARD = Cidr.parseAddress("0.0.0.0");
+  private static final InetAddress LOOPBACK = Cidr.parseAddress("127.0.0.1");
 
   private final List<String> problems = new ArrayList<>();
 
@@ -119,7 +120,9 @@ public final class TunnelConfigParser {
     } else {
       hostKey = Path.of(file.hostKeyFile());
     }
-    InetAddress remoteAddress = address("remoteForwardAddress", file.remoteForwardAddress());
+    // Loopback unless said otherwise, as OpenSSH's sshd binds -R ports (GatewayPorts no): a
+    // server run by hand does not open its users' ports to the network by surprise.
+    InetAddress remoteAddress = address("remoteForwardAddress", file.remoteForwardAddress(), LOOPBACK);
     Keepalive keepalive = Optional.ofNullable(file.keepalive()).orElse(new Keepalive(null, null));
     Duration interval = duration("keepalive.interval", keepalive.interval(), DEFAULT_KEEPALIVE_INTERVAL);
     Duration timeout = duration("keepalive.timeout", keepalive.timeout(), DEFAULT_KEEPALIVE_TIMEOUT);
@@ -258,7 +261,7 @@ public final class TunnelConfigParser {
 
   private InetSocketAddress listen(Listen entry) {
     Listen listen = Optional.ofNullable(entry).orElse(new Listen(null, null));
-    InetAddress address = address("listen.address", listen.address());
+    InetAddress address = address("listen.address", listen.address(), WILDCARD);
     int port = Optional.ofNullable(listen.port()).orElse(DEFAULT_SSH_PORT);
     if (port < 1 || port > 65535) {
       problem("listen.port", "must be 1-65535, got " + port);
@@ -267,9 +270,9 @@ public final class TunnelConfigParser {
     return address == null ? null : new InetSocketAddress(address, port);
   }
 
-  private InetAddress address(String field, String text) {
+  private InetAddress address(String field, String text, InetAddress fallback) {
     if (text == null) {
-      return WILDCARD;
+      return fallback;
     }
     try {
       return Cidr.parseAddress(text);

@@ -69,6 +69,7 @@ class TunnelObjectsTest {
     TunnelConfig config = TunnelConfigParser.parse(rendered.replace(TunnelNames.KEYS_DIR, keys.toString()));
 
     assertThat(config.listen().getPort()).isEqualTo(TunnelNames.SSH_PORT);
+    assertThat(config.remoteForwardAddress().getHostAddress()).as("reachable by the Services").isEqualTo("0.0.0.0");
     assertThat(config.keepaliveTimeout()).isEqualTo(Duration.ofSeconds(20));
     TunnelUser alice = config.user("alice").orElseThrow();
     assertThat(alice.remoteForward(8080)).hasValueSatisfying(f -> assertThat(f.name()).isEqualTo("laptop-web"));

@@ -57,6 +57,7 @@ class TunnelConfigParserTest {
         users: [{name: alice, authorizedKeys: ["%s"]}]
         """.formatted(ALICE_KEY));
     assertThat(config.listen().getPort()).isEqualTo(2222);
+    assertThat(config.remoteForwardAddress().getHostAddress()).as("-R on loopback, as sshd's GatewayPorts no").isEqualTo("127.0.0.1");
     assertThat(config.keepaliveInterval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(config.keepaliveTimeout()).isEqualTo(Duration.ofSeconds(25));
     TunnelUser alice = config.user("alice").orElseThrow();
