@@ -46,7 +46,7 @@ final class RemoteForwarder extends DefaultForwarder {
   @Override
   protected InetSocketAddress doBind(SshdSocketAddress requested, IoAcceptor acceptor) throws IOException {
     server.takeOver(requested.getPort(), serverSession());
-    InetSocketAddress address = new InetSocketAddress(server.config().remoteForwardAddress(), requested.getPort());
+    InetSocketAddress address = new InetSocketAddress(server.remoteForwardAddress(), requested.getPort());
     return super.doBind(new SshdSocketAddress(address), acceptor);
   }
 

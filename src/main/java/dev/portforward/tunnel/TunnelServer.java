@@ -64,9 +64,12 @@ public final class TunnelServer implements AutoCloseable {
     return thread;
   });
   private volatile TunnelConfig config;
+  /** Read at start only, like the listen address: bound ports stay where they are. */
+  private final InetAddress remoteForwardAddress;
 
   public TunnelServer(TunnelConfig config, MeterRegistry registry) {
     this.config = config;
+    this.remoteForwardAddress = config.remoteForwardAddress();
     this.metrics = new TunnelMetrics(registry);
   }
 
@@ -112,6 +115,10 @@ public final class TunnelServer implements AutoCloseable {
 
   TunnelConfig config() {
     return config;
+  }
+
+  InetAddress remoteForwardAddress() {
+    return remoteForwardAddress;
   }
 
   Resolver resolver() {
@@ -290,8 +297,7 @@ public final class TunnelServer implements AutoCloseable {
 
   void bound(ServerSession session, int port) {
     boundPorts.put(port, session);
-    LOG.infof("%s: remote forward port %d bound on %s", clients.get(session), port,
-        config.remoteForwardAddress().getHostAddress());
+    LOG.infof("%s: remote forward port %d bound on %s", clients.get(session), port, remoteForwardAddress.getHostAddress());
   }
 
   void released(ServerSession session, int port) {

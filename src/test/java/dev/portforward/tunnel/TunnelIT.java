@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.tunnel.TunnelServer.ClientView;
+import dev.portforward.tunnel.config.TunnelConfig;
 import dev.portforward.tunnel.config.TunnelConfigParser;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -126,7 +127,14 @@ class TunnelIT {
   /** A tunnel server for alice, whose -R may bind {@code remotePort}; its keepalive as given. */
   private TunnelServer server(int sshPort, int remotePort, String keepalive) throws Exception {
     metrics = new SimpleMeterRegistry();
-    TunnelServer server = new TunnelServer(TunnelConfigParser.parse("""
+    TunnelServer server = new TunnelServer(config(sshPort, "[{name: web, port: " + remotePort + "}]", keepalive), metrics);
+    servers.add(server);
+    server.start();
+    return server;
+  }
+
+  private TunnelConfig config(int sshPort, String remoteForwards, String keepalive) throws Exception {
+    return TunnelConfigParser.parse("""
         listen: {address: %s, port: %d}
         hostKeyFile: %s
         remoteForwardAddress: %s
@@ -136,14 +144,10 @@ class TunnelIT {
         users:
           - name: alice
             authorizedKeys: ["%s"]
-            remoteForwards: [{name: web, port: %d}]
+            remoteForwards: %s
             allowedDestinations: [10.77.143.0/24]
         """.formatted(SSH_ADDRESS, sshPort, hostKey, BOUND_ADDRESS, keepalive, DENIED_BACKEND,
-            Files.readString(Path.of(userCa + ".pub")).strip(), alicePublic, remotePort)),
-        metrics);
-    servers.add(server);
-    server.start();
-    return server;
+        Files.readString(Path.of(userCa + ".pub")).strip(), alicePublic, remoteForwards));
   }
 
   /** The ssh command line for alice, with the server's host key pinned and nothing interactive. */
@@ -314,6 +318,22 @@ class TunnelIT {
     List<String> shell = ssh(sshPort, aliceKey, "-T");
     assertThat(in(laptop, shell.toArray(String[]::new)).exit()).isEqualTo(255);
     assertThat(refused("session")).isEqualTo(2);
+  }
+
+  @Test
+  void aNarrowedConfigClosesTheSessionThatHoldsAPortNoLongerAllowed() throws Exception {
+    int sshPort = ControlPlane.freePort();
+    int remotePort = ControlPlane.freePort();
+    TunnelServer server = server(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
+    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
+        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
+    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+
+    server.apply(config(sshPort, "[]", "{interval: 10s, timeout: 30s}"));
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> server.clients().isEmpty());
+    assertThat(curl(client, "http://" + BOUND_ADDRESS + ":" + remotePort + "/").exit())
+        .as("connection refused: the port was released").isEqualTo(7);
   }
 
   @Test
