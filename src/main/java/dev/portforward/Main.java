@@ -3,6 +3,7 @@ package dev.portforward;
 import dev.portforward.agent.AgentRole;
 import dev.portforward.operator.OperatorRole;
 import dev.portforward.relay.RelayRole;
+import dev.portforward.tunnel.TunnelRole;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
@@ -11,18 +12,19 @@ import jakarta.inject.Inject;
 import java.util.Arrays;
 
 /**
- * The one entry point of the jar: {@code operator}, {@code agent} or {@code relay}, chosen by the
+ * The one entry point of the jar: {@code operator}, {@code agent}, {@code relay} or {@code tunnel}, chosen by the
  * first argument. Every role gets the same Quarkus runtime (health, metrics, config); only the
  * operator role starts the operator framework.
  */
 @QuarkusMain
 public final class Main implements QuarkusApplication {
 
-  static final String USAGE = "usage: portforward-operator operator [--uninstall] | agent [--cleanup] | relay --config FILE";
+  static final String USAGE = "usage: portforward-operator operator [--uninstall] | agent [--cleanup] | relay --config FILE | tunnel --config FILE";
 
   @Inject Instance<OperatorRole> operator;
   @Inject Instance<AgentRole> agent;
   @Inject Instance<RelayRole> relay;
+  @Inject Instance<TunnelRole> tunnel;
 
   @Override
   public int run(String... args) throws Exception {
@@ -35,6 +37,7 @@ public final class Main implements QuarkusApplication {
       case "operator" -> operator.get().run(rest);
       case "agent" -> agent.get().run(rest);
       case "relay" -> relay.get().run(rest);
+      case "tunnel" -> tunnel.get().run(rest);
       default -> {
         System.err.println("unknown role '" + args[0] + "'; " + USAGE);
         yield 2;

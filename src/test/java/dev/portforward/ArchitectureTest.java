@@ -15,8 +15,8 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule dataPlaneIsFreeOfTheOperatorFramework =
       noClasses().that().resideInAnyPackage(
-              "dev.portforward.agent..", "dev.portforward.relay..", "dev.portforward.gateway..", "dev.portforward.common..",
-              "dev.portforward.api..")
+              "dev.portforward.agent..", "dev.portforward.relay..", "dev.portforward.tunnel..", "dev.portforward.gateway..",
+              "dev.portforward.common..", "dev.portforward.api..")
           .should().dependOnClassesThat()
           .resideInAnyPackage("io.javaoperatorsdk..", "io.quarkiverse.operatorsdk..", "dev.portforward.operator..");
 
@@ -29,6 +29,18 @@ class ArchitectureTest {
       noClasses().that().resideInAPackage("dev.portforward.relay..")
           .should().dependOnClassesThat().resideInAnyPackage(
               "io.fabric8..", "dev.portforward.api..", "dev.portforward.agent..", "dev.portforward.operator..");
+
+  /**
+   * The tunnel server runs from its config file alone, like the relay: no API server, no API
+   * model, no other role. What it shares with the relay (name resolution, destination rules,
+   * config reloading) lives in common.
+   */
+  @ArchTest
+  static final ArchRule tunnelIsStandalone =
+      noClasses().that().resideInAPackage("dev.portforward.tunnel..")
+          .should().dependOnClassesThat().resideInAnyPackage(
+              "io.fabric8..", "dev.portforward.api..", "dev.portforward.agent..", "dev.portforward.operator..",
+              "dev.portforward.relay..");
 
   /**
    * The gateway clients speak PCP, NAT-PMP and UPnP IGD and nothing else: the agent decides what
@@ -47,5 +59,5 @@ class ArchitectureTest {
       noClasses().that().resideInAPackage("dev.portforward.common..")
           .should().dependOnClassesThat().resideInAnyPackage(
               "dev.portforward.operator..", "dev.portforward.agent..", "dev.portforward.relay..",
-              "dev.portforward.gateway..");
+              "dev.portforward.tunnel..", "dev.portforward.gateway..");
 }

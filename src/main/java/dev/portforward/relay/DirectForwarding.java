@@ -1,5 +1,6 @@
 package dev.portforward.relay;
 
+import dev.portforward.common.Resolver;
 import dev.portforward.relay.ForwardMetrics.Failure;
 import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.Forward.Target;

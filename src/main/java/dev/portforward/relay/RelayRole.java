@@ -1,6 +1,7 @@
 package dev.portforward.relay;
 
 import dev.portforward.common.Cidr;
+import dev.portforward.common.ConfigWatcher;
 import dev.portforward.common.RoleReadiness;
 import dev.portforward.relay.config.InvalidConfigException;
 import dev.portforward.relay.config.RelayConfig;
@@ -26,7 +27,7 @@ public class RelayRole {
   private final RoleReadiness readiness;
   private final MeterRegistry metrics;
   private volatile Relay relay;
-  private volatile ConfigWatcher watcher;
+  private volatile ConfigWatcher<RelayConfig> watcher;
 
   RelayRole(RelaySettings settings, RoleReadiness readiness, MeterRegistry metrics) {
     this.settings = settings;
@@ -62,7 +63,8 @@ public class RelayRole {
       relay.close();
       return 1;
     }
-    watcher = new ConfigWatcher(path, defaultListenAddress, config, relay, metrics, settings.configCheckInterval());
+    watcher = new ConfigWatcher<>("relay", path, () -> RelayConfigParser.read(path, defaultListenAddress), config,
+        relay::apply, metrics, settings.configCheckInterval());
     this.relay = relay;
     readiness.use("relay", relay::isServing);
     Quarkus.waitForExit();

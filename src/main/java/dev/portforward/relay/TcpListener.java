@@ -1,5 +1,6 @@
 package dev.portforward.relay;
 
+import dev.portforward.common.Resolver;
 import dev.portforward.relay.ForwardMetrics.Refusal;
 import dev.portforward.relay.config.Forward;
 import io.netty.bootstrap.ServerBootstrap;

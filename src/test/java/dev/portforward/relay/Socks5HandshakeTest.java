@@ -1,5 +1,6 @@
 package dev.portforward.relay;
 
+import dev.portforward.common.Resolver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.relay.config.Forward;

@@ -67,6 +67,11 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return new RoleProcess(directory, null, "relay", "/q/health/ready", properties);
   }
 
+  /** A tunnel server, logging into {@code directory}; started once it listens. */
+  public static RoleProcess tunnel(Path directory, Map<String, String> properties) {
+    return new RoleProcess(directory, null, "tunnel", "/q/health/ready", properties);
+  }
+
   /** Starts the process and waits until its health endpoint answers. */
   public RoleProcess start() throws IOException {
     return launch().awaitStarted();

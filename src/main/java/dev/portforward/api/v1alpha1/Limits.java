@@ -31,5 +31,10 @@ public final class Limits {
   /** The highest maxForwards a PortForwardPolicy may set. */
   public static final int MAX_FORWARDS_PER_NAMESPACE = 100_000;
 
+  /** Accounts of one SSHTunnel. */
+  public static final int MAX_TUNNEL_USERS = 64;
+  /** Remote forwards of one SSHTunnel user. */
+  public static final int MAX_TUNNEL_REMOTE_FORWARDS = 16;
+
   private Limits() {}
 }

@@ -2,6 +2,7 @@ package dev.portforward.relay.config;
 
 import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
+import dev.portforward.common.DestinationRules;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -11,14 +12,12 @@ import java.util.Optional;
 
 /**
  * What a SOCKS5 forward lets its clients reach. A CONNECT target must lie in an allowed range and
- * in no denied one; port 25 needs {@code allowSmtp}, so the relay never becomes a spam outlet.
+ * in no denied one; port 25 needs {@code allowSmtp} ({@link DestinationRules} decides).
  *
  * @param users user name to password (RFC 1929); empty when the forward is fenced by source ranges
  */
 public record Socks5(
     List<Cidr> allowedDestinations, List<DeniedRange> deniedDestinations, boolean allowSmtp, Map<String, String> users) {
-
-  static final int SMTP = 25;
 
   public boolean requiresPassword() {
     return !users.isEmpty();
@@ -35,17 +34,7 @@ public record Socks5(
 
   /** Why a CONNECT to this address and port is refused, or empty when it is allowed. */
   public Optional<String> refusal(InetAddress address, int port) {
-    if (port == SMTP && !allowSmtp) {
-      return Optional.of("port 25 needs socks5.allowSmtp");
-    }
-    for (DeniedRange denied : deniedDestinations) {
-      if (denied.contains(address)) {
-        return Optional.of("denied: " + denied.why());
-      }
-    }
-    if (allowedDestinations.stream().noneMatch(range -> range.contains(address))) {
-      return Optional.of("not in socks5.allowedDestinations");
-    }
-    return Optional.empty();
+    return new DestinationRules(allowedDestinations, deniedDestinations, allowSmtp, "socks5")
+        .refusal(address, port);
   }
 }

@@ -1,4 +1,4 @@
-package dev.portforward.relay;
+package dev.portforward.common;
 
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
@@ -14,24 +14,26 @@ import java.util.concurrent.ThreadFactory;
 /**
  * Name resolution that never blocks an event loop: address literals are answered at once, names
  * by the system resolver (honouring /etc/hosts and search domains, as a pod's processes expect)
- * on a few threads of their own. The promise completes on the caller's event loop.
+ * on a few threads of their own. The promise completes on the caller's event loop. Shared by the
+ * relay's SOCKS5 CONNECT and the tunnel's direct-tcpip channels: both resolve a name once and
+ * dial the address they checked.
  */
-final class Resolver implements AutoCloseable {
+public final class Resolver implements AutoCloseable {
 
   private static final int THREADS = 4;
 
   private final ExecutorService lookups;
 
-  Resolver() {
+  public Resolver() {
     ThreadFactory daemon = runnable -> {
-      Thread thread = new Thread(runnable, "relay-dns");
+      Thread thread = new Thread(runnable, "dns");
       thread.setDaemon(true);
       return thread;
     };
     lookups = Executors.newFixedThreadPool(THREADS, daemon);
   }
 
-  Future<InetAddress> resolve(String host, EventExecutor loop) {
+  public Future<InetAddress> resolve(String host, EventExecutor loop) {
     Promise<InetAddress> promise = loop.newPromise();
     byte[] literal = NetUtil.createByteArrayFromIpAddressString(host);
     if (literal != null) {

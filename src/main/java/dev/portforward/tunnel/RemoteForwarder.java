@@ -1,0 +1,58 @@
+package dev.portforward.tunnel;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import org.apache.sshd.common.forward.DefaultForwarder;
+import org.apache.sshd.common.io.IoAcceptor;
+import org.apache.sshd.common.session.ConnectionService;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
+import org.apache.sshd.server.session.ServerSession;
+
+/**
+ * A session's {@code -R} ports. Each is bound on the server's remote-forward address (the pod's,
+ * which a Service reaches) whatever address the client named ({@code localhost} by default), at
+ * the port it asked for: OpenSSH matches incoming connections by that port. A port still held by
+ * the same user's previous session is taken over; a port that cannot be bound is a refused
+ * request, not a broken session.
+ */
+final class RemoteForwarder extends DefaultForwarder {
+
+  private final TunnelServer server;
+
+  RemoteForwarder(ConnectionService service, TunnelServer server) {
+    super(service);
+    this.server = server;
+  }
+
+  private ServerSession serverSession() {
+    return (ServerSession) getSession();
+  }
+
+  @Override
+  public synchronized SshdSocketAddress localPortForwardingRequested(SshdSocketAddress requested) throws IOException {
+    try {
+      SshdSocketAddress bound = super.localPortForwardingRequested(requested);
+      if (bound != null) {
+        server.bound(serverSession(), bound.getPort());
+      }
+      return bound;
+    } catch (IOException | RuntimeException e) {
+      server.refuse(getSession().getUsername(), getSession().getRemoteAddress(), Refusal.LISTEN,
+          "-R port " + requested.getPort() + " cannot be bound: " + e.getMessage());
+      return null;
+    }
+  }
+
+  @Override
+  protected InetSocketAddress doBind(SshdSocketAddress requested, IoAcceptor acceptor) throws IOException {
+    server.takeOver(requested.getPort(), serverSession());
+    InetSocketAddress address = new InetSocketAddress(server.remoteForwardAddress(), requested.getPort());
+    return super.doBind(new SshdSocketAddress(address), acceptor);
+  }
+
+  @Override
+  public synchronized void localPortForwardingCancelled(SshdSocketAddress local) throws IOException {
+    super.localPortForwardingCancelled(local);
+    server.released(serverSession(), local.getPort());
+  }
+}
