@@ -177,8 +177,8 @@ class GatewayMappingIT {
         HomeGateway router = HomeGateway.start(lan, 63); OneNode node = OneNode.create(client, ns)) {
       int port = uniquePort();
       node.forward("web", port, spec -> spec.setGateway(gateway(GatewayProtocol.UPnP, port, "1h")));
-      RoleProcess agent = node.agent(cp, hosts, Map.of("portforward.agent.gateway.address", router.lanAddress()))
-          .start();
+      RoleProcess agent = node.agent(cp, hosts, Map.of("portforward.agent.gateway.address", router.lanAddress(),
+          "portforward.agent.gateway.check-period", "5s")).start();
       String rule = "th dport " + port + " dnat ip to " + router.hostAddress() + ":" + port;
       try {
         awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);

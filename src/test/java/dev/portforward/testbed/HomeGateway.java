@@ -153,6 +153,11 @@ public final class HomeGateway implements AutoCloseable {
         .failFast("miniupnpd exited", () -> !daemon.isAlive())
         .until(() -> net.exec(router, "ss", "-lnu"), sockets -> sockets.contains(lanAddress + ":5351")
             && sockets.contains(":1900"));
+    // The UPnP control URL: an HTTP port of the daemon's choosing, which SSDP answers name.
+    Awaitility.await("miniupnpd serving HTTP")
+        .atMost(Duration.ofSeconds(20))
+        .failFast("miniupnpd exited", () -> !daemon.isAlive())
+        .until(() -> net.exec(router, "ss", "-lnt"), sockets -> sockets.contains(lanAddress + ":"));
   }
 
   private void stopDaemon() throws InterruptedException {
