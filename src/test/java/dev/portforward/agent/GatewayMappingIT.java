@@ -206,6 +206,8 @@ class GatewayMappingIT {
           agent.launch();
           await("the agent meets the API server's absence").atMost(WAIT)
               .until(() -> Files.readString(agent.log()).substring(logged), log -> log.contains("watch failed, retrying"));
+          assertThat(agent.get("/q/health/ready").statusCode()).as("not ready before its caches have synced")
+              .isEqualTo(503);
         } finally {
           cp.startApiServer();
         }

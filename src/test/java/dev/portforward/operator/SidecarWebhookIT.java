@@ -150,12 +150,13 @@ class SidecarWebhookIT {
       assertThat(Sidecars.carries(afterRenewal, "web")).isTrue();
       client.resource(afterRenewal).withGracePeriod(0).delete();
 
-      // The pod from before is named as needing a restart.
-      PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False",
-          Conditions.Reason.SIDECARS_MISSING);
-      assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage())
+      // The pod from before is named as needing a restart (once the deleted pods have left the status).
+      awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Conditions.Reason.SIDECARS_MISSING);
+      await().atMost(WAIT).untilAsserted(() -> assertThat(condition(
+          client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(), Conditions.PROGRAMMED)
+          .orElseThrow().getMessage())
           .contains("without the relay sidecar: before;", "restart them")
-          .contains("relay sidecar is not ready: web-1");
+          .contains("relay sidecar is not ready: web-1;"));
 
       // The webhook is down: unrelated pods are created as ever, and with failurePolicy Ignore so
       // are selected ones, which the status then names.

@@ -100,9 +100,24 @@ public final class HomeGateway implements AutoCloseable {
   public static HomeGateway start(NetNs net, int subnet) throws IOException {
     assumeTrue(Files.isExecutable(Path.of("/usr/sbin/miniupnpd")),
         "skipped: miniupnpd is needed (Debian package miniupnpd-nftables)");
-    HomeGateway gateway = new HomeGateway(net, subnet);
+    HomeGateway gateway = new HomeGateway(net, freeSubnet(net, subnet));
     gateway.startDaemon();
     return gateway;
+  }
+
+  /**
+   * {@code preferred}, or the next subnet from it that no address of this host's own network
+   * namespace is in: the LAN side lives there, and another test run on the same machine may hold
+   * the same subnet at the same time (two addresses in one subnet would route to either router).
+   */
+  private static int freeSubnet(NetNs net, int preferred) {
+    String addresses = net.run("ip", "-o", "-4", "addr", "show");
+    for (int subnet = preferred; subnet < 100; subnet++) {
+      if (!addresses.contains(" 10.77." + subnet + ".") && !addresses.contains(" 10.77." + (subnet + 100) + ".")) {
+        return subnet;
+      }
+    }
+    throw new IllegalStateException("no free subnet 10.77.N.0/24 from " + preferred + " on this host");
   }
 
   /** The router's LAN address: the gateway the test's host uses. */
