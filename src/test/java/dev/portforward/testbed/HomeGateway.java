@@ -97,11 +97,17 @@ public final class HomeGateway implements AutoCloseable {
    * A gateway on LAN 10.77.{@code subnet}.0/24 (each test its own subnet), started; skips the
    * calling test, saying why, where miniupnpd is not installed.
    */
-  public static HomeGateway start(NetNs net, int subnet) throws IOException {
+  public static HomeGateway start(NetNs net, int subnet) throws IOException, InterruptedException {
     assumeTrue(Files.isExecutable(Path.of("/usr/sbin/miniupnpd")),
         "skipped: miniupnpd is needed (Debian package miniupnpd-nftables)");
     HomeGateway gateway = new HomeGateway(net, freeSubnet(net, subnet));
-    gateway.startDaemon();
+    try {
+      gateway.startDaemon();
+    } catch (RuntimeException | IOException e) {
+      // The caller never gets it to close: a daemon left running would answer the next test's SSDP.
+      gateway.close();
+      throw e;
+    }
     return gateway;
   }
 
@@ -168,11 +174,12 @@ public final class HomeGateway implements AutoCloseable {
         .failFast("miniupnpd exited", () -> !daemon.isAlive())
         .until(() -> net.exec(router, "ss", "-lnu"), sockets -> sockets.contains(lanAddress + ":5351")
             && sockets.contains(":1900"));
-    // The UPnP control URL: an HTTP port of the daemon's choosing, which SSDP answers name.
+    // The UPnP control URL: an HTTP port of the daemon's choosing (bound to the LAN interface),
+    // which SSDP answers name; nothing else listens in the router's namespace.
     Awaitility.await("miniupnpd serving HTTP")
         .atMost(Duration.ofSeconds(20))
         .failFast("miniupnpd exited", () -> !daemon.isAlive())
-        .until(() -> net.exec(router, "ss", "-lnt"), sockets -> sockets.contains(lanAddress + ":"));
+        .until(() -> net.exec(router, "ss", "-Hlnt"), sockets -> sockets.contains("LISTEN"));
   }
 
   private void stopDaemon() throws InterruptedException {
