@@ -24,3 +24,14 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{- /* The metadata lines the chart adds to each CRD of files/crds/, framed by newlines. */ -}}
+{{- define "pf.crdMetadata" }}
+metadata:
+  labels:
+    {{- include "pf.labels" . | nindent 4 }}
+  {{- if .Values.crds.keep }}
+  annotations:
+    helm.sh/resource-policy: keep
+  {{- end }}
+{{ end -}}
