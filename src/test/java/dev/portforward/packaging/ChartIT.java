@@ -140,6 +140,58 @@ class ChartIT {
     assertThat(badPort.out()).contains("listenPortMax");
   }
 
+  @Test
+  void installNotesNameTheNamespaceLabelsAndHowToCheck(ControlPlane cp) throws Exception {
+    String ns = "notes-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    assertThat(installNotes(cp, ns))
+        .contains("kubectl label namespace " + ns + " pod-security.kubernetes.io/enforce=privileged")
+        .contains("kubectl label namespace NAMESPACE portforward.dev/sidecar-injection=enabled")
+        .contains("kubectl -n " + ns + " rollout status deployment/notes")
+        .contains("kubectl -n " + ns + " rollout status daemonset/notes-agent");
+    assertThat(installNotes(cp, ns, "--set", "namespace.create=true,sidecarInjection.enabled=false,agent.enabled=false"))
+        .doesNotContain("pod-security.kubernetes.io/enforce").doesNotContain("sidecar-injection")
+        .doesNotContain("daemonset").contains("rollout status deployment/notes");
+  }
+
+  /**
+   * NOTES.txt as helm install prints it (helm template leaves it out): a dry run against the test
+   * bed, with a copy of the chart whose kubeVersion the test bed's API server (v0.0.0) meets.
+   */
+  private static String installNotes(ControlPlane cp, String namespace, String... values) throws Exception {
+    Path copy = Files.createTempDirectory("chart-notes-");
+    try {
+      try (Stream<Path> files = Files.walk(CHART)) {
+        for (Path file : files.toList()) {
+          Path target = copy.resolve(CHART.relativize(file).toString());
+          if (Files.isDirectory(file)) {
+            Files.createDirectories(target);
+          } else {
+            Files.copy(file, target);
+          }
+        }
+      }
+      Path chartYaml = copy.resolve("Chart.yaml");
+      Files.writeString(chartYaml, Files.readString(chartYaml).replaceFirst("(?m)^kubeVersion: .*\n", ""));
+      List<String> command = new ArrayList<>(List.of(helm().toString(), "--kubeconfig", cp.kubeconfig().toString(),
+          "install", "notes", copy.toString(), "--namespace", namespace, "--dry-run=server",
+          "--set", "crds.enabled=false"));
+      command.addAll(List.of(values));
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+      for (String home : List.of("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")) {
+        pb.environment().put(home, copy.resolve(".helm").toString());
+      }
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor()).as(out).isZero();
+      assertThat(out).contains("NOTES:");
+      return out.substring(out.indexOf("NOTES:"));
+    } finally {
+      try (Stream<Path> files = Files.walk(copy)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+  }
+
   /** resourceVersion of every object deploy/ holds, in one string. */
   private static String versions(ControlPlane cp) throws Exception {
     return kubectl(cp, "get", "-f", DEPLOY.toString(), "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}").out();
