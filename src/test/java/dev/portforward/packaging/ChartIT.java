@@ -129,6 +129,63 @@ class ChartIT {
   }
 
   @Test
+  void placementRegistryAndEscapeHatchValuesRenderValidManifests(ControlPlane cp) throws Exception {
+    Path values = Files.createTempFile("platform-", ".yaml");
+    Files.writeString(values, """
+        fullnameOverride: pf
+        global: {imageRegistry: "mirror.example:5000"}
+        imagePullSecrets: [{name: regcred}]
+        image: {digest: "sha256:%s"}
+        operator:
+          podAnnotations: {example.com/team: network}
+          extraEnv: [{name: QUARKUS_LOG_LEVEL, value: DEBUG}]
+          affinity:
+            nodeAffinity:
+              preferredDuringSchedulingIgnoredDuringExecution:
+              - weight: 1
+                preference: {matchExpressions: [{key: node-role.example/infra, operator: Exists}]}
+          podDisruptionBudget: {maxUnavailable: "50%%"}
+          serviceAccount: {create: false, name: existing-operator}
+        agent:
+          priorityClassName: ""
+          updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: "10%%"}}
+          serviceAccount: {annotations: {example.com/identity: agent}}
+        relay:
+          resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 1, memory: 128Mi}}
+        """.formatted("a".repeat(64)));
+    Result rendered = run(helm(), "template", "custom", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false", "-f", values.toString());
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    assertThat(rendered.out())
+        .contains("image: mirror.example:5000/portforward-dev/portforward-operator@sha256:" + "a".repeat(64))
+        .contains("value: \"mirror.example:5000/portforward-dev/portforward-operator@sha256:")
+        .contains("name: PORTFORWARD_RELAY_IMAGE_PULL_SECRETS\n          value: \"regcred\"")
+        .contains("name: PORTFORWARD_RELAY_RESOURCES_LIMITS_CPU\n          value: \"1\"")
+        .contains("serviceAccountName: existing-operator").contains("name: pf-agent")
+        .contains("example.com/identity: agent").contains("maxUnavailable: 50%")
+        .contains("kubernetes.io/os: linux").contains("topologySpreadConstraints")
+        .doesNotContain("priorityClassName").doesNotContain("kind: ResourceQuota")
+        .doesNotContain("kind: ServiceAccount\nmetadata:\n  name: pf\n");
+    Path file = Files.createTempFile("platform-", ".yaml");
+    Files.writeString(file, rendered.out());
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    Files.delete(values);
+    Files.delete(file);
+  }
+
+  @Test
+  void theValuesSchemaRefusesMistypedPlatformValues() throws Exception {
+    for (String bad : List.of("image.digest=latest", "agent.updateStrategy.type=Recreate",
+        "operator.extraEnv[0].value=x", "relay.resources.requests.cpu=lots", "imagePullSecrets[0]=regcred",
+        "fullnameOverride=Not_A_Name")) {
+      Result refused = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0", "--set", bad);
+      assertThat(refused.exitCode()).as(bad).isNotZero();
+      assertThat(refused.out()).as(bad).contains("schema");
+    }
+  }
+
+  @Test
   void theValuesSchemaRefusesUnknownAndMistypedValues() throws Exception {
     Result typo = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
         "--set", "policy.privilegedPort=true");
