@@ -175,6 +175,39 @@ class ChartIT {
   }
 
   @Test
+  void monitoringRendersAndTheAgentsMetricsStayOnLoopbackUnlessScraped(ControlPlane cp) throws Exception {
+    Result defaults = run(helm(), "template", "mon", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false");
+    assertThat(defaults.out()).contains("name: QUARKUS_HTTP_HOST\n          value: 127.0.0.1")
+        .doesNotContain("PodMonitor").doesNotContain("PrometheusRule").doesNotContain("grafana_dashboard");
+
+    Result rendered = run(helm(), "template", "mon", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false",
+        "--set", "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=kps",
+        "--set", "metrics.podMonitor.enabled=true,metrics.podMonitor.labels.release=kps",
+        "--set", "metrics.prometheusRule.enabled=true,metrics.prometheusRule.labels.release=kps",
+        "--set", "metrics.dashboard.enabled=true");
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    assertThat(rendered.out()).contains("kind: PodMonitor").contains("kind: PrometheusRule")
+        .contains("alert: PortForwardNodeTransactionFailing").contains("grafana_dashboard: \"1\"")
+        .contains("fieldRef: {fieldPath: status.podIP}").contains("name: metrics\n          containerPort: 9471");
+    assertThat(rendered.out().split("release: kps", -1)).hasSize(5);
+    // The monitoring kinds need the Prometheus Operator's CRDs; the rest goes to the API server.
+    StringBuilder core = new StringBuilder();
+    for (String document : rendered.out().split("(?m)^---$")) {
+      if (!document.isBlank() && !document.contains("apiVersion: monitoring.coreos.com/")) {
+        core.append("---").append(document);
+      }
+    }
+    Path file = Files.createTempFile("monitoring-", ".yaml");
+    Files.writeString(file, core);
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    assertThat(dryRun.out()).contains("configmap/mon-dashboard");
+    Files.delete(file);
+  }
+
+  @Test
   void theValuesSchemaRefusesMistypedPlatformValues() throws Exception {
     for (String bad : List.of("image.digest=latest", "agent.updateStrategy.type=Recreate",
         "operator.extraEnv[0].value=x", "relay.resources.requests.cpu=lots", "imagePullSecrets[0]=regcred",
