@@ -58,6 +58,34 @@ public interface OperatorConfig {
     /** Relay pods per PortForward; relay.maxConnections applies to each. */
     @WithDefault("1")
     int replicas();
+
+    /**
+     * Pull secrets (Secret names) for the relay image, given to relay pods and to pods that get the
+     * relay sidecar. A pod can only use Secrets of its own namespace: each must exist in the
+     * namespaces of the PortForwards.
+     */
+    Optional<List<String>> imagePullSecrets();
+
+    /** Requests and limits of every relay container, in relay pods and as a sidecar. */
+    Resources resources();
+
+    /**
+     * Kubernetes quantities (10m, 128Mi). The requests keep relays out of the BestEffort class
+     * (evicted first, refused by namespaces whose ResourceQuota needs requests).
+     */
+    interface Resources {
+      @WithDefault("10m")
+      String requestsCpu();
+
+      @WithDefault("128Mi")
+      String requestsMemory();
+
+      /** None by default: a CPU limit throttles a relay under load instead of sharing the node. */
+      Optional<String> limitsCpu();
+
+      @WithDefault("256Mi")
+      String limitsMemory();
+    }
   }
 
   /** Prometheus metrics of the reconciler. */

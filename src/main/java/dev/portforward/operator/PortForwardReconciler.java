@@ -17,6 +17,7 @@ import dev.portforward.operator.policy.PolicySelection;
 import dev.portforward.operator.policy.PortClaims;
 import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.policy.ReservedPorts;
+import dev.portforward.operator.relays.RelayResources;
 import dev.portforward.operator.relays.RelayObjects;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.StatusAggregator;
@@ -99,6 +100,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   PortForwardReconciler(OperatorConfig config, KubernetesClient client, ApiServerAddresses apiServer) {
     // Built here, so that bad settings stop the operator at start-up.
     this.settingsPolicy = ForwardPolicy.from(config.policy());
+    RelayResources.of(config.relay().resources());
     this.apiServer = apiServer;
     this.events = new TransitionEvents(client);
     this.clock = Clock.systemUTC();

@@ -16,6 +16,7 @@ import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.testbed.ArgoHealth;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -57,11 +58,13 @@ class DataPlaneStatusIT {
     assertThat(condition(pf, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
     assertThat(pf.getStatus().getNodes()).extracting(NodeState::getMessage)
         .containsOnly("no agent reports from this node");
+    assertThat(ArgoHealth.of(pf).status()).as("Argo CD health").isEqualTo("Progressing");
 
     report(n1, true, null, forward(ns, "web", 1, true, null, "192.0.2.1"));
     pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage())
         .isEqualTo("programmed on 1 of 2 node(s); " + n2 + ": no agent reports from this node");
+    assertThat(ArgoHealth.of(pf).status()).as("Argo CD health").isEqualTo("Progressing");
 
     report(n2, true, null, forward(ns, "web", 1, true, null, "192.0.2.2"));
     pf = awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Reason.READY);
@@ -74,12 +77,16 @@ class DataPlaneStatusIT {
             org.assertj.core.groups.Tuple.tuple(n2, "192.0.2.2", port));
     assertThat(pf.getStatus().getEndpointsSummary()).isEqualTo("192.0.2.1:" + port + ",192.0.2.2:" + port);
     assertThat(pf.getStatus().getNodes()).allMatch(NodeState::isProgrammed);
+    assertThat(ArgoHealth.of(pf)).as("Argo CD health")
+        .isEqualTo(new ArgoHealth.Health("Healthy", "traffic can flow: programmed on 2 node(s), 1 ready backend(s)"));
 
     report(n1, false, "nft: transaction failed: table busy", forward(ns, "web", 1, false, "rules not applied", "192.0.2.1"));
     pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage()).endsWith(n1 + ": rules not applied");
     assertThat(pf.getStatus().getEndpoints()).extracting(Endpoint::getNode).containsExactly(n2);
     assertThat(condition(pf, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
+    assertThat(ArgoHealth.of(pf)).as("Argo CD health: a node's data plane refuses")
+        .isEqualTo(new ArgoHealth.Health("Degraded", "node " + n1 + ": rules not applied"));
   }
 
   @Test
@@ -94,6 +101,7 @@ class DataPlaneStatusIT {
     report(n1, true, null, forward(ns, "web", 1, true, null, "192.0.2.1"));
     PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.READY, "False", Reason.NO_READY_BACKENDS);
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getStatus()).isEqualTo("True");
+    assertThat(ArgoHealth.of(pf).status()).as("Argo CD health: no ready backend").isEqualTo("Degraded");
 
     pf.getSpec().getListen().setPort(uniquePort());
     client.resource(pf).update();
@@ -101,6 +109,7 @@ class DataPlaneStatusIT {
     pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage())
         .endsWith(n1 + ": the agent has not programmed generation 2 yet");
+    assertThat(ArgoHealth.of(pf).status()).as("Argo CD health").isEqualTo("Progressing");
     assertThat(pf.getStatus().getEndpoints()).isEmpty();
   }
 

@@ -17,6 +17,7 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.ArgoHealth;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -98,6 +99,7 @@ class PortForwardOperatorIT {
       client.resource(toService(other, "second", port, "web", 80, spec -> {})).create();
 
       PortForward second = awaitCondition(client, other, "second", Conditions.ACCEPTED, "False", Reason.PORT_CONFLICT);
+      assertThat(ArgoHealth.of(second).status()).as("Argo CD health of a refused forward").isEqualTo("Degraded");
       assertThat(condition(second, Conditions.ACCEPTED).orElseThrow().getMessage())
           .startsWith("port TCP/" + port + " is already claimed by PortForward " + ns.name() + "/first");
       PortForward first = client.resources(PortForward.class).inNamespace(ns.name()).withName("first").get();

@@ -1,16 +1,19 @@
 package dev.portforward.packaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RealCluster;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +47,7 @@ class ChartIT {
   void deployIsWhatTheChartRenders() throws Exception {
     Result rendered = run(helm(), "template", "portforward-operator", CHART.toString(),
         "--namespace", "portforward-system", "--kube-version", "1.36.0", "--set", "namespace.create=true",
-        "--no-hooks");
+        "--no-hooks", "--set", "crds.enabled=false");
     assertThat(rendered.exitCode()).isZero();
     assertThat(Files.readString(DEPLOY)).as("deploy/ is stale: run deploy/render.sh").isEqualTo(rendered.out());
     Result hook = run(helm(), "template", "portforward-operator", CHART.toString(),
@@ -100,12 +103,40 @@ class ChartIT {
   }
 
   @Test
-  void chartShipsTheCrdsOfCrdsDirectory() throws Exception {
-    for (Path crd : list(ROOT.resolve("crds"))) {
-      assertThat(CHART.resolve("crds").resolve(crd.getFileName())).as("copy of %s in the chart", crd)
-          .hasSameTextualContentAs(crd);
+  void theChartTemplatesTheCrdsOfCrdsDirectoryKeptOnUninstall() throws Exception {
+    List<CustomResourceDefinition> rendered = crdsRendered("--set", "crds.enabled=true");
+    List<CustomResourceDefinition> committed = new ArrayList<>();
+    for (Path file : list(ROOT.resolve("crds"))) {
+      committed.add(Serialization.unmarshal(Files.readString(file), CustomResourceDefinition.class));
     }
-    assertThat(list(CHART.resolve("crds"))).hasSameSizeAs(list(ROOT.resolve("crds")));
+    assertThat(rendered).hasSameSizeAs(committed);
+    for (CustomResourceDefinition crd : rendered) {
+      assertThat(crd.getMetadata().getAnnotations()).containsEntry("helm.sh/resource-policy", "keep");
+      assertThat(crd.getMetadata().getLabels()).containsEntry("app.kubernetes.io/instance", "portforward-operator");
+    }
+    assertThat(rendered).as("the chart's CRDs are those of crds/")
+        .extracting(crd -> crd.getMetadata().getName(), CustomResourceDefinition::getSpec)
+        .containsExactlyInAnyOrderElementsOf(committed.stream()
+            .map(crd -> tuple(crd.getMetadata().getName(), crd.getSpec())).toList());
+
+    assertThat(crdsRendered("--set", "crds.keep=false")).hasSameSizeAs(committed).allSatisfy(crd ->
+        assertThat(crd.getMetadata().getAnnotations()).doesNotContainKey("helm.sh/resource-policy"));
+    assertThat(crdsRendered("--set", "crds.enabled=false")).isEmpty();
+  }
+
+  private static List<CustomResourceDefinition> crdsRendered(String... values) throws Exception {
+    List<String> command = new ArrayList<>(List.of(helm().toString(), "template", "portforward-operator",
+        CHART.toString(), "--namespace", "portforward-system", "--kube-version", "1.36.0"));
+    command.addAll(List.of(values));
+    Result rendered = run(command.toArray());
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    List<CustomResourceDefinition> crds = new ArrayList<>();
+    for (String document : rendered.out().split("(?m)^---$")) {
+      if (document.contains("kind: \"CustomResourceDefinition\"")) {
+        crds.add(Serialization.unmarshal(document, CustomResourceDefinition.class));
+      }
+    }
+    return crds;
   }
 
   @Test
@@ -147,8 +178,101 @@ class ChartIT {
         .doesNotContain("MutatingWebhookConfiguration");
     Path file = Files.createTempFile("custom-", ".yaml");
     Files.writeString(file, rendered.out());
+    // The render holds the CRDs, which RealCluster applied as another field manager: forcing a dry
+    // run takes nothing from it, and still has the API server validate every object.
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "--force-conflicts",
+        "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+  }
+
+  @Test
+  void placementRegistryAndEscapeHatchValuesRenderValidManifests(ControlPlane cp) throws Exception {
+    Path values = Files.createTempFile("platform-", ".yaml");
+    Files.writeString(values, """
+        fullnameOverride: pf
+        global: {imageRegistry: "mirror.example:5000"}
+        imagePullSecrets: [{name: regcred}]
+        image: {digest: "sha256:%s"}
+        operator:
+          podAnnotations: {example.com/team: network}
+          extraEnv: [{name: QUARKUS_LOG_LEVEL, value: DEBUG}]
+          affinity:
+            nodeAffinity:
+              preferredDuringSchedulingIgnoredDuringExecution:
+              - weight: 1
+                preference: {matchExpressions: [{key: node-role.example/infra, operator: Exists}]}
+          podDisruptionBudget: {maxUnavailable: "50%%"}
+          serviceAccount: {create: false, name: existing-operator}
+        agent:
+          priorityClassName: ""
+          updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: "10%%"}}
+          serviceAccount: {annotations: {example.com/identity: agent}}
+        relay:
+          resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {cpu: 1, memory: 128Mi}}
+        """.formatted("a".repeat(64)));
+    Result rendered = run(helm(), "template", "custom", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false", "-f", values.toString());
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    assertThat(rendered.out())
+        .contains("image: mirror.example:5000/portforward-dev/portforward-operator@sha256:" + "a".repeat(64))
+        .contains("value: \"mirror.example:5000/portforward-dev/portforward-operator@sha256:")
+        .contains("name: PORTFORWARD_RELAY_IMAGE_PULL_SECRETS\n          value: \"regcred\"")
+        .contains("name: PORTFORWARD_RELAY_RESOURCES_LIMITS_CPU\n          value: \"1\"")
+        .contains("serviceAccountName: existing-operator").contains("name: pf-agent")
+        .contains("example.com/identity: agent").contains("maxUnavailable: 50%")
+        .contains("kubernetes.io/os: linux").contains("topologySpreadConstraints")
+        .doesNotContain("priorityClassName").doesNotContain("kind: ResourceQuota")
+        .doesNotContain("kind: ServiceAccount\nmetadata:\n  name: pf\n");
+    Path file = Files.createTempFile("platform-", ".yaml");
+    Files.writeString(file, rendered.out());
     Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
     assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    Files.delete(values);
+    Files.delete(file);
+  }
+
+  @Test
+  void monitoringRendersAndTheAgentsMetricsStayOnLoopbackUnlessScraped(ControlPlane cp) throws Exception {
+    Result defaults = run(helm(), "template", "mon", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false");
+    assertThat(defaults.out()).contains("name: QUARKUS_HTTP_HOST\n          value: 127.0.0.1")
+        .doesNotContain("PodMonitor").doesNotContain("PrometheusRule").doesNotContain("grafana_dashboard");
+
+    Result rendered = run(helm(), "template", "mon", CHART.toString(), "--namespace", "default",
+        "--kube-version", "1.36.0", "--set", "crds.enabled=false",
+        "--set", "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=kps",
+        "--set", "metrics.podMonitor.enabled=true,metrics.podMonitor.labels.release=kps",
+        "--set", "metrics.prometheusRule.enabled=true,metrics.prometheusRule.labels.release=kps",
+        "--set", "metrics.dashboard.enabled=true");
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    assertThat(rendered.out()).contains("kind: PodMonitor").contains("kind: PrometheusRule")
+        .contains("alert: PortForwardNodeTransactionFailing").contains("grafana_dashboard: \"1\"")
+        .contains("fieldRef: {fieldPath: status.podIP}").contains("name: metrics\n          containerPort: 9471");
+    assertThat(rendered.out().split("release: kps", -1)).hasSize(5);
+    // The monitoring kinds need the Prometheus Operator's CRDs; the rest goes to the API server.
+    StringBuilder core = new StringBuilder();
+    for (String document : rendered.out().split("(?m)^---$")) {
+      if (!document.isBlank() && !document.contains("apiVersion: monitoring.coreos.com/")) {
+        core.append("---").append(document);
+      }
+    }
+    Path file = Files.createTempFile("monitoring-", ".yaml");
+    Files.writeString(file, core);
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    assertThat(dryRun.out()).contains("configmap/mon-dashboard");
+    Files.delete(file);
+  }
+
+  @Test
+  void theValuesSchemaRefusesMistypedPlatformValues() throws Exception {
+    for (String bad : List.of("image.digest=latest", "agent.updateStrategy.type=Recreate",
+        "operator.extraEnv[0].value=x", "relay.resources.requests.cpu=lots", "imagePullSecrets[0]=regcred",
+        "fullnameOverride=Not_A_Name")) {
+      Result refused = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0", "--set", bad);
+      assertThat(refused.exitCode()).as(bad).isNotZero();
+      assertThat(refused.out()).as(bad).contains("schema");
+    }
   }
 
   @Test
@@ -161,6 +285,58 @@ class ChartIT {
         "--set", "policy.listenPortMax=70000");
     assertThat(badPort.exitCode()).isNotZero();
     assertThat(badPort.out()).contains("listenPortMax");
+  }
+
+  @Test
+  void installNotesNameTheNamespaceLabelsAndHowToCheck(ControlPlane cp) throws Exception {
+    String ns = "notes-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    assertThat(installNotes(cp, ns))
+        .contains("kubectl label namespace " + ns + " pod-security.kubernetes.io/enforce=privileged")
+        .contains("kubectl label namespace NAMESPACE portforward.dev/sidecar-injection=enabled")
+        .contains("kubectl -n " + ns + " rollout status deployment/notes")
+        .contains("kubectl -n " + ns + " rollout status daemonset/notes-agent");
+    assertThat(installNotes(cp, ns, "--set", "namespace.create=true,sidecarInjection.enabled=false,agent.enabled=false"))
+        .doesNotContain("pod-security.kubernetes.io/enforce").doesNotContain("sidecar-injection")
+        .doesNotContain("daemonset").contains("rollout status deployment/notes");
+  }
+
+  /**
+   * NOTES.txt as helm install prints it (helm template leaves it out): a dry run against the test
+   * bed, with a copy of the chart whose kubeVersion the test bed's API server (v0.0.0) meets.
+   */
+  private static String installNotes(ControlPlane cp, String namespace, String... values) throws Exception {
+    Path copy = Files.createTempDirectory("chart-notes-");
+    try {
+      try (Stream<Path> files = Files.walk(CHART)) {
+        for (Path file : files.toList()) {
+          Path target = copy.resolve(CHART.relativize(file).toString());
+          if (Files.isDirectory(file)) {
+            Files.createDirectories(target);
+          } else {
+            Files.copy(file, target);
+          }
+        }
+      }
+      Path chartYaml = copy.resolve("Chart.yaml");
+      Files.writeString(chartYaml, Files.readString(chartYaml).replaceFirst("(?m)^kubeVersion: .*\n", ""));
+      List<String> command = new ArrayList<>(List.of(helm().toString(), "--kubeconfig", cp.kubeconfig().toString(),
+          "install", "notes", copy.toString(), "--namespace", namespace, "--dry-run=server",
+          "--set", "crds.enabled=false"));
+      command.addAll(List.of(values));
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+      for (String home : List.of("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")) {
+        pb.environment().put(home, copy.resolve(".helm").toString());
+      }
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor()).as(out).isZero();
+      assertThat(out).contains("NOTES:");
+      return out.substring(out.indexOf("NOTES:"));
+    } finally {
+      try (Stream<Path> files = Files.walk(copy)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
   }
 
   /** resourceVersion of every object deploy/ holds, in one string. */

@@ -43,7 +43,9 @@ public final class InstalledChart implements AutoCloseable {
       String... setValues) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(ControlPlane.binaries().resolve("helm").toString(), "template",
         release, ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--namespace", namespace,
-        "--kube-version", "1.36.0", "--set", "namespace.create=true", "--no-hooks"));
+        "--kube-version", "1.36.0", "--set", "namespace.create=true", "--no-hooks",
+        // RealCluster installed the CRDs from crds/ for the whole run.
+        "--set", "crds.enabled=false"));
     for (String value : setValues) {
       command.addAll(List.of("--set", value));
     }

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HTTPGetActionBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
@@ -18,6 +19,7 @@ import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -62,6 +64,10 @@ public final class RelayWorkload {
               // The relay needs no API access at all.
               .withAutomountServiceAccountToken(false)
               .withEnableServiceLinks(false)
+              // The image is Linux only.
+              .withNodeSelector(Map.of("kubernetes.io/os", "linux"))
+              .withImagePullSecrets(settings.imagePullSecrets().orElse(List.of()).stream()
+                  .map(LocalObjectReference::new).toList())
               // Longer than the relay's drainTimeout (30s), so that SIGTERM lets connections finish.
               .withTerminationGracePeriodSeconds(40L)
               .withNewSecurityContext()
@@ -72,6 +78,7 @@ public final class RelayWorkload {
                 .withName("relay")
                 .withImage(settings.image())
                 .withImagePullPolicy(settings.imagePullPolicy())
+                .withResources(RelayResources.of(settings.resources()))
                 // The mounted directory: the relay reads every config file in it.
                 .withArgs("relay", "--config", CONFIG_DIR)
                 .addNewEnv().withName("QUARKUS_HTTP_PORT").withValue(String.valueOf(RelayNames.MANAGEMENT_PORT)).endEnv()

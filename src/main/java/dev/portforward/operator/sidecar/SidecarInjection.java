@@ -7,7 +7,8 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeProjection;
@@ -32,8 +33,12 @@ public final class SidecarInjection {
   static final String CONFIG_VOLUME = "portforward-relay-config";
   static final String TMP_VOLUME = "portforward-relay-tmp";
 
-  /** What the operator's settings decide about the injected container. */
-  public record Settings(String image, String imagePullPolicy, int managementPort) {}
+  /**
+   * What the operator's settings decide about the injected container; the pull secrets are added
+   * to the pod (they must exist in its namespace).
+   */
+  public record Settings(String image, String imagePullPolicy, int managementPort, ResourceRequirements resources,
+      List<String> imagePullSecrets) {}
 
   private SidecarInjection() {}
 
@@ -77,6 +82,14 @@ public final class SidecarInjection {
       ops.add(add("/spec/volumes/-", json(config)));
       ops.add(add("/spec/volumes/-", json(tmp)));
     }
+    List<LocalObjectReference> has = spec.getImagePullSecrets() == null ? List.of() : spec.getImagePullSecrets();
+    List<LocalObjectReference> missing = settings.imagePullSecrets().stream().map(LocalObjectReference::new)
+        .filter(secret -> !has.contains(secret)).toList();
+    if (has.isEmpty() && !missing.isEmpty()) {
+      ops.add(add("/spec/imagePullSecrets", missing.stream().map(SidecarInjection::json).toList()));
+    } else {
+      missing.forEach(secret -> ops.add(add("/spec/imagePullSecrets/-", json(secret))));
+    }
     return ops;
   }
 
@@ -99,11 +112,7 @@ public final class SidecarInjection {
             .withPeriodSeconds(5).endReadinessProbe()
         .withNewLivenessProbe().withNewHttpGet().withPath("/q/health/live").withPort(management).endHttpGet()
             .withPeriodSeconds(10).endLivenessProbe()
-        .withNewResources()
-            .addToRequests("cpu", new Quantity("10m"))
-            .addToRequests("memory", new Quantity("128Mi"))
-            .addToLimits("memory", new Quantity("256Mi"))
-        .endResources()
+        .withResources(settings.resources())
         .withNewSecurityContext()
             .withRunAsNonRoot(true)
             .withRunAsUser(1000L)

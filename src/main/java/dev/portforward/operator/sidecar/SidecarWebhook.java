@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.relays.RelayResources;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -87,7 +88,8 @@ public final class SidecarWebhook implements AutoCloseable {
     }
     SidecarWebhook hook = new SidecarWebhook(client,
         new SidecarInjection.Settings(config.relay().image(), config.relay().imagePullPolicy(),
-            config.sidecar().managementPort()), tls, server);
+            config.sidecar().managementPort(), RelayResources.of(config.relay().resources()),
+            config.relay().imagePullSecrets().orElse(List.of())), tls, server);
     server.createContext(PATH, hook::serve);
     server.setExecutor(hook.workers);
     server.start();

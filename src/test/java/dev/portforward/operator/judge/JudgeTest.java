@@ -12,6 +12,7 @@ import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardPolicySpec;
 import dev.portforward.common.Cidr;
 import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.relays.RelaySettings;
 import dev.portforward.operator.policy.ApiServer;
 import dev.portforward.operator.policy.ForwardPolicy;
 import dev.portforward.operator.policy.ReservedPorts;
@@ -37,19 +38,7 @@ import org.junit.jupiter.api.Test;
 /** The operator's decision, path by path, over a snapshot written by hand: no cluster. */
 class JudgeTest {
 
-  static final OperatorConfig.Relays RELAYS = new OperatorConfig.Relays() {
-    @Override public String image() {
-      return "registry.example/portforward:1";
-    }
-
-    @Override public String imagePullPolicy() {
-      return "IfNotPresent";
-    }
-
-    @Override public int replicas() {
-      return 1;
-    }
-  };
+  static final OperatorConfig.Relays RELAYS = RelaySettings.of("registry.example/portforward:1", 1, List.of());
 
   private final Judge judge = new Judge(RELAYS,
       ReservedPorts.from(Settings.defaults(), ReservedPorts.ownPorts(9443, 15020)), false);

@@ -2,6 +2,7 @@ package dev.portforward.operator.relays;
 
 import static dev.portforward.operator.relays.RelayConfigsTest.forward;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForward;
@@ -18,7 +19,10 @@ import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.RelayConfigParser;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -28,19 +32,8 @@ import org.junit.jupiter.api.Test;
 
 class RelayPlansTest {
 
-  private static final OperatorConfig.Relays SETTINGS = new OperatorConfig.Relays() {
-    @Override public String image() {
-      return "registry.example/portforward:1";
-    }
-
-    @Override public String imagePullPolicy() {
-      return "IfNotPresent";
-    }
-
-    @Override public int replicas() {
-      return 2;
-    }
-  };
+  private static final OperatorConfig.Relays SETTINGS =
+      RelaySettings.of("registry.example/portforward:1", 2, List.of("regcred"));
   private static final List<Backend> RESOLVED = List.of(new Backend(Cidr.parseAddress("203.0.113.7"), 443, true));
 
   @Test
@@ -51,6 +44,44 @@ class RelayPlansTest {
     assertThat(plan.objects()).extracting(o -> o.getKind() + "/" + o.getMetadata().getName())
         .containsExactly("ConfigMap/web-relay", "Deployment/web-relay", "Service/web-relay");
     assertThat(target(plan)).contains(new Forward.Target("203.0.113.7", 443));
+  }
+
+  @Test
+  void relayPodsRequestResourcesGetThePullSecretsAndRunOnLinux() {
+    Deployment deployment = (Deployment) RelayPlans.plan(forward(RelayMode.Deployment), Optional.empty(), RESOLVED,
+        SETTINGS, List.of()).objects().get(1);
+    PodSpec pod = deployment.getSpec().getTemplate().getSpec();
+
+    assertThat(pod.getImagePullSecrets()).extracting(LocalObjectReference::getName).containsExactly("regcred");
+    assertThat(pod.getNodeSelector()).containsExactlyEntriesOf(java.util.Map.of("kubernetes.io/os", "linux"));
+    ResourceRequirements resources = pod.getContainers().get(0).getResources();
+    assertThat(resources.getRequests()).as("not BestEffort")
+        .containsEntry("cpu", new Quantity("10m")).containsEntry("memory", new Quantity("128Mi"));
+    assertThat(resources.getLimits()).containsOnlyKeys("memory");
+  }
+
+  @Test
+  void aQuantityKubernetesWouldRefuseStopsTheOperatorNamingTheSetting() {
+    OperatorConfig.Relays.Resources bad = new OperatorConfig.Relays.Resources() {
+      @Override public String requestsCpu() {
+        return "a lot";
+      }
+
+      @Override public String requestsMemory() {
+        return "128Mi";
+      }
+
+      @Override public Optional<String> limitsCpu() {
+        return Optional.of("1");
+      }
+
+      @Override public String limitsMemory() {
+        return "256Mi";
+      }
+    };
+
+    assertThatThrownBy(() -> RelayResources.of(bad)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("portforward.relay.resources.requests-cpu: 'a lot' is not a Kubernetes quantity (such as 10m, 128Mi)");
   }
 
   @Test

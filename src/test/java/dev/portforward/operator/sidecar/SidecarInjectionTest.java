@@ -6,11 +6,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.relays.RelayResources;
+import dev.portforward.operator.relays.RelaySettings;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
 import dev.portforward.testbed.PortForwards;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -26,7 +29,8 @@ import org.junit.jupiter.api.Test;
 class SidecarInjectionTest {
 
   private static final SidecarInjection.Settings SETTINGS =
-      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020);
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020,
+          RelayResources.of(RelaySettings.DEFAULT_RESOURCES), List.of());
   private static final Service WEB = new ServiceBuilder().withNewMetadata().withName("web-svc").endMetadata()
       .withNewSpec().addToSelector("app", "web")
       .addNewPort().withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build();
@@ -84,6 +88,30 @@ class SidecarInjectionTest {
         .containsExactly("data", "portforward-relay-config", "portforward-relay-tmp");
     assertThat(injected.getSpec().getVolumes().get(1).getProjected().getSources())
         .extracting(s -> s.getConfigMap().getItems().get(0).getPath()).containsExactly("a-pods.yaml", "b-svc.yaml");
+  }
+
+  @Test
+  void theSidecarGetsTheRelayResourcesAndThePodThePullSecretsItLacks() {
+    SidecarInjection.Settings settings = new SidecarInjection.Settings("mirror.example/relay@sha256:" + "0".repeat(64),
+        "IfNotPresent", 15020, RelayResources.of(RelaySettings.DEFAULT_RESOURCES), List.of("regcred", "mirror"));
+    List<PortForward> forwards = List.of(toPods("web", Map.of("app", "web"), 8080, true));
+    Pod bare = pod(Map.of("app", "web"));
+    Pod withMirror = new PodBuilder(bare).editSpec().addToImagePullSecrets(new LocalObjectReference("mirror"))
+        .endSpec().build();
+
+    Pod injected = apply(bare, SidecarInjection.patch(bare, SidecarSelection.select(bare, forwards, SERVICES), settings,
+        name -> name + "-relay"));
+    assertThat(injected.getSpec().getImagePullSecrets()).extracting(LocalObjectReference::getName)
+        .containsExactly("regcred", "mirror");
+    Container relay = injected.getSpec().getInitContainers().get(0);
+    assertThat(relay.getImage()).isEqualTo(settings.image());
+    assertThat(relay.getResources().getRequests()).containsOnlyKeys("cpu", "memory");
+    assertThat(relay.getResources().getLimits()).containsOnlyKeys("memory");
+
+    Pod appended = apply(withMirror, SidecarInjection.patch(withMirror,
+        SidecarSelection.select(withMirror, forwards, SERVICES), settings, name -> name + "-relay"));
+    assertThat(appended.getSpec().getImagePullSecrets()).extracting(LocalObjectReference::getName)
+        .containsExactly("mirror", "regcred");
   }
 
   @Test
