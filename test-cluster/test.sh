@@ -4,7 +4,7 @@
 # packages the tests drive when they are missing and this user may install them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(nftables conntrack iproute2 socat mmdebstrap jq curl miniupnpd-nftables)
+packages=(nftables conntrack iproute2 socat mmdebstrap jq curl miniupnpd-nftables openssl runc containernetworking-plugins)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
