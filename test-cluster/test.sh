@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then integration tests against a real API server (built once by
-# build.sh, cached) and, as root, real nftables in network namespaces. Installs the Debian
-# packages the tests drive when they are missing and this user may install them.
+# build.sh, cached) and, as root, real nftables in network namespaces and a real container runtime
+# (runtime/build.sh, cached). Installs the Debian packages the tests drive when they are missing
+# and this user may install them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(nftables conntrack iproute2 socat mmdebstrap jq curl miniupnpd-nftables openssl runc containernetworking-plugins)
@@ -11,4 +12,7 @@ if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 bin="$(bash test-cluster/build.sh)"
-exec mvn -B verify -Dtestbed.bin="$bin" "$@"
+# The runtime's test image is built with mmdebstrap, which needs root; so do the tests that use it.
+runtime=
+if [ "$(id -u)" = 0 ]; then runtime="$(bash test-cluster/runtime/build.sh)"; fi
+exec mvn -B verify -Dtestbed.bin="$bin" -Dtestbed.runtime="$runtime" "$@"
