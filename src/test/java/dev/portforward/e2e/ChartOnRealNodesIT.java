@@ -27,7 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The chart installed with helm on real nodes, from the image the build makes: operator pods ready
- * with one leader, the agent on every node, and a PortForward (relay mode None: the agent's
+ * with one leader that keeps renewing its lease, the agent on every node, and a PortForward (relay mode None: the agent's
  * kernel DNAT) to nginx pods behind a Service, reached from a client namespace outside the nodes,
  * the backend seeing the client's own address; then helm uninstall.
  */
@@ -57,6 +57,11 @@ class ChartOnRealNodesIT {
       await("one operator pod holds the lease").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1))
           .until(() -> holder(client.leases().inNamespace(release.namespace()).withName("portforward-operator").get()),
               operatorPods::contains);
+      Lease held = client.leases().inNamespace(release.namespace()).withName("portforward-operator").get();
+      await("the leader renews its lease").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1))
+          .until(() -> client.leases().inNamespace(release.namespace()).withName("portforward-operator").get(),
+              lease -> holder(lease).equals(holder(held))
+                  && !Objects.equals(lease.getSpec().getRenewTime(), held.getSpec().getRenewTime()));
 
       client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testappImage(), 2)
           .getBytes(StandardCharsets.UTF_8))).serverSideApply();
