@@ -19,7 +19,7 @@ import org.awaitility.Awaitility;
  * mount namespace (held by a sleeping process) in which the node's containerd, kubelet and
  * kube-proxy run, so that the fixed host paths they use (/var/lib/kubelet/device-plugins,
  * /var/log/pods, /var/log/containers, /var/lib/cni, /run/containerd) are the node's own, its own
- * cgroup root in every cgroup v1 hierarchy, and a bridge CNI network for its pod CIDR.
+ * cgroup root in every cgroup hierarchy, and a bridge CNI network for its pod CIDR.
  *
  * <p>close() leaves nothing behind: it stops the components, kills every process in the node's
  * cgroups and mount namespace (containers, shims), removes the cgroups, the namespace and its
@@ -27,7 +27,7 @@ import org.awaitility.Awaitility;
  */
 public final class RealNode implements AutoCloseable {
 
-  private static final Path CGROUP_V1 = Path.of("/sys/fs/cgroup");
+  private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
   /** Host paths that every kubelet/containerd pair would share: each node mounts its own over them. */
   private static final List<String> PRIVATE_PATHS = List.of(
       "/var/lib/kubelet/device-plugins", "/var/log/pods", "/var/log/containers", "/var/lib/cni", "/run/containerd");
@@ -128,10 +128,14 @@ public final class RealNode implements AutoCloseable {
     network.routePods(index);
   }
 
-  /** The node's cgroup root in every v1 hierarchy, with the cpuset of its parent (kubelet needs both). */
+  /**
+   * The node's cgroup root in every hierarchy, with the cpuset of its parent: kubelet needs it in
+   * each v1 hierarchy, and runc also uses the unified one of a hybrid layout, so close() removes
+   * it there too.
+   */
   private void createCgroups() throws IOException {
-    try (Stream<Path> hierarchies = Files.list(CGROUP_V1)) {
-      for (Path hierarchy : hierarchies.filter(h -> !h.getFileName().toString().equals("unified")).toList()) {
+    try (Stream<Path> hierarchies = Files.list(CGROUP_ROOT)) {
+      for (Path hierarchy : hierarchies.toList()) {
         if (!Files.isDirectory(hierarchy) || Files.isSymbolicLink(hierarchy)) {
           continue;
         }
@@ -157,7 +161,8 @@ public final class RealNode implements AutoCloseable {
       Files.createDirectories(own);
       script.append("mount --bind '").append(own).append("' '").append(path).append("'\n");
     }
-    script.append("echo ready\nexec sleep infinity\n");
+    // Named after the node, so that a holder left behind would be found by name.
+    script.append("echo ready\nexec -a '").append(ns).append("-holder' sleep infinity\n");
     holder = new ProcessBuilder("nsenter", "--net=/var/run/netns/" + ns, "--",
         "unshare", "--mount", "--propagation", "private", "--", "bash", "-c", script.toString())
         .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("holder.log").toFile()))
