@@ -1,0 +1,120 @@
+package dev.portforward.testbed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A node's container runtime is real: containerd (built by test-cluster/runtime/build.sh) runs the
+ * test image with runc inside a node's network namespace, nginx in it answers HTTP from the machine
+ * through the node's link, the pause image sleeps until SIGTERM, and closing leaves no process,
+ * mount, cgroup or directory behind. Once with the node's own mount namespace (as nodes sharing a
+ * machine run), once in the machine's.
+ */
+class ContainerRuntimeIT {
+
+  @Test
+  void nodeWithItsOwnMountNamespaceServesTheTestImageAndLeavesNothingBehind() throws Exception {
+    serveAndCleanUp(true);
+  }
+
+  @Test
+  void nodeInTheMachinesMountNamespaceServesTheTestImageAndLeavesNothingBehind() throws Exception {
+    serveAndCleanUp(false);
+  }
+
+  private static void serveAndCleanUp(boolean ownMountNamespace) throws Exception {
+    try (NetNs net = NetNs.create()) {
+      RuntimeBuild build = RuntimeBuild.find();
+      String ns = net.host("node");
+      // A random /24, so that runs of this test on one machine do not route each other's subnet.
+      String subnet = "10.77." + ThreadLocalRandom.current().nextInt(100, 250) + ".";
+      String hostIp = subnet + "1";
+      String nodeIp = subnet + "2";
+      net.linkToHost(ns, hostIp + "/24", nodeIp + "/24");
+      Path dir = Files.createTempDirectory(Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "runtime-");
+
+      List<ProcessHandle> running;
+      String cgroupParent;
+      NodeNamespaces node = ownMountNamespace
+          ? NodeNamespaces.isolated(ns, dir.resolve("node"), NodeNamespaces.SHARED_HOST_PATHS)
+          : NodeNamespaces.network(ns);
+      try (node; Containerd containerd = Containerd.start(node, build, dir.resolve("containerd"))) {
+        cgroupParent = containerd.cgroupParent();
+        containerd.run(build.testapp().name(), "web1");
+        containerd.run(build.pause().name(), "sandbox1");
+
+        String answer = await("nginx in web1 answers through the node's link")
+            .atMost(Duration.ofMinutes(1))
+            .pollInterval(Duration.ofMillis(250))
+            .ignoreExceptions()
+            .until(() -> get("http://" + nodeIp + "/"), body -> !body.isEmpty());
+        assertThat(answer).matches("testapp hostname=web1 server=" + nodeIp.replace(".", "\\.") + ":80 client="
+            + hostIp.replace(".", "\\.") + ":\\d+\n");
+
+        // The pause program holds on until SIGTERM (ctr's default signal), then ends.
+        assertThat(taskLine(containerd, "sandbox1")).contains("RUNNING");
+        containerd.ctr("-n", Containerd.K8S_NAMESPACE, "tasks", "kill", "sandbox1");
+        await("sandbox1 stopped by SIGTERM").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+            .until(() -> taskLine(containerd, "sandbox1").contains("STOPPED"));
+
+        running = containerd.shims().stream().flatMap(shim -> java.util.stream.Stream.concat(
+            java.util.stream.Stream.of(shim), shim.descendants())).toList();
+        assertThat(running).as("shims and nginx").hasSizeGreaterThanOrEqualTo(3);
+        assertThat(node.mountsUnder(dir)).as("web1's root file system").isNotEmpty();
+        if (ownMountNamespace) {
+          assertThat(mountsOnTheMachine(dir)).as("mounts stay in the node's mount namespace").isEmpty();
+        }
+        assertThat(cgroups(cgroupParent)).as("web1's cgroups").isNotEmpty();
+      }
+
+      assertThat(running).as("shims and containers after close").noneMatch(ProcessHandle::isAlive);
+      assertThat(mountsOnTheMachine(dir)).as("mounts after close").isEmpty();
+      assertThat(node.processes()).as("processes in the node's mount namespace after close").isEmpty();
+      assertThat(cgroups(cgroupParent)).as("cgroups after close").isEmpty();
+      for (String id : List.of("web1", "sandbox1")) {
+        // With its own mount namespace, the node's /run/containerd is a directory under dir.
+        Path shimSocket = Containerd.shimSocket(dir.resolve("containerd/containerd.sock"), Containerd.K8S_NAMESPACE, id);
+        assertThat(ownMountNamespace ? dir.resolve("node/private" + shimSocket) : shimSocket).doesNotExist();
+      }
+      assertThat(dir.resolve("containerd/root")).doesNotExist();
+      assertThat(dir.resolve("containerd/state")).doesNotExist();
+    }
+  }
+
+  private static String get(String url) throws Exception {
+    HttpClient http = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    return response.statusCode() == 200 ? response.body() : "";
+  }
+
+  private static String taskLine(Containerd containerd, String id) throws Exception {
+    return containerd.ctr("-n", Containerd.K8S_NAMESPACE, "tasks", "list").lines()
+        .filter(line -> line.startsWith(id + " "))
+        .findFirst()
+        .orElse("");
+  }
+
+  private static List<String> mountsOnTheMachine(Path dir) throws Exception {
+    return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+        .filter(line -> line.split(" ")[4].startsWith(dir.toString()))
+        .toList();
+  }
+
+  private static List<Path> cgroups(String parent) throws Exception {
+    try (var hierarchies = Files.list(Path.of("/sys/fs/cgroup"))) {
+      return hierarchies.map(h -> h.resolve(parent)).filter(Files::isDirectory).toList();
+    }
+  }
+}
