@@ -283,11 +283,19 @@ public final class Containerd implements AutoCloseable {
     try {
       for (String namespace : ctr("namespaces", "list", "--quiet").lines().toList()) {
         for (String task : ctr("-n", namespace, "tasks", "list", "--quiet").lines().toList()) {
-          ctr("-n", namespace, "tasks", "delete", "--force", task);
+          try {
+            ctr("-n", namespace, "tasks", "delete", "--force", task);
+          } catch (IllegalStateException alreadyGone) {
+            // A task that ended meanwhile; its shim goes as the others do.
+          }
         }
       }
+      // containerd shuts the shims down (and cleans up after them) once their tasks are gone.
+      Awaitility.await("shims of " + socket() + " ended").atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(100)).until(() -> shims().isEmpty());
     } catch (IOException | RuntimeException e) {
-      // What this misses, killing the shims below catches.
+      // What this misses, killing the shims afterwards catches.
+      System.err.println("containerd in " + node.netns() + ": deleting tasks: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

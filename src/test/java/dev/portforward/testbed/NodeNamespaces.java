@@ -109,18 +109,27 @@ public final class NodeNamespaces implements AutoCloseable {
     return new ProcessBuilder(full);
   }
 
-  /** Runs {@code command} inside the node and returns its output; throws on a non-zero exit. */
+  /**
+   * Runs {@code command} inside the node and returns its standard output; throws, with the error
+   * output, on a non-zero exit. (ctr warns on stderr about cgroup v1 at every call.)
+   */
   public String exec(String... command) throws IOException, InterruptedException {
-    Process p = command(List.of(command)).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(2, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new IllegalStateException(String.join(" ", command) + " did not finish in " + netns);
+    Path errors = Files.createTempFile("node-exec-", ".err");
+    try {
+      Process p = command(List.of(command)).redirectError(errors.toFile()).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(2, TimeUnit.MINUTES)) {
+        p.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", command) + " did not finish in " + netns);
+      }
+      if (p.exitValue() != 0) {
+        throw new IllegalStateException(String.join(" ", command) + " failed in " + netns + ": " + out
+            + Files.readString(errors));
+      }
+      return out;
+    } finally {
+      Files.deleteIfExists(errors);
     }
-    if (p.exitValue() != 0) {
-      throw new IllegalStateException(String.join(" ", command) + " failed in " + netns + ": " + out);
-    }
-    return out;
   }
 
   /** The mount points at or below {@code dir} that the node's processes see, deepest first. */
