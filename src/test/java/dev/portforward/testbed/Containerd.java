@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +26,8 @@ import org.awaitility.Awaitility;
  *
  * <p>{@link #close()} leaves nothing behind, also after a failed test: it deletes the tasks it can,
  * kills every shim of this containerd with its containers, stops containerd, removes the shims'
- * sockets (from the machine's /run/containerd/s when the node has no mount namespace of its own:
- * only empty directories stay there), unmounts everything under its directory in the node's mount
+ * sockets and runc's state (from the machine's /run/containerd when the node has no mount
+ * namespace of its own: only empty directories stay there), unmounts everything under its directory in the node's mount
  * namespace, removes the cgroups of the containers {@link #run} started, and deletes root and
  * state (the config and the logs stay for reading).
  */
@@ -131,6 +130,13 @@ public final class Containerd implements AutoCloseable {
     }
   }
 
+  /** SIGKILL, as a crash: the shims and their containers stay, and so do their mounts. */
+  public void kill() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroyForcibly().waitFor();
+    }
+  }
+
   /** Imports an OCI or docker-archive tarball into namespace k8s.io; {@code baseName} names an image whose tarball holds only a tag (else null). */
   public void importImage(Path tar, String baseName) throws IOException, InterruptedException {
     List<String> args = new ArrayList<>(List.of("-n", K8S_NAMESPACE, "images", "import"));
@@ -224,15 +230,15 @@ public final class Containerd implements AutoCloseable {
   @Override
   public void close() {
     try {
-      Set<Path> shimSockets = new HashSet<>();
-      shims().forEach(shim -> shimSocket(shim).ifPresent(shimSockets::add));
+      Set<Path> leftovers = new HashSet<>();
+      shims().forEach(shim -> leftovers.addAll(leftoversOf(shim)));
       deleteTasks();
       NodeNamespaces.killTrees(this::shims, "shims of " + socket());
       stop();
-      if (!shimSockets.isEmpty()) {
-        // Killed shims leave their sockets in /run/containerd/s, the machine's unless the node has its own.
-        List<String> rm = new ArrayList<>(List.of("rm", "-f"));
-        shimSockets.forEach(shimSocket -> rm.add(shimSocket.toString()));
+      if (!leftovers.isEmpty()) {
+        // Killed shims leave their files in /run/containerd, the machine's unless the node has its own.
+        List<String> rm = new ArrayList<>(List.of("rm", "-rf"));
+        leftovers.forEach(path -> rm.add(path.toString()));
         node.exec(rm.toArray(String[]::new));
       }
       node.unmountUnder(dir);
@@ -260,16 +266,26 @@ public final class Containerd implements AutoCloseable {
     }
   }
 
-  /** The socket of a running shim, from its arguments (-namespace, -id, -address). */
-  private static Optional<Path> shimSocket(ProcessHandle shim) {
+  /**
+   * What a shim leaves when it is killed: its socket and runc's state of its container, both found
+   * from its arguments (-namespace, -id, -address).
+   */
+  private static List<Path> leftoversOf(ProcessHandle shim) {
     List<String> args = Arrays.asList(shim.info().arguments().orElse(new String[0]));
     int namespace = args.indexOf("-namespace");
     int id = args.indexOf("-id");
     int address = args.indexOf("-address");
     if (namespace < 0 || id < 0 || address < 0 || Math.max(namespace, Math.max(id, address)) + 1 >= args.size()) {
-      return Optional.empty();
+      return List.of();
     }
-    return Optional.of(shimSocket(Path.of(args.get(address + 1)), args.get(namespace + 1), args.get(id + 1)));
+    return List.of(
+        shimSocket(Path.of(args.get(address + 1)), args.get(namespace + 1), args.get(id + 1)),
+        runcState(args.get(namespace + 1), args.get(id + 1)));
+  }
+
+  /** Where runc keeps a container's state when containerd's shim runs it. */
+  static Path runcState(String namespace, String id) {
+    return Path.of("/run/containerd/runc", namespace, id);
   }
 
   /**
