@@ -3,22 +3,28 @@ package dev.portforward.testbed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
  * A node's container runtime is real: containerd (built by test-cluster/runtime/build.sh) runs the
  * test image with runc inside a node's network namespace, nginx in it answers HTTP from the machine
- * through the node's link, the pause image sleeps until SIGTERM, and closing leaves no process,
- * mount, cgroup or directory behind. Once with the node's own mount namespace (as nodes sharing a
+ * through the node's link (as do its sshd and vsftpd), the pause image sleeps until SIGTERM, and
+ * closing leaves no process, mount, cgroup, socket or directory behind. Once with the node's own mount namespace (as nodes sharing a
  * machine run), once in the machine's.
  */
 class ContainerRuntimeIT {
@@ -54,6 +60,11 @@ class ContainerRuntimeIT {
         cgroupParent = containerd.cgroupParent();
         containerd.run(build.testapp().name(), "web1");
         containerd.run(build.pause().name(), "sandbox1");
+        // The test image's other servers, started as its header says.
+        containerd.run(build.testapp().name(), "ssh1", "sh", "-c",
+            "mkdir -p /run/sshd && ssh-keygen -A && exec /usr/sbin/sshd -D -e -p 2222");
+        containerd.run(build.testapp().name(), "ftp1", "sh", "-c",
+            "mkdir -p /run/vsftpd/empty && exec vsftpd -olisten=YES -olisten_ipv6=NO -olisten_port=2121");
 
         String answer = await("nginx in web1 answers through the node's link")
             .atMost(Duration.ofMinutes(1))
@@ -63,15 +74,17 @@ class ContainerRuntimeIT {
         assertThat(answer).matches("testapp hostname=web1 server=" + nodeIp.replace(".", "\\.") + ":80 client="
             + hostIp.replace(".", "\\.") + ":\\d+\n");
 
+        assertThat(banner(nodeIp, 2222)).as("sshd's greeting").startsWith("SSH-2.0-OpenSSH");
+        assertThat(banner(nodeIp, 2121)).as("vsftpd's greeting").startsWith("220 ");
+
         // The pause program holds on until SIGTERM (ctr's default signal), then ends.
         assertThat(taskLine(containerd, "sandbox1")).contains("RUNNING");
         containerd.ctr("-n", Containerd.K8S_NAMESPACE, "tasks", "kill", "sandbox1");
         await("sandbox1 stopped by SIGTERM").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
             .until(() -> taskLine(containerd, "sandbox1").contains("STOPPED"));
 
-        running = containerd.shims().stream().flatMap(shim -> java.util.stream.Stream.concat(
-            java.util.stream.Stream.of(shim), shim.descendants())).toList();
-        assertThat(running).as("shims and nginx").hasSizeGreaterThanOrEqualTo(3);
+        running = containerd.shims().stream().flatMap(shim -> Stream.concat(Stream.of(shim), shim.descendants())).toList();
+        assertThat(running).as("shims, nginx, sshd and vsftpd").hasSizeGreaterThanOrEqualTo(7);
         assertThat(node.mountsUnder(dir)).as("web1's root file system").isNotEmpty();
         if (ownMountNamespace) {
           assertThat(mountsOnTheMachine(dir)).as("mounts stay in the node's mount namespace").isEmpty();
@@ -87,7 +100,7 @@ class ContainerRuntimeIT {
       assertThat(mountsOnTheMachine(dir)).as("mounts after close").isEmpty();
       assertThat(node.processes()).as("processes in the node's mount namespace after close").isEmpty();
       assertThat(cgroups(cgroupParent)).as("cgroups after close").isEmpty();
-      for (String id : List.of("web1", "sandbox1")) {
+      for (String id : List.of("web1", "sandbox1", "ssh1", "ftp1")) {
         // With its own mount namespace, the node's /run/containerd is a directory under dir.
         Path nodeRoot = ownMountNamespace ? dir.resolve("node/private") : Path.of("/");
         Path shimSocket = Containerd.shimSocket(dir.resolve("containerd/containerd.sock"), Containerd.K8S_NAMESPACE, id);
@@ -106,6 +119,21 @@ class ContainerRuntimeIT {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
     return response.statusCode() == 200 ? response.body() : "";
+  }
+
+  /** The first line a server sends on connecting, once it listens. */
+  private static String banner(String host, int port) {
+    return await(host + ":" + port + " greets")
+        .atMost(Duration.ofMinutes(1))
+        .pollInterval(Duration.ofMillis(250))
+        .ignoreExceptions()
+        .until(() -> {
+          try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port), 2000);
+            socket.setSoTimeout(5000);
+            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+          }
+        }, line -> line != null && !line.isEmpty());
   }
 
   private static String taskLine(Containerd containerd, String id) throws Exception {
