@@ -90,6 +90,7 @@ class ContainerRuntimeIT {
           assertThat(mountsOnTheMachine(dir)).as("mounts stay in the node's mount namespace").isEmpty();
         }
         assertThat(cgroups(cgroupParent)).as("web1's cgroups").isNotEmpty();
+        assertThat(leftovers(dir, ownMountNamespace, "web1")).as("web1's shim socket and runc state").allMatch(Files::exists);
         if (crash) {
           containerd.kill();
           assertThat(get("http://" + nodeIp + "/")).as("web1 outlives containerd").startsWith("testapp hostname=web1 ");
@@ -101,13 +102,7 @@ class ContainerRuntimeIT {
       assertThat(node.processes()).as("processes in the node's mount namespace after close").isEmpty();
       assertThat(cgroups(cgroupParent)).as("cgroups after close").isEmpty();
       for (String id : List.of("web1", "sandbox1", "ssh1", "ftp1")) {
-        // With its own mount namespace, the node's /run/containerd is a directory under dir.
-        Path nodeRoot = ownMountNamespace ? dir.resolve("node/private") : Path.of("/");
-        Path shimSocket = Containerd.shimSocket(dir.resolve("containerd/containerd.sock"), Containerd.K8S_NAMESPACE, id);
-        assertThat(nodeRoot.resolve(shimSocket.getRoot().relativize(shimSocket))).as(id + "'s shim socket").doesNotExist();
-        Path runcState = Containerd.runcState(Containerd.K8S_NAMESPACE, id);
-        assertThat(nodeRoot.resolve(runcState.getRoot().relativize(runcState)))
-            .as(id + "'s runc state").doesNotExist();
+        assertThat(leftovers(dir, ownMountNamespace, id)).as(id + "'s shim socket and runc state").noneMatch(Files::exists);
       }
       assertThat(dir.resolve("containerd/root")).doesNotExist();
       assertThat(dir.resolve("containerd/state")).doesNotExist();
@@ -119,6 +114,19 @@ class ContainerRuntimeIT {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
     return response.statusCode() == 200 ? response.body() : "";
+  }
+
+  /**
+   * Where a container's shim socket and runc state are, as seen from the machine: with its own
+   * mount namespace, the node's /run/containerd is a directory under {@code dir}.
+   */
+  private static List<Path> leftovers(Path dir, boolean ownMountNamespace, String id) {
+    Path nodeRoot = ownMountNamespace ? dir.resolve("node/private") : Path.of("/");
+    return Stream.of(
+            Containerd.shimSocket(dir.resolve("containerd/containerd.sock"), Containerd.K8S_NAMESPACE, id),
+            Containerd.runcState(Containerd.K8S_NAMESPACE, id))
+        .map(path -> nodeRoot.resolve(path.getRoot().relativize(path)))
+        .toList();
   }
 
   /** The first line a server sends on connecting, once it listens. */
