@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the test image, portforward.dev/test/testapp:1, from Debian packages the way
-# ../image/build-base.sh builds the project's base (mmdebstrap, no Recommends, no docs): nginx-light,
-# socat, curl, openssh-server, vsftpd, iproute2 and procps, so one image plays HTTP, TCP/UDP, SSH
-# and FTP peers. Its default command serves HTTP on port $HTTP_PORT (80 unless set) with nginx in
-# the foreground, answering every request with one line that names the pod and the connection:
+# ../image/build-base.sh builds the project's base (mmdebstrap, no Recommends, no docs):
+# nginx-light, socat, curl, openssh-server, vsftpd, iproute2 and procps, so one image plays HTTP,
+# TCP/UDP, SSH and FTP peers. Its default command serves HTTP on port $HTTP_PORT (80 unless set)
+# with nginx in the foreground, answering every request with one line that names the pod and the
+# connection, so a test sees which backend answered and which client address it saw:
 #   testapp hostname=<pod name> server=<address>:<port> client=<address>:<port>
-# so a test sees which backend answered and which client address it saw. Writes an OCI image
-# tarball that `ctr images import` reads, with its name beside it in testapp.tar.name, and prints
-# its path. Needs root (mmdebstrap chroots into the new tree). Cached under
-# ~/.cache/portforward-operator/runtime/testapp/<hash of this script and oci.sh>/.
+# The other servers start as a test's command, for example (no ssh host keys are shipped; the /run
+# directories exist in the image, but `ctr run` mounts an empty tmpfs over /run, the kubelet not):
+#   sh -c 'mkdir -p /run/sshd && ssh-keygen -A && exec /usr/sbin/sshd -D -e -p 2222'
+#   sh -c 'mkdir -p /run/vsftpd/empty && exec vsftpd -olisten=YES -olisten_ipv6=NO -olisten_port=2121'
+#   socat TCP-LISTEN:9000,fork,reuseaddr SYSTEM:hostname
+# Writes an OCI image tarball that `ctr images import` reads, with its name beside it in
+# testapp.tar.name, and prints its path. Needs root (mmdebstrap chroots into the new tree).
+# Cached under ~/.cache/portforward-operator/runtime/testapp/<hash of this script and oci.sh>/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../image/oci.sh"
@@ -57,8 +62,10 @@ sed "s/HTTP_PORT/${HTTP_PORT:-80}/" /etc/nginx/testapp.conf > /tmp/nginx.conf
 exec nginx -e stderr -c /tmp/nginx.conf
 SH
 # The merged-usr hook lays out /usr as Debian 12 expects, so that apt does not install usrmerge,
-# and with it all of perl, for init-system-helpers. Debian's default site, its ssh host keys (every container would share them: a test that runs
-# sshd makes its own with ssh-keygen -A) and apt's lists and caches are left out.
+# and with it all of perl, for init-system-helpers. Debian's default site, its ssh host keys
+# (every container would share them: a test that runs sshd makes its own with ssh-keygen -A) and
+# apt's lists and caches are left out; the directories sshd and vsftpd expect in /run (made at
+# boot on a Debian host) are made here.
 mmdebstrap --variant=minbase --mode=root --include="$packages" \
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
   --aptopt='APT::Install-Recommends "false"' \
@@ -68,6 +75,7 @@ mmdebstrap --variant=minbase --mode=root --include="$packages" \
   --customize-hook="cp '$work/nginx.conf' \"\$1\"/etc/nginx/testapp.conf" \
   --customize-hook="install -m 0755 '$work/testapp-http' \"\$1\"/usr/local/bin/testapp-http" \
   --customize-hook='rm -f "$1"/etc/nginx/sites-enabled/default "$1"/etc/ssh/ssh_host_*' \
+  --customize-hook='mkdir -p "$1"/run/sshd "$1"/run/vsftpd/empty' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/apt "$1"/var/log/*.log' \
   "$suite" "$work/layer.tar" "$mirror" >&2
 
