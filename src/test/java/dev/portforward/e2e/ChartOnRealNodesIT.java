@@ -63,7 +63,7 @@ class ChartOnRealNodesIT {
               lease -> holder(lease).equals(holder(held))
                   && !Objects.equals(lease.getSpec().getRenewTime(), held.getSpec().getRenewTime()));
 
-      client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testappImage(), 2)
+      client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testapp().name(), 2)
           .getBytes(StandardCharsets.UTF_8))).serverSideApply();
       List<String> backends = DemoBackend.awaitReady(client, ns.name(), 2).stream()
           .map(Pod::getMetadata).map(m -> m.getName()).toList();

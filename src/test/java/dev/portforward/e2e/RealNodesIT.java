@@ -30,7 +30,7 @@ class RealNodesIT {
       throws Exception {
     assertThat(client.nodes().list().getItems()).allMatch(n -> n.getSpec().getTaints() == null
         || n.getSpec().getTaints().stream().noneMatch(t -> t.getKey().startsWith("node.kubernetes.io/not-ready")));
-    client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testappImage(), 2)
+    client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testapp().name(), 2)
         .getBytes(StandardCharsets.UTF_8))).serverSideApply();
     List<Pod> pods = DemoBackend.awaitReady(client, ns.name(), 2);
     String clusterIp = client.services().inNamespace(ns.name()).withName(DemoBackend.NAME).get().getSpec().getClusterIP();

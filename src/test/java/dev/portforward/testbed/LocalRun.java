@@ -40,7 +40,7 @@ public final class LocalRun {
       HelmRelease release = new HelmRelease(cp, "portforward-operator", "portforward-system");
       // One operator replica: leader election is not what a first look needs, and it starts faster.
       release.install("operator.replicas=1");
-      client.load(new ByteArrayInputStream(DemoBackend.manifest("default", cluster.runtime().testappImage(), 2)
+      client.load(new ByteArrayInputStream(DemoBackend.manifest("default", cluster.runtime().testapp().name(), 2)
           .getBytes(StandardCharsets.UTF_8))).serverSideApply();
       for (HasMetadata item : quickstartPortForward(client)) {
         client.resource(item).serverSideApply();

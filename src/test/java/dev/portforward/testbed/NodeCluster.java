@@ -33,7 +33,7 @@ public final class NodeCluster implements AutoCloseable {
   private NodeNetwork network;
   private ControlPlane controlPlane;
   private KubernetesClient client;
-  private NodeRuntime runtime;
+  private RuntimeBuild runtime;
 
   private NodeCluster() {}
 
@@ -57,7 +57,7 @@ public final class NodeCluster implements AutoCloseable {
     for (String sysctl : KUBELET_SYSCTLS) {
       sysctls.put(sysctl, Files.readString(Path.of("/proc/sys", sysctl)).strip());
     }
-    runtime = NodeRuntime.find();
+    runtime = RuntimeBuild.find();
     network = NodeNetwork.create();
     List<String> names = IntStream.rangeClosed(1, count).mapToObj(i -> "node" + i).toList();
     controlPlane = ControlPlane.startForNodes(Files.createDirectories(dir.resolve("control-plane")),
@@ -94,7 +94,7 @@ public final class NodeCluster implements AutoCloseable {
     return network;
   }
 
-  public NodeRuntime runtime() {
+  public RuntimeBuild runtime() {
     return runtime;
   }
 
