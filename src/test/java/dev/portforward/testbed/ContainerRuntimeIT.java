@@ -22,10 +22,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A node's container runtime is real: containerd (built by test-cluster/runtime/build.sh) runs the
- * test image with runc inside a node's network namespace, nginx in it answers HTTP from the machine
- * through the node's link (as do its sshd and vsftpd), the pause image sleeps until SIGTERM, and
- * closing leaves no process, mount, cgroup, socket or directory behind. Once with the node's own mount namespace (as nodes sharing a
- * machine run), once in the machine's.
+ * test image with runc inside a node's network namespace; from the machine, through the node's
+ * link, nginx in it answers HTTP naming the container and the client, and its sshd and vsftpd
+ * greet; the pause image sleeps until SIGTERM; and closing leaves no process, mount, cgroup, socket
+ * or directory behind: with the node's own mount namespace (as nodes sharing a machine run), and
+ * in the machine's after containerd crashed.
  */
 class ContainerRuntimeIT {
 
@@ -49,7 +50,8 @@ class ContainerRuntimeIT {
       String hostIp = subnet + "1";
       String nodeIp = subnet + "2";
       net.linkToHost(ns, hostIp + "/24", nodeIp + "/24");
-      Path dir = Files.createTempDirectory(Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "runtime-");
+      Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
+      Path dir = Files.createTempDirectory(target, "runtime-");
 
       List<ProcessHandle> running;
       String cgroupParent;
@@ -83,14 +85,17 @@ class ContainerRuntimeIT {
         await("sandbox1 stopped by SIGTERM").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
             .until(() -> taskLine(containerd, "sandbox1").contains("STOPPED"));
 
-        running = containerd.shims().stream().flatMap(shim -> Stream.concat(Stream.of(shim), shim.descendants())).toList();
+        running = containerd.shims().stream()
+            .flatMap(shim -> Stream.concat(Stream.of(shim), shim.descendants()))
+            .toList();
         assertThat(running).as("shims, nginx, sshd and vsftpd").hasSizeGreaterThanOrEqualTo(7);
         assertThat(node.mountsUnder(dir)).as("web1's root file system").isNotEmpty();
         if (ownMountNamespace) {
           assertThat(mountsOnTheMachine(dir)).as("mounts stay in the node's mount namespace").isEmpty();
         }
         assertThat(cgroups(cgroupParent)).as("web1's cgroups").isNotEmpty();
-        assertThat(leftovers(dir, ownMountNamespace, "web1")).as("web1's shim socket and runc state").allMatch(Files::exists);
+        assertThat(leftovers(dir, ownMountNamespace, "web1")).as("web1's shim socket and runc state")
+            .allMatch(Files::exists);
         if (crash) {
           containerd.kill();
           assertThat(get("http://" + nodeIp + "/")).as("web1 outlives containerd").startsWith("testapp hostname=web1 ");
@@ -102,7 +107,8 @@ class ContainerRuntimeIT {
       assertThat(node.processes()).as("processes in the node's mount namespace after close").isEmpty();
       assertThat(cgroups(cgroupParent)).as("cgroups after close").isEmpty();
       for (String id : List.of("web1", "sandbox1", "ssh1", "ftp1")) {
-        assertThat(leftovers(dir, ownMountNamespace, id)).as(id + "'s shim socket and runc state").noneMatch(Files::exists);
+        assertThat(leftovers(dir, ownMountNamespace, id)).as(id + "'s shim socket and runc state")
+            .noneMatch(Files::exists);
       }
       assertThat(dir.resolve("containerd/root")).doesNotExist();
       assertThat(dir.resolve("containerd/state")).doesNotExist();
@@ -110,8 +116,12 @@ class ContainerRuntimeIT {
   }
 
   private static String get(String url) throws Exception {
-    HttpClient http = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+    HttpClient http = HttpClient.newBuilder()
+        .proxy(HttpClient.Builder.NO_PROXY)
+        .connectTimeout(Duration.ofSeconds(2))
+        .build();
+    HttpResponse<String> response = http.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
     return response.statusCode() == 200 ? response.body() : "";
   }
@@ -139,7 +149,8 @@ class ContainerRuntimeIT {
           try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(host, port), 2000);
             socket.setSoTimeout(5000);
-            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                .readLine();
           }
         }, line -> line != null && !line.isEmpty());
   }

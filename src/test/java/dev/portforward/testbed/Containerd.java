@@ -54,7 +54,8 @@ public final class Containerd implements AutoCloseable {
    * Writes the config under {@code dir}, starts containerd inside {@code node}, waits until it
    * answers and imports the build's pause and test images.
    */
-  public static Containerd start(NodeNamespaces node, RuntimeBuild build, Path dir) throws IOException, InterruptedException {
+  public static Containerd start(NodeNamespaces node, RuntimeBuild build, Path dir)
+      throws IOException, InterruptedException {
     Containerd containerd = new Containerd(node, build, dir);
     try {
       Files.createDirectories(containerd.cniConfDir());
@@ -137,7 +138,11 @@ public final class Containerd implements AutoCloseable {
     }
   }
 
-  /** Imports an OCI or docker-archive tarball into namespace k8s.io; {@code baseName} names an image whose tarball holds only a tag (else null). */
+  /**
+   * Imports an OCI or docker-archive tarball into namespace k8s.io. {@code baseName} names an image
+   * whose tarball holds only a tag, as the project's does ("ci": docker.io/library/portforward-operator
+   * gives the name a pod's portforward-operator:ci resolves to); null for a full name.
+   */
   public void importImage(Path tar, String baseName) throws IOException, InterruptedException {
     List<String> args = new ArrayList<>(List.of("-n", K8S_NAMESPACE, "images", "import"));
     if (baseName != null) {
@@ -149,7 +154,8 @@ public final class Containerd implements AutoCloseable {
 
   /** Runs ctr against this containerd, inside the node, and returns its output; throws on a non-zero exit. */
   public String ctr(String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of(build.bin().resolve("ctr").toString(), "--address", socket().toString()));
+    List<String> command = new ArrayList<>(
+        List.of(build.bin().resolve("ctr").toString(), "--address", socket().toString()));
     command.addAll(Arrays.asList(args));
     return node.exec(command.toArray(String[]::new));
   }
@@ -245,7 +251,8 @@ public final class Containerd implements AutoCloseable {
       removeCgroups();
       if (node.mountsUnder(dir).isEmpty()) {
         // --one-file-system: never follow a mount that survived into another file system.
-        new ProcessBuilder("rm", "-rf", "--one-file-system", dir.resolve("root").toString(), dir.resolve("state").toString())
+        new ProcessBuilder("rm", "-rf", "--one-file-system",
+                dir.resolve("root").toString(), dir.resolve("state").toString())
             .inheritIO().start().waitFor(2, TimeUnit.MINUTES);
       }
     } catch (IOException e) {

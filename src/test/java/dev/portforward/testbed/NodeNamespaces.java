@@ -78,7 +78,8 @@ public final class NodeNamespaces implements AutoCloseable {
     String line = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8)).readLine();
     if (!"ready".equals(line)) {
       holder.destroyForcibly();
-      throw new IllegalStateException("the mount namespace holder for " + netns + " failed; see " + dir.resolve("holder.log"));
+      throw new IllegalStateException(
+          "the mount namespace holder for " + netns + " failed; see " + dir.resolve("holder.log"));
     }
     return new NodeNamespaces(netns, holder);
   }
