@@ -27,9 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The chart installed with helm on real nodes, from the image the build makes: operator pods ready
- * with one leader that keeps renewing its lease, the agent on every node, and a PortForward (relay mode None: the agent's
- * kernel DNAT) to nginx pods behind a Service, reached from a client namespace outside the nodes,
- * the backend seeing the client's own address; then helm uninstall.
+ * with one leader that keeps renewing its lease, the agent on every node, and a PortForward (relay
+ * mode None: the agent's kernel DNAT) to nginx pods behind a Service, reached from a client
+ * namespace outside the nodes, the backend seeing the client's own address; then helm uninstall.
  */
 @ExtendWith(RealNodes.class)
 class ChartOnRealNodesIT {

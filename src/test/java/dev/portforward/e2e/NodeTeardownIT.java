@@ -31,12 +31,13 @@ class NodeTeardownIT {
     assumeTrue(Files.isExecutable(Path.of("/usr/lib/cni/bridge")) && Files.isExecutable(Path.of("/usr/sbin/runc")),
         "skipped: real nodes need runc and the CNI plugins (Debian packages runc, containernetworking-plugins)");
     List<String> sysctlsBefore = read(KUBELET_SYSCTLS);
-    Path dir = Files.createTempDirectory(Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "teardown-");
+    Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
+    Path dir = Files.createTempDirectory(target, "teardown-");
     String prefix;
     try (NodeCluster cluster = NodeCluster.start(dir, 1, List.of())) {
       prefix = cluster.network().prefix();
-      cluster.client().load(new ByteArrayInputStream(DemoBackend.manifest("default", cluster.runtime().testapp().name(), 1)
-          .getBytes(StandardCharsets.UTF_8))).serverSideApply();
+      String backend = DemoBackend.manifest("default", cluster.runtime().testapp().name(), 1);
+      cluster.client().load(new ByteArrayInputStream(backend.getBytes(StandardCharsets.UTF_8))).serverSideApply();
       DemoBackend.awaitReady(cluster.client(), "default", 1);
       assertThat(processesMentioning(dir.toString())).as("the cluster's processes, while up").isNotEmpty();
       assertThat(cgroups(prefix)).as("the node's cgroups, while up").isNotEmpty();
@@ -45,8 +46,9 @@ class NodeTeardownIT {
     assertThat(processesMentioning(dir.toString())).as("processes left").isEmpty();
     assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).as("mounts left").doesNotContain(prefix);
     assertThat(list(Path.of("/run/netns"))).as("network namespaces left").noneMatch(n -> n.startsWith(prefix));
-    assertThat(list(Path.of("/sys/class/net"))).as("links left").noneMatch(n -> n.startsWith(prefix) || n.startsWith("pfb"
-        + prefix.substring(3)));
+    String bridge = "pfb" + prefix.substring("pfn".length());
+    assertThat(list(Path.of("/sys/class/net"))).as("links left")
+        .noneMatch(n -> n.startsWith(prefix) || n.startsWith(bridge));
     assertThat(cgroups(prefix)).as("cgroups left").isEmpty();
   }
 

@@ -33,7 +33,8 @@ class RealNodesIT {
     client.load(new ByteArrayInputStream(DemoBackend.manifest(ns.name(), cluster.runtime().testapp().name(), 2)
         .getBytes(StandardCharsets.UTF_8))).serverSideApply();
     List<Pod> pods = DemoBackend.awaitReady(client, ns.name(), 2);
-    String clusterIp = client.services().inNamespace(ns.name()).withName(DemoBackend.NAME).get().getSpec().getClusterIP();
+    String clusterIp =
+        client.services().inNamespace(ns.name()).withName(DemoBackend.NAME).get().getSpec().getClusterIP();
 
     RealNode node = cluster.nodes().get(0);
     await("both pods answer through the Service's ClusterIP").atMost(Duration.ofMinutes(2))

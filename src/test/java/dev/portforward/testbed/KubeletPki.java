@@ -31,7 +31,8 @@ final class KubeletPki {
     Files.createDirectories(dir);
     Path caKey = dir.resolve("kubelet-client-ca.key");
     Path csr = dir.resolve("apiserver-kubelet-client.csr");
-    openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=testbed-kubelet-client-ca",
+    openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=testbed-kubelet-client-ca",
         "-keyout", caKey.toString(), "-out", ca(dir).toString());
     openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client",
         "-keyout", clientKey(dir).toString(), "-out", csr.toString());

@@ -89,7 +89,8 @@ public final class LocalRun {
   }
 
   private static void kubectl(ControlPlane cp, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString()));
+    List<String> command =
+        new ArrayList<>(List.of(cp.kubectl().toString(), "--kubeconfig", cp.kubeconfig().toString()));
     command.addAll(List.of(args));
     new ProcessBuilder(command).inheritIO().start().waitFor();
   }

@@ -186,7 +186,8 @@ public final class RealNode implements AutoCloseable {
           x509: {clientCAFile: %s}
         authorization:
           mode: Webhook
-        evictionHard: {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
+        evictionHard:
+          {memory.available: "1Mi", nodefs.available: "1%%", imagefs.available: "1%%", nodefs.inodesFree: "1%%"}
         imageGCHighThresholdPercent: 100
         imageGCLowThresholdPercent: 99
         serializeImagePulls: false
