@@ -29,9 +29,18 @@ public final class LocalRun {
 
   private static final int LISTEN_PORT = 8080;
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      run(args.length == 2 && args[0].equals("--nodes") ? Integer.parseInt(args[1]) : 1);
+    } catch (Exception e) {
+      // The cluster is already torn down; the clients' threads must not keep the JVM alive.
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(int nodes) throws Exception {
     long started = Long.getLong("local.started", System.currentTimeMillis());
-    int nodes = args.length == 2 && args[0].equals("--nodes") ? Integer.parseInt(args[1]) : 1;
     Path dir = Files.createTempDirectory("portforward-local-");
     RealNode.Image image = HelmRelease.projectImage();
     try (NodeCluster cluster = NodeCluster.start(dir, nodes, List.of(image))) {
