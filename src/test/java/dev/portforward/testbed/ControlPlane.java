@@ -27,6 +27,12 @@ import org.awaitility.Awaitility;
  * A real Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager
  * built from their upstream Go modules by test-cluster/build.sh. Clients authenticate with a
  * static token; the API server's own self-signed certificate is the trust anchor.
+ *
+ * <p>For real nodes ({@link #startForNodes}) the API server serves on the host end of the nodes'
+ * network instead (its certificate names that address), is the kubernetes Service's endpoint,
+ * authorizes kubelets as nodes and reaches them by their InternalIP with a client certificate
+ * they trust; kube-scheduler runs, and the controller-manager also runs what nodes, DaemonSets,
+ * Services and service account tokens in pods need.
  */
 public final class ControlPlane implements AutoCloseable {
 
@@ -39,11 +45,20 @@ public final class ControlPlane implements AutoCloseable {
   private final int etcdPeerPort;
   private final int apiPort;
   private final List<Process> processes = new ArrayList<>();
+  /** Null on loopback. */
+  private final NodeAccess nodes;
   private Process apiServer;
 
-  private ControlPlane(Path bin, Path dir) {
+  /**
+   * How real nodes reach the control plane: the API server's address on the nodes' network, and
+   * the names of the nodes that may register (each gets its own token, {@link #nodeToken}).
+   */
+  public record NodeAccess(String address, List<String> nodeNames, String serviceCidr) {}
+
+  private ControlPlane(Path bin, Path dir, NodeAccess nodes) {
     this.bin = bin;
     this.dir = dir;
+    this.nodes = nodes;
     this.etcdPort = freePort();
     this.etcdPeerPort = freePort();
     this.apiPort = freePort();
@@ -51,9 +66,22 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Builds (or finds cached) binaries, starts the control plane and waits until it is ready. */
   public static ControlPlane start(Path dir) throws IOException, InterruptedException {
-    ControlPlane cp = new ControlPlane(binaries(), dir);
+    return start(new ControlPlane(binaries(), dir, null));
+  }
+
+  /** Starts a control plane for real nodes, serving on {@code access.address()} (see the class comment). */
+  public static ControlPlane startForNodes(Path dir, NodeAccess access) throws IOException, InterruptedException {
+    return start(new ControlPlane(binaries(), dir, access));
+  }
+
+  private static ControlPlane start(ControlPlane cp) throws IOException, InterruptedException {
     Runtime.getRuntime().addShutdownHook(new Thread(cp::close));
-    cp.startAll();
+    try {
+      cp.startAll();
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      cp.close();
+      throw e;
+    }
     return cp;
   }
 
@@ -86,8 +114,15 @@ public final class ControlPlane implements AutoCloseable {
 
   private void startAll() throws IOException, InterruptedException {
     Files.createDirectories(dir.resolve("certs"));
-    Files.writeString(dir.resolve("tokens.csv"),
-        ADMIN_TOKEN + ",admin,admin,system:masters\n");
+    StringBuilder tokens = new StringBuilder(ADMIN_TOKEN + ",admin,admin,system:masters\n");
+    if (nodes != null) {
+      for (String node : nodes.nodeNames()) {
+        tokens.append(nodeToken(node)).append(",system:node:").append(node).append(",node-").append(node)
+            .append(",system:nodes\n");
+      }
+      KubeletPki.write(dir.resolve("pki"));
+    }
+    Files.writeString(dir.resolve("tokens.csv"), tokens);
     writeServiceAccountKey(dir.resolve("sa.key"));
     processes.add(launch("etcd",
         bin.resolve("etcd").toString(),
@@ -101,35 +136,73 @@ public final class ControlPlane implements AutoCloseable {
         "--unsafe-no-fsync"));
     startApiServer();
     writeKubeconfig();
+    String controllers = "garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset";
+    if (nodes != null) {
+      // What pods on real nodes need: the not-ready taint lifted, kube-root-ca.crt in every
+      // namespace, DaemonSets, EndpointSlices for Services, finished pods collected, and quota
+      // status computed (the chart's ResourceQuota for the agent's priority class admits nothing
+      // until it is).
+      controllers += ",node-lifecycle-controller,root-ca-certificate-publisher-controller,daemonset-controller,"
+          + "endpointslice-controller,endpointslice-mirroring-controller,pod-garbage-collector-controller,"
+          + "resourcequota-controller";
+    }
     processes.add(launch("kube-controller-manager",
         bin.resolve("kube-controller-manager").toString(),
         "--kubeconfig=" + kubeconfig(),
-        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset",
+        "--controllers=" + controllers,
         "--service-account-private-key-file=" + dir.resolve("sa.key"),
         "--root-ca-file=" + caFile(),
         "--use-service-account-credentials=false",
         "--leader-elect=false",
         "--secure-port=0"));
+    if (nodes != null) {
+      processes.add(launch("kube-scheduler",
+          bin.resolve("kube-scheduler").toString(),
+          "--kubeconfig=" + kubeconfig(),
+          "--leader-elect=false",
+          "--secure-port=0"));
+    }
+  }
+
+  /** The token node {@code name} authenticates with, as system:node:{@code name} in group system:nodes. */
+  public static String nodeToken(String name) {
+    return "node-" + name + "-" + ADMIN_TOKEN.substring("admin-".length());
   }
 
   /** Starts the API server (again, after {@link #stopApiServer}) and waits until it is ready. */
   public void startApiServer() throws IOException {
-    apiServer = launch("kube-apiserver",
+    List<String> command = new ArrayList<>(List.of(
         bin.resolve("kube-apiserver").toString(),
         "--etcd-servers=http://127.0.0.1:" + etcdPort,
-        "--bind-address=127.0.0.1",
         "--secure-port=" + apiPort,
-        // No default route on these machines: name the address, and keep it out of Endpoints.
-        "--advertise-address=127.0.0.1",
-        "--endpoint-reconciler-type=none",
         "--cert-dir=" + dir.resolve("certs"),
         "--token-auth-file=" + dir.resolve("tokens.csv"),
-        "--authorization-mode=RBAC",
         "--service-account-issuer=https://kubernetes.default.svc",
         "--service-account-key-file=" + dir.resolve("sa.key"),
         "--service-account-signing-key-file=" + dir.resolve("sa.key"),
-        "--service-cluster-ip-range=10.96.0.0/16",
-        "--allow-privileged=true");
+        "--allow-privileged=true"));
+    if (nodes == null) {
+      command.addAll(List.of(
+          "--bind-address=127.0.0.1",
+          // No default route on these machines: name the address, and keep it out of Endpoints.
+          "--advertise-address=127.0.0.1",
+          "--endpoint-reconciler-type=none",
+          "--authorization-mode=RBAC",
+          "--service-cluster-ip-range=10.96.0.0/16"));
+    } else {
+      command.addAll(List.of(
+          // Only on the nodes' network; the self-signed certificate names this address.
+          "--bind-address=" + nodes.address(),
+          "--advertise-address=" + nodes.address(),
+          "--authorization-mode=Node,RBAC",
+          "--enable-admission-plugins=NodeRestriction",
+          "--service-cluster-ip-range=" + nodes.serviceCidr(),
+          // Never resolve a node's name through the machine's DNS: dial its InternalIP.
+          "--kubelet-preferred-address-types=InternalIP",
+          "--kubelet-client-certificate=" + KubeletPki.clientCertificate(dir.resolve("pki")),
+          "--kubelet-client-key=" + KubeletPki.clientKey(dir.resolve("pki"))));
+    }
+    apiServer = launch("kube-apiserver", command.toArray(String[]::new));
     processes.add(apiServer);
     awaitReady();
   }
@@ -142,7 +215,16 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   public String url() {
-    return "https://127.0.0.1:" + apiPort;
+    return "https://" + (nodes == null ? "127.0.0.1" : nodes.address()) + ":" + apiPort;
+  }
+
+  /** The CA kubelets trust for clients (the API server's client certificate); null on loopback. */
+  public Path kubeletClientCaFile() {
+    return nodes == null ? null : KubeletPki.ca(dir.resolve("pki"));
+  }
+
+  public Path binDirectory() {
+    return bin;
   }
 
   public Path caFile() {
