@@ -31,6 +31,8 @@ class MonitoringMetricsTest {
   private static final Pattern METER = Pattern.compile(
       "\\b(counter|Counter\\.builder|FunctionCounter\\.builder|timer|Timer\\.builder|gauge|Gauge\\.builder)"
           + "\\(\\s*\"(portforward\\.[a-z.]+)\"");
+  /** common/ConfigWatcher counts reloads as portforward.<role>.config.reloads for the role that runs it. */
+  private static final Pattern CONFIG_WATCHER = Pattern.compile("new ConfigWatcher<>\\(\\s*\"([a-z]+)\"");
   private static final Pattern USED = Pattern.compile("\\bportforward_[a-z_]+");
 
   @Test
@@ -57,7 +59,12 @@ class MonitoringMetricsTest {
     Map<String, Meter.Type> meters = new TreeMap<>();
     try (Stream<Path> sources = Files.walk(Path.of("src/main/java"))) {
       for (Path source : sources.filter(p -> p.toString().endsWith(".java")).toList()) {
-        Matcher m = METER.matcher(Files.readString(source));
+        String code = Files.readString(source);
+        Matcher watcher = CONFIG_WATCHER.matcher(code);
+        while (watcher.find()) {
+          meters.put("portforward." + watcher.group(1) + ".config.reloads", Meter.Type.COUNTER);
+        }
+        Matcher m = METER.matcher(code);
         while (m.find()) {
           String kind = m.group(1).toLowerCase();
           meters.put(m.group(2), kind.contains("counter") ? Meter.Type.COUNTER
