@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.SshTunnel;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.PortForwards;
@@ -14,6 +15,7 @@ import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
@@ -30,8 +32,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * With the chart installed, its ValidatingAdmissionPolicies hold where RBAC cannot: PortForward
  * status (on which the node agents act) is written by the operator's service account alone, not by
  * a tenant bound to cluster-admin in its namespace; and the operator writes only Deployments,
- * ConfigMaps and Services that carry its managed-by label, so it cannot take over or delete a
- * tenant's object even when told to.
+ * ConfigMaps, Services and (created only, never updated) Secrets that carry its managed-by
+ * label, so it cannot take over or delete a tenant's object even when told to.
  */
 @ExtendWith(RealCluster.class)
 class OperatorAdmissionPolicyIT {
@@ -125,6 +127,19 @@ class OperatorAdmissionPolicyIT {
           .edit(c -> { c.getMetadata().setLabels(Map.of()); return c; }))
           .as("its own object stays labelled").hasMessageContaining(NOT_ITS_OWN);
       assertThat(operator.configMaps().inNamespace(ns.name()).withName("other-relay").delete()).hasSize(1);
+
+      // An SSHTunnel's host key Secret: created once with the label, read by name, never rewritten.
+      assertThatThrownBy(() -> operator.resource(new SecretBuilder().withNewMetadata().withNamespace(ns.name())
+          .withName("unlabelled-host-key").endMetadata().build()).create()).hasMessageContaining(NOT_ITS_OWN);
+      operator.resource(new SecretBuilder().withNewMetadata().withNamespace(ns.name()).withName("dev-host-key")
+          .withLabels(ours).endMetadata().addToStringData("ssh_host_ed25519_key", "key").build()).create();
+      assertThat(operator.secrets().inNamespace(ns.name()).withName("dev-host-key").get()).isNotNull();
+      assertThatThrownBy(() -> operator.secrets().inNamespace(ns.name()).withName("dev-host-key")
+          .edit(secret -> { secret.getMetadata().getLabels().put("edited", "yes"); return secret; }))
+          .as("no update of Secrets").isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+      assertThatThrownBy(() -> operator.secrets().inNamespace(ns.name()).list())
+          .as("no listing of Secrets").isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
+      assertThat(operator.resources(SshTunnel.class).inAnyNamespace().list().getItems()).isEmpty();
     }
   }
 

@@ -25,6 +25,8 @@ public final class Conditions {
     public static final String FORWARD_LIMIT_REACHED = "ForwardLimitReached";
     /** An object the forward's relay needs exists under its name, and the operator did not create it. */
     public static final String RELAY_OBJECT_CONFLICT = "RelayObjectConflict";
+    /** An object an SSHTunnel needs exists under its name, and the operator did not create it. */
+    public static final String TUNNEL_OBJECT_CONFLICT = "TunnelObjectConflict";
 
     public static final String RESOLVED_REFS = "ResolvedRefs";
     public static final String SERVICE_NOT_FOUND = "ServiceNotFound";
@@ -44,6 +46,8 @@ public final class Conditions {
     public static final String PROGRAMMED = "Programmed";
     public static final String NOT_PROGRAMMED = "NotProgrammed";
     public static final String RELAY_NOT_READY = "RelayNotReady";
+    /** An SSHTunnel's server has no ready pod (yet). */
+    public static final String TUNNEL_NOT_READY = "TunnelNotReady";
     public static final String NO_READY_BACKENDS = "NoReadyBackends";
     public static final String READY = "Ready";
     public static final String RECONCILE_ERROR = "ReconcileError";

@@ -21,12 +21,13 @@ public final class RelayOwnership {
 
   private RelayOwnership() {}
 
-  public static boolean ownedBy(HasMetadata object, PortForward pf) {
+  /** Whether {@code object} carries both marks of one the operator made for {@code owner}. */
+  public static boolean ownedBy(HasMetadata object, HasMetadata owner) {
     Map<String, String> labels = Optional.ofNullable(object.getMetadata().getLabels()).orElse(Map.of());
     List<OwnerReference> owners = Optional.ofNullable(object.getMetadata().getOwnerReferences()).orElse(List.of());
     return RelayWorkload.MANAGED_BY.equals(labels.get(RelayWorkload.MANAGED_BY_LABEL))
         && owners.stream().anyMatch(o -> Boolean.TRUE.equals(o.getController())
-            && o.getUid() != null && o.getUid().equals(pf.getMetadata().getUid()));
+            && o.getUid() != null && o.getUid().equals(owner.getMetadata().getUid()));
   }
 
   /** The first of {@code existing} (objects under the names pf's relay needs) that is not pf's own. */

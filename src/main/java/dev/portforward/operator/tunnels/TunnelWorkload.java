@@ -33,6 +33,9 @@ import java.util.Optional;
  */
 public final class TunnelWorkload {
 
+  /** On the host key Secret: its key's fingerprint, for the status without reading the key. */
+  public static final String HOST_KEY_FINGERPRINT = "portforward.dev/host-key-fingerprint";
+
   private TunnelWorkload() {}
 
   public static ConfigMap configMap(SshTunnel tunnel, String config) {
@@ -45,7 +48,7 @@ public final class TunnelWorkload {
   /** Made once with a new key ({@link HostKeys}); the reconciler never replaces an existing one. */
   public static Secret hostKeySecret(SshTunnel tunnel, HostKeys.HostKey key) {
     ObjectMeta metadata = metadata(tunnel, TunnelNames.hostKeySecret(tunnel));
-    metadata.setAnnotations(Map.of("portforward.dev/host-key-fingerprint", key.fingerprint()));
+    metadata.setAnnotations(Map.of(HOST_KEY_FINGERPRINT, key.fingerprint()));
     return new SecretBuilder()
         .withMetadata(metadata)
         .withType("Opaque")
