@@ -173,10 +173,7 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
       backend.close();
       return;
     }
-    InetSocketAddress bound = (InetSocketAddress) backend.localAddress();
-    ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.SUCCESS,
-        bound.getAddress() instanceof Inet6Address ? Socks5AddressType.IPv6 : Socks5AddressType.IPv4,
-        NetUtil.toAddressString(bound.getAddress()), bound.getPort()));
+    succeeded(ctx, (InetSocketAddress) backend.localAddress());
     ChannelPipeline pipeline = client.pipeline();
     pipeline.remove(Socks5ServerEncoder.class);
     // The decoder hands over what it had buffered beyond the request: more early bytes.
@@ -198,10 +195,7 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
             reply(ctx, Socks5CommandStatus.FAILURE).addListener(ChannelFutureListener.CLOSE);
             return;
           }
-          InetSocketAddress relay = (InetSocketAddress) bound.getNow();
-          ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.SUCCESS,
-              relay.getAddress() instanceof Inet6Address ? Socks5AddressType.IPv6 : Socks5AddressType.IPv4,
-              NetUtil.toAddressString(relay.getAddress()), relay.getPort()));
+          succeeded(ctx, (InetSocketAddress) bound.getNow());
           ChannelPipeline pipeline = ctx.pipeline();
           pipeline.remove(Socks5CommandRequestDecoder.class);
           pipeline.replace(this, null, new AssociationControl());
@@ -225,6 +219,13 @@ final class Socks5Handshake extends ChannelInboundHandlerAdapter {
       }
       ctx.fireUserEventTriggered(event);
     }
+  }
+
+  /** The success reply, naming the address the relay bound for this request. */
+  private static void succeeded(ChannelHandlerContext ctx, InetSocketAddress bound) {
+    ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.SUCCESS,
+        bound.getAddress() instanceof Inet6Address ? Socks5AddressType.IPv6 : Socks5AddressType.IPv4,
+        NetUtil.toAddressString(bound.getAddress()), bound.getPort()));
   }
 
   private ChannelFuture reply(ChannelHandlerContext ctx, Socks5CommandStatus status) {

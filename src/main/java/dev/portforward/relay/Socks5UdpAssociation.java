@@ -120,6 +120,10 @@ final class Socks5UdpAssociation {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
       InetSocketAddress sender = packet.sender();
+      if (destinationSide == null) {
+        // Not yet announced to the client: nobody should know this port yet.
+        return;
+      }
       if (!sender.getAddress().equals(clientAddress) || (client != null && client.getPort() != sender.getPort())) {
         metrics.refused(Refusal.SOURCE);
         return;

@@ -51,7 +51,8 @@ class CrdUpgradeIT {
     try {
       helm(cp, work, "install", release, versionN, "--namespace", ns.name());
       admin.apiextensions().v1().customResourceDefinitions().withName(crdName).waitUntilCondition(crd ->
-          crd != null && crd.getStatus() != null && crd.getStatus().getConditions().stream()
+          crd != null && crd.getStatus() != null && crd.getStatus().getConditions() != null
+              && crd.getStatus().getConditions().stream()
               .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus())), 1, TimeUnit.MINUTES);
       assertThat(withField(admin, group, ns, "before")).as("version N prunes the field it does not know").isNull();
 

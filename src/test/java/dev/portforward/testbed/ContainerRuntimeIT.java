@@ -102,7 +102,9 @@ class ContainerRuntimeIT {
         }
       }
 
-      assertThat(running).as("shims and containers after close").noneMatch(ProcessHandle::isAlive);
+      // A container killed with its shim is reaped by the machine's init a moment later.
+      await("shims and containers gone after close").atMost(Duration.ofSeconds(60))
+          .untilAsserted(() -> assertThat(running).noneMatch(ProcessHandle::isAlive));
       assertThat(mountsOnTheMachine(dir)).as("mounts after close").isEmpty();
       assertThat(node.processes()).as("processes in the node's mount namespace after close").isEmpty();
       assertThat(cgroups(cgroupParent)).as("cgroups after close").isEmpty();

@@ -139,12 +139,12 @@ public final class ControlPlane implements AutoCloseable {
     String controllers = "garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset";
     if (nodes != null) {
       // What pods on real nodes need: the not-ready taint lifted, kube-root-ca.crt in every
-      // namespace, DaemonSets, EndpointSlices for Services, finished pods collected, and quota
-      // status computed (the chart's ResourceQuota for the agent's priority class admits nothing
-      // until it is).
+      // namespace, DaemonSets, EndpointSlices for Services, finished pods collected, quota status
+      // computed (the chart's ResourceQuota for the agent's priority class admits nothing until it
+      // is), and Jobs run (the chart's uninstall hook is one).
       controllers += ",node-lifecycle-controller,root-ca-certificate-publisher-controller,daemonset-controller,"
           + "endpointslice-controller,endpointslice-mirroring-controller,pod-garbage-collector-controller,"
-          + "resourcequota-controller";
+          + "resourcequota-controller,job-controller";
     }
     processes.add(launch("kube-controller-manager",
         bin.resolve("kube-controller-manager").toString(),
