@@ -17,6 +17,7 @@ import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ArgoHealth;
+import dev.portforward.testbed.KStatus;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -79,6 +80,7 @@ class DataPlaneStatusIT {
     assertThat(pf.getStatus().getNodes()).allMatch(NodeState::isProgrammed);
     assertThat(ArgoHealth.of(pf)).as("Argo CD health")
         .isEqualTo(new ArgoHealth.Health("Healthy", "traffic can flow: programmed on 2 node(s), 1 ready backend(s)"));
+    assertThat(KStatus.of(pf)).as("kstatus (Flux's wait)").isEqualTo(new KStatus.Result("Current", "Resource is Ready"));
 
     report(n1, false, "nft: transaction failed: table busy", forward(ns, "web", 1, false, "rules not applied", "192.0.2.1"));
     pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
@@ -104,12 +106,16 @@ class DataPlaneStatusIT {
     assertThat(ArgoHealth.of(pf).status()).as("Argo CD health: no ready backend").isEqualTo("Degraded");
 
     pf.getSpec().getListen().setPort(uniquePort());
-    client.resource(pf).update();
+    PortForward edited = client.resource(pf).update();
+    // As the API server answers the edit, before the operator has seen the new generation.
+    assertThat(KStatus.of(edited)).as("kstatus of a new generation").isEqualTo(new KStatus.Result("InProgress",
+        "PortForward generation is 2, but latest observed generation is 1"));
 
     pf = awaitCondition(client, ns.name(), "web", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getMessage())
         .endsWith(n1 + ": the agent has not programmed generation 2 yet");
     assertThat(ArgoHealth.of(pf).status()).as("Argo CD health").isEqualTo("Progressing");
+    assertThat(KStatus.of(pf).status()).as("kstatus: observed, not Ready yet").isEqualTo("InProgress");
     assertThat(pf.getStatus().getEndpoints()).isEmpty();
   }
 

@@ -18,6 +18,7 @@ import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.ArgoHealth;
+import dev.portforward.testbed.KStatus;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
@@ -100,6 +101,8 @@ class PortForwardOperatorIT {
 
       PortForward second = awaitCondition(client, other, "second", Conditions.ACCEPTED, "False", Reason.PORT_CONFLICT);
       assertThat(ArgoHealth.of(second).status()).as("Argo CD health of a refused forward").isEqualTo("Degraded");
+      assertThat(KStatus.of(second)).as("kstatus of a refused forward: Flux stops waiting")
+          .isEqualTo(new KStatus.Result("Failed", condition(second, Conditions.ACCEPTED).orElseThrow().getMessage()));
       assertThat(condition(second, Conditions.ACCEPTED).orElseThrow().getMessage())
           .startsWith("port TCP/" + port + " is already claimed by PortForward " + ns.name() + "/first");
       PortForward first = client.resources(PortForward.class).inNamespace(ns.name()).withName("first").get();

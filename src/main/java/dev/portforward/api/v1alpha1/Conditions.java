@@ -10,6 +10,12 @@ public final class Conditions {
   public static final String PROGRAMMED = "Programmed";
   public static final String READY = "Ready";
   public static final String GATEWAY_MAPPED = "GatewayMapped";
+  /**
+   * kstatus' abnormal-true condition (sigs.k8s.io/cli-utils), present only while Accepted is
+   * False: a refused spec stays refused until it or a policy changes, so Flux and other kstatus
+   * readers report it Failed instead of waiting for it.
+   */
+  public static final String STALLED = "Stalled";
 
   /** Reasons: why a condition has its status. */
   public static final class Reason {

@@ -48,6 +48,12 @@ public final class StatusAggregator {
         condition(Conditions.READY, verdict.ready(), generation, previous, time)));
     verdict.gatewayMapped().ifPresent(check ->
         conditions.add(condition(Conditions.GATEWAY_MAPPED, check, generation, previous, time)));
+    if (!verdict.accepted().ok()) {
+      // Stalled is True where it appears (kstatus' abnormal-true convention), hence the negation.
+      Check refused = verdict.accepted();
+      conditions.add(condition(Conditions.STALLED, Check.ok(refused.reason(), refused.message()), generation,
+          previous, time));
+    }
     status.setConditions(List.copyOf(conditions));
     return status;
   }

@@ -39,6 +39,8 @@ public final class TransitionEvents {
   static List<Condition> worthRecording(PortForwardStatus before, PortForwardStatus after) {
     List<Condition> previous = before == null ? List.of() : before.getConditions();
     return after.getConditions().stream()
+        // Stalled repeats Accepted=False for kstatus readers: its event is Accepted's.
+        .filter(condition -> !Conditions.STALLED.equals(condition.getType()))
         .filter(condition -> StatusAggregator.find(previous, condition.getType())
             .map(last -> !last.getStatus().equals(condition.getStatus())
                 || !Objects.equals(last.getReason(), condition.getReason()))

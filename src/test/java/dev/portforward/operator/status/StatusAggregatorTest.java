@@ -50,6 +50,22 @@ class StatusAggregatorTest {
     assertThat(StatusAggregator.unchanged(null, StatusAggregator.next(pf, verdict("ServiceNotFound"), T0))).isFalse();
   }
 
+  @Test
+  void aRefusedForwardIsStalledForKstatusAndAnAcceptedOneIsNot() {
+    PortForward pf = pf(1L);
+    Check refused = Check.fail("PortConflict", "port TCP/8080 is already claimed by PortForward n/first");
+    Check waiting = Check.fail("NotAccepted", "the forward is not accepted");
+    PortForwardStatus status = StatusAggregator.next(pf, new Verdict(refused, waiting, waiting, waiting,
+        "service/web:80", List.of(), List.of(), java.util.Optional.empty(), List.of(), "default"), T0);
+
+    Condition stalled = StatusAggregator.find(status.getConditions(), Conditions.STALLED).orElseThrow();
+    assertThat(stalled.getStatus()).isEqualTo("True");
+    assertThat(stalled.getReason()).isEqualTo("PortConflict");
+    assertThat(stalled.getMessage()).isEqualTo(refused.message());
+    assertThat(StatusAggregator.find(StatusAggregator.next(pf, verdict("ServiceNotFound"), T1).getConditions(),
+        Conditions.STALLED)).isEmpty();
+  }
+
   private static Condition accepted(PortForwardStatus status) {
     return StatusAggregator.find(status.getConditions(), Conditions.ACCEPTED).orElseThrow();
   }

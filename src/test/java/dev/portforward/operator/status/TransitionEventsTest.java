@@ -53,6 +53,16 @@ class TransitionEventsTest {
   }
 
   @Test
+  void stalledRecordsNothingOfItsOwnSinceAcceptedSaysIt() {
+    PortForwardStatus refused = status(
+        failed(Conditions.ACCEPTED, Reason.PORT_CONFLICT), failed(Conditions.RESOLVED_REFS, Reason.NOT_ACCEPTED),
+        failed(Conditions.PROGRAMMED, Reason.NOT_ACCEPTED), failed(Conditions.READY, Reason.NOT_ACCEPTED),
+        ok(Conditions.STALLED, Reason.PORT_CONFLICT));
+    assertThat(TransitionEvents.worthRecording(null, refused)).extracting(Condition::getType)
+        .containsExactly(Conditions.ACCEPTED, Conditions.RESOLVED_REFS);
+  }
+
+  @Test
   void onlyWhatNeedsAPersonIsAWarning() {
     assertThat(TransitionEvents.type(failed(Conditions.RESOLVED_REFS, Reason.SERVICE_NOT_FOUND))).isEqualTo("Warning");
     assertThat(TransitionEvents.type(failed(Conditions.GATEWAY_MAPPED, Reason.MAPPING_REFUSED))).isEqualTo("Warning");
