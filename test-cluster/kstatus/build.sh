@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the kstatus command (main.go, pinned by go.mod and go.sum) into a cache directory keyed
 # by the hash of those files, and prints the binary's path. Only the first run for a given set of
-# pins pays for the build (measured cold, module downloads included: about 20 s on 2 cores).
+# pins pays for the build: about 100 s of compiling on 2 busy cores with an empty Go build cache,
+# and at most 30 MB of modules from the Go proxy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 key="$(cat "$here/go.mod" "$here/go.sum" "$here/main.go" | sha256sum | cut -c1-16)"

@@ -75,6 +75,7 @@ public final class AgentLoop implements AutoCloseable {
   private boolean gatewayStarted;
   private volatile boolean programmed;
   private final AtomicInteger forwardsProgrammed = new AtomicInteger();
+  private final AtomicInteger forwardsUnprogrammed = new AtomicInteger();
   private final Counter applies;
   private final Counter failures;
   private final Timer syncTime;
@@ -89,6 +90,10 @@ public final class AgentLoop implements AutoCloseable {
     this.minSyncInterval = minSyncInterval;
     this.resyncPeriod = resyncPeriod;
     metrics.gauge("portforward.agent.forwards.programmed", forwardsProgrammed);
+    // Forwards this node should carry but does not: the alert "not programmed for 5 minutes".
+    metrics.gauge("portforward.agent.forwards.unprogrammed", forwardsUnprogrammed);
+    // Mappings a gateway refused (MappingRefused; one that does not answer is not counted).
+    metrics.gauge("portforward.agent.gateway.mappings.refused", gateway, GatewayMappings::refused);
     this.applies = metrics.counter("portforward.agent.applies");
     this.failures = metrics.counter("portforward.agent.apply.failures");
     this.syncTime = metrics.timer("portforward.agent.sync");
@@ -186,6 +191,7 @@ public final class AgentLoop implements AutoCloseable {
       NodeSync.Outcome outcome = verify ? sync.verify(plan.forwards()) : sync.sync(plan.forwards());
       syncTime.record(Duration.ofNanos(System.nanoTime() - start));
       programmed = outcome.programmed();
+      forwardsUnprogrammed.set(unprogrammed(plan, outcome));
       if (outcome.applied()) {
         applies.increment();
         forwardsProgrammed.set(plan.forwards().size() - outcome.refused().size());
@@ -231,6 +237,20 @@ public final class AgentLoop implements AutoCloseable {
         return pods.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace);
       }
     };
+  }
+
+  /**
+   * How many forwards this node should carry and does not: those the plan could not program here
+   * (no address, a port held by another forward, a refused backend), those the kernel refused, and
+   * all of them while the node's ruleset cannot be applied.
+   */
+  static int unprogrammed(NodePlanner.Plan plan, NodeSync.Outcome outcome) {
+    if (!outcome.programmed()) {
+      return plan.report().size();
+    }
+    return (int) plan.report().stream()
+        .filter(f -> !f.isProgrammed() || outcome.refused().containsKey(f.getNamespace() + "/" + f.getName()))
+        .count();
   }
 
   /** Writes the node's report when what it says changed; an unreachable API server waits. */

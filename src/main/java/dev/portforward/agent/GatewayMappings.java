@@ -139,6 +139,11 @@ public final class GatewayMappings implements AutoCloseable {
     }
   }
 
+  /** How many wanted mappings the gateway refused and this node does not hold. */
+  public int refused() {
+    return (int) outcomes.values().stream().filter(o -> Reason.MAPPING_REFUSED.equals(o.reason())).count();
+  }
+
   /** The report of a forward's mapping, once the gateway was asked. */
   public Optional<GatewayReport> report(String id) {
     return Optional.ofNullable(outcomes.get(id)).map(GatewayMappings::report);

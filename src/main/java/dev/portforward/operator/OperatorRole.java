@@ -4,6 +4,7 @@ import dev.portforward.common.RoleReadiness;
 import dev.portforward.operator.sidecar.SidecarWebhook;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -23,14 +24,16 @@ public class OperatorRole {
   private final RoleReadiness readiness;
   private final OperatorConfig config;
   private final KubernetesClient client;
+  private final MeterRegistry metrics;
 
   OperatorRole(Operator operator, ApiServerAddresses apiServer, RoleReadiness readiness, OperatorConfig config,
-      KubernetesClient client) {
+      KubernetesClient client, MeterRegistry metrics) {
     this.operator = operator;
     this.apiServer = apiServer;
     this.readiness = readiness;
     this.config = config;
     this.client = client;
+    this.metrics = metrics;
   }
 
   public int run(String... args) throws IOException, InterruptedException {
@@ -38,7 +41,7 @@ public class OperatorRole {
       return new Uninstall(client, config.uninstall().timeout()).run();
     }
     apiServer.get();
-    SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config) : null;
+    SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config, metrics) : null;
     readiness.use("operator", () -> operator.getRuntimeInfo().isStarted()
         && operator.getRuntimeInfo().allEventSourcesAreHealthy());
     operator.start();

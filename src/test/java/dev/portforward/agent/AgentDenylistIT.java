@@ -104,6 +104,8 @@ class AgentDenylistIT {
             assertThat(state.isProgrammed()).isFalse();
             assertThat(state.getMessage()).contains("portforward.agent.node-address-targets");
           });
+          await("the forward the node should carry and does not, in the agent's metrics").atMost(WAIT)
+              .until(() -> agent.gauge("portforward_agent_forwards_unprogrammed"), n -> n == 1);
         }
         await().atMost(WAIT).until(() -> hosts.tcpAsk(sneakyPort), answer -> !answer.equals("pod2"));
         assertThat(hosts.tcpAsk(sneakyPort)).as("the node-only service through the forward").isEmpty();

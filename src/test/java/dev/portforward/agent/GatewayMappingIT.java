@@ -196,7 +196,11 @@ class GatewayMappingIT {
         assertThat(condition(fenced, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage())
             .contains("listen.addresses does not include " + router.hostAddress());
         assertThat(router.dnatRules()).doesNotContain("th dport " + fencedPort + " ");
+        await("the refusal in the agent's metrics").atMost(WAIT)
+            .until(() -> agent.gauge("portforward_agent_gateway_mappings_refused"), n -> n == 1);
         client.resources(PortForward.class).inNamespace(ns.name()).withName("fenced").delete();
+        await("a deleted forward's refusal is forgotten").atMost(WAIT)
+            .until(() -> agent.gauge("portforward_agent_gateway_mappings_refused"), n -> n == 0);
 
         agent.kill();
         client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();

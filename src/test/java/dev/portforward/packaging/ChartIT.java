@@ -7,7 +7,9 @@ import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RealCluster;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -231,6 +233,72 @@ class ChartIT {
     Files.delete(file);
   }
 
+  /**
+   * The webhook where the control plane reaches few ports: a chosen pod port (GKE private
+   * clusters: 10250), or the node's network (EKS with a custom CNI), where the webhook and the
+   * operator's HTTP port listen on the node's own address and never on the kubelet's port.
+   */
+  @Test
+  void theWebhookCanServeOnAChosenPortOrOnTheNodesNetwork(ControlPlane cp) throws Exception {
+    PodSpec gke = operatorPod(render("--set", "sidecarInjection.webhookPort=10250").out());
+    assertThat(gke.getHostNetwork()).isNull();
+    assertThat(gke.getContainers().get(0).getPorts()).extracting(p -> p.getName(), p -> p.getContainerPort())
+        .containsExactly(tuple("http", 8080), tuple("webhook", 10250));
+
+    Result eks = render("--set",
+        "sidecarInjection.hostNetwork=true,sidecarInjection.webhookPort=10260,operator.httpPort=18080");
+    PodSpec pod = operatorPod(eks.out());
+    assertThat(pod.getHostNetwork()).isTrue();
+    assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+    Container operator = pod.getContainers().get(0);
+    assertThat(operator.getPorts()).extracting(p -> p.getName(), p -> p.getContainerPort())
+        .containsExactly(tuple("http", 18080), tuple("webhook", 10260));
+    assertThat(operator.getEnv()).filteredOn(e -> List.of("QUARKUS_HTTP_HOST", "PORTFORWARD_WEBHOOK_HOST")
+        .contains(e.getName())).hasSize(2)
+        .allSatisfy(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP"));
+    assertThat(operator.getEnv()).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("QUARKUS_HTTP_PORT");
+      assertThat(e.getValue()).isEqualTo("18080");
+    });
+    assertThat(operator.getEnv()).anySatisfy(e -> {
+      assertThat(e.getName()).isEqualTo("PORTFORWARD_POLICY_RESERVED_PORTS");
+      assertThat(e.getValue()).startsWith("18080/TCP=the portforward operator's health and metrics port");
+    });
+    Path file = Files.createTempFile("hostnetwork-", ".yaml");
+    Files.writeString(file, eks.out());
+    Result dryRun = kubectl(cp, "apply", "--server-side", "--dry-run=server", "-f", file.toString());
+    assertThat(dryRun.exitCode()).as(dryRun.out()).isZero();
+    Files.delete(file);
+
+    Result kubelet = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "sidecarInjection.hostNetwork=true,sidecarInjection.webhookPort=10250");
+    assertThat(kubelet.exitCode()).isNotZero();
+    assertThat(kubelet.out()).contains("10250 is the kubelet's port");
+    Result same = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "sidecarInjection.webhookPort=18080,operator.httpPort=18080");
+    assertThat(same.exitCode()).isNotZero();
+    assertThat(same.out()).contains("must differ");
+  }
+
+  /** The chart rendered with these values (the operator's namespace: default). */
+  private static Result render(String... values) throws Exception {
+    List<String> command = new ArrayList<>(List.of(helm().toString(), "template", "pf", CHART.toString(),
+        "--namespace", "default", "--kube-version", "1.36.0", "--set", "crds.enabled=false"));
+    command.addAll(List.of(values));
+    Result rendered = run(command.toArray());
+    assertThat(rendered.exitCode()).as(rendered.out()).isZero();
+    return rendered;
+  }
+
+  private static PodSpec operatorPod(String rendered) {
+    try (KubernetesClient offline = new KubernetesClientBuilder().build()) {
+      return offline.load(new ByteArrayInputStream(rendered.getBytes(StandardCharsets.UTF_8))).items().stream()
+          .filter(o -> o instanceof Deployment && o.getMetadata().getName().equals("pf"))
+          .map(o -> ((Deployment) o).getSpec().getTemplate().getSpec())
+          .findFirst().orElseThrow();
+    }
+  }
+
   @Test
   void monitoringRendersAndTheAgentsMetricsStayOnLoopbackUnlessScraped(ControlPlane cp) throws Exception {
     Result defaults = run(helm(), "template", "mon", CHART.toString(), "--namespace", "default",
@@ -268,7 +336,7 @@ class ChartIT {
   void theValuesSchemaRefusesMistypedPlatformValues() throws Exception {
     for (String bad : List.of("image.digest=latest", "agent.updateStrategy.type=Recreate",
         "operator.extraEnv[0].value=x", "relay.resources.requests.cpu=lots", "imagePullSecrets[0]=regcred",
-        "fullnameOverride=Not_A_Name")) {
+        "fullnameOverride=Not_A_Name", "sidecarInjection.hostNetwork=yes", "operator.httpPort=80")) {
       Result refused = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0", "--set", bad);
       assertThat(refused.exitCode()).as(bad).isNotZero();
       assertThat(refused.out()).as(bad).contains("schema");

@@ -10,6 +10,7 @@ import io.micrometer.prometheus.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -40,6 +41,16 @@ class MonitoringMetricsTest {
     Set<String> exported = exportedNames();
     assertThat(exported).as("meters found in the code").contains("portforward_agent_apply_failures_total",
         "portforward_relay_refused_total", "portforward_agent_sync_seconds_count");
+    // The series behind the alerts: a node's failing transaction, forwards not programmed
+    // for 5 minutes, gateway mappings refused, a relay at its connection limit, the webhook's
+    // certificate near expiry.
+    String alerts = Files.readString(MONITORING.resolve("alerts.yaml"));
+    for (String series : List.of("portforward_agent_apply_failures_total", "portforward_agent_forwards_unprogrammed",
+        "portforward_agent_gateway_mappings_refused", "portforward_relay_refused_total",
+        "portforward_operator_webhook_certificate_expiry_timestamp_seconds")) {
+      assertThat(exported).as("exported").contains(series);
+      assertThat(alerts).as("alerted on").contains(series);
+    }
 
     Set<String> used = new TreeSet<>();
     used.addAll(used(Files.readString(MONITORING.resolve("alerts.yaml"))));

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.awaitility.core.TerminalFailureException;
@@ -162,6 +164,15 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
             .timeout(Duration.ofSeconds(5))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** An untagged gauge (or the first series of a tagged one) from /q/metrics, as Prometheus scrapes it. */
+  public double gauge(String name) throws IOException, InterruptedException {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(\\{[^}]*})? (\\S+)$").matcher(get("/q/metrics").body());
+    if (!m.find()) {
+      throw new IllegalStateException(name + " is not exported");
+    }
+    return Double.parseDouble(m.group(2));
   }
 
   /** Resident memory of the process (VmRSS), in KiB. */

@@ -17,7 +17,8 @@ public class PortForwardStatus {
   @JsonPropertyDescription(
       "Accepted: spec valid, allowed and without conflict. ResolvedRefs: the target exists. "
           + "Programmed: rules and relays are in place on every selected node. Ready: traffic can flow. "
-          + "GatewayMapped: the gateway granted the external port.")
+          + "GatewayMapped: the gateway granted the external port. "
+          + "Stalled (True, only while Accepted is False): kstatus' sign of a refused spec.")
   private List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("The target in short, such as service/web:8080.")

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -68,7 +69,8 @@ public final class SidecarWebhook implements AutoCloseable {
   }
 
   /** Issues or loads the certificate, then serves; fails when either is impossible. */
-  public static SidecarWebhook start(KubernetesClient client, OperatorConfig config) throws IOException {
+  public static SidecarWebhook start(KubernetesClient client, OperatorConfig config, MeterRegistry metrics)
+      throws IOException {
     OperatorConfig.Webhook webhook = config.webhook();
     String namespace = webhook.namespace().orElseGet(client::getNamespace);
     if (namespace == null) {
@@ -78,6 +80,8 @@ public final class SidecarWebhook implements AutoCloseable {
         WebhookCertificates.serviceNames(webhook.serviceName(), namespace), webhook.certificateValidity(),
         Clock.systemUTC());
     tls.refresh();
+    // Renewed when a third of its lifetime is left: nearing expiry means renewals keep failing.
+    metrics.gauge("portforward.operator.webhook.certificate.expiry.timestamp.seconds", tls, WebhookTls::expiry);
     HttpsServer server = HttpsServer.create(new InetSocketAddress(webhook.host(), webhook.port()), 64);
     try {
       SSLContext context = SSLContext.getInstance("TLS");

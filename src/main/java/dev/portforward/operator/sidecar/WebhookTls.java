@@ -59,6 +59,8 @@ final class WebhookTls extends X509ExtendedKeyManager {
   private final Clock clock;
   private volatile X509ExtendedKeyManager current;
   private volatile Map<String, String> served;
+  /** When the served certificate expires; null until one is served. */
+  private volatile Instant servedUntil;
 
   WebhookTls(KubernetesClient client, String namespace, String secretName, String configurationName,
       List<String> dnsNames, Duration validity, Clock clock) {
@@ -82,8 +84,15 @@ final class WebhookTls extends X509ExtendedKeyManager {
     if (!pem.equals(served)) {
       current = keyManager(pem);
       served = pem;
+      servedUntil = WebhookCertificates.parse(pem.get(CERT)).getNotAfter().toInstant();
       LOG.infof("webhook: serving the certificate of Secret %s/%s", namespace, secretName);
     }
+  }
+
+  /** The served certificate's expiry in seconds since the epoch (NaN before one is served), for the alert. */
+  double expiry() {
+    Instant until = servedUntil;
+    return until == null ? Double.NaN : until.getEpochSecond();
   }
 
   private Map<String, String> ensureSecret() {
