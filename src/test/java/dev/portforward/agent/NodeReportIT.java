@@ -16,6 +16,7 @@ import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -53,6 +54,12 @@ class NodeReportIT {
         node.forward("api", uniquePort());
         await().atMost(WAIT).until(() -> report(client, node).getStatus().getForwards().size(), n -> n == 2);
         assertThat(report(client, node).getMetadata().getResourceVersion()).isNotEqualTo(version);
+
+        // A forward that selects the node and cannot be programmed there (it listens on an address
+        // the node does not have) is counted for the alert "forwards not programmed".
+        assertThat(agent.gauge("portforward_agent_forwards_unprogrammed")).isZero();
+        node.forward("elsewhere", uniquePort(), spec -> spec.getListen().setAddresses(List.of("192.0.2.77")));
+        await().atMost(WAIT).until(() -> agent.gauge("portforward_agent_forwards_unprogrammed"), n -> n == 1);
       } finally {
         agent.close();
       }

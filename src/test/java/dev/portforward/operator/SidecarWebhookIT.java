@@ -9,9 +9,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.sidecar.WebhookCertificates;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
@@ -35,6 +38,8 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookC
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -89,6 +94,8 @@ class SidecarWebhookIT {
     try (NodeTopology hosts = NodeTopology.create()) {
       webhook.start();
       await("caBundle applied").atMost(WAIT).until(() -> caBundle(client, configuration) != null);
+      assertThat(ignoredByGitOps(client, configuration)).as("what the ignore rules of docs/gitops leave alone")
+          .containsExactly(caBundle(client, configuration), caBundle(client, configuration));
       assertThat(secretData(client, ns.name())).containsKeys("ca.crt", "tls.crt", "tls.key");
       awaitServiceAccount(client, ns.name());
       awaitServiceAccount(client, other);
@@ -144,6 +151,13 @@ class SidecarWebhookIT {
       String firstCert = secretData(client, ns.name()).get("tls.crt");
       await("certificate renewed").atMost(Duration.ofMinutes(2))
           .until(() -> !firstCert.equals(secretData(client, ns.name()).get("tls.crt")));
+      // The served certificate's expiry is exported for the alert, and follows each renewal.
+      long firstUntil = notAfter(firstCert);
+      await("the served certificate's expiry in the metrics").atMost(WAIT).until(() -> {
+        long current = notAfter(secretData(client, ns.name()).get("tls.crt"));
+        return current > firstUntil
+            && webhook.gauge("portforward_operator_webhook_certificate_expiry_timestamp_seconds") == current;
+      });
       await("caBundle holds the new and the previous CA").atMost(WAIT).until(() ->
           new String(Base64.getDecoder().decode(caBundle(client, configuration))).split("BEGIN CERTIFICATE").length == 3);
       Pod afterRenewal = create(client, pod(ns.name(), "after-renewal", WEB));
@@ -319,6 +333,48 @@ class SidecarWebhookIT {
 
   private static Map<String, String> secretData(KubernetesClient client, String namespace) {
     return client.secrets().inNamespace(namespace).withName("portforward-operator-webhook-tls").get().getData();
+  }
+
+  /**
+   * What the ignore rules docs/gitops ships select in the live configuration: Argo CD's
+   * jqPathExpressions (run by jq; Argo CD runs gojq) and Flux's driftDetection JSON pointers.
+   */
+  private static List<String> ignoredByGitOps(KubernetesClient client, String configuration) throws Exception {
+    MutatingWebhookConfiguration live =
+        client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(configuration).get();
+    JsonNode liveJson = Serialization.jsonMapper().valueToTree(live);
+    Path gitops = ControlPlane.projectRoot().resolve("docs/gitops");
+    YAMLMapper yaml = new YAMLMapper();
+    List<String> selected = new ArrayList<>();
+    JsonNode argo = yaml.readTree(Files.readString(gitops.resolve("argocd/operator.yaml")));
+    for (JsonNode rule : argo.at("/spec/ignoreDifferences")) {
+      if (rule.path("kind").asText().equals(live.getKind())) {
+        assertThat(rule.path("name").asText()).as("the chart's configuration, named after the release")
+            .isEqualTo("portforward-operator");
+        for (JsonNode expression : rule.path("jqPathExpressions")) {
+          Process jq = new ProcessBuilder("jq", "-r", expression.asText()).start();
+          try (var in = jq.getOutputStream()) {
+            in.write(Serialization.asJson(live).getBytes(StandardCharsets.UTF_8));
+          }
+          selected.add(new String(jq.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip());
+          assertThat(jq.waitFor()).as("jq " + expression.asText()).isZero();
+        }
+      }
+    }
+    for (String document : Files.readString(gitops.resolve("flux/operator.yaml")).split("(?m)^---$")) {
+      for (JsonNode rule : yaml.readTree(document).at("/spec/driftDetection/ignore")) {
+        if (rule.at("/target/kind").asText().equals(live.getKind())) {
+          rule.path("paths").forEach(pointer -> selected.add(liveJson.at(pointer.asText()).asText()));
+        }
+      }
+    }
+    return selected;
+  }
+
+  /** The expiry of the serving certificate of a Secret's base64 tls.crt, in seconds since the epoch. */
+  private static long notAfter(String tlsCrt) {
+    return WebhookCertificates.parse(new String(Base64.getDecoder().decode(tlsCrt), StandardCharsets.UTF_8))
+        .getNotAfter().toInstant().getEpochSecond();
   }
 
   private static String caBundle(KubernetesClient client, String configuration) {
