@@ -362,7 +362,8 @@ class ChartIT {
         .contains("kubectl label namespace " + ns + " pod-security.kubernetes.io/enforce=privileged")
         .contains("kubectl label namespace NAMESPACE portforward.dev/sidecar-injection=enabled")
         .contains("kubectl -n " + ns + " rollout status deployment/notes")
-        .contains("kubectl -n " + ns + " rollout status daemonset/notes-agent");
+        .contains("kubectl -n " + ns + " rollout status daemonset/notes-agent")
+        .contains("The API server must reach the webhook on port 9443 of the operator's pods");
     assertThat(installNotes(cp, ns, "--set", "namespace.create=true,sidecarInjection.enabled=false,agent.enabled=false"))
         .doesNotContain("pod-security.kubernetes.io/enforce").doesNotContain("sidecar-injection")
         .doesNotContain("daemonset").contains("rollout status deployment/notes");
