@@ -36,8 +36,11 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookC
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.file.Files;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -45,6 +48,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -140,10 +147,23 @@ class SidecarWebhookIT {
       assertThat(Sidecars.servedBy(second)).containsExactly("web");
       client.resource(second).withGracePeriod(0).delete();
 
-      // The certificate is renewed before it expires; the API server keeps trusting the webhook.
-      String firstCert = secretData(client, ns.name()).get("tls.crt");
+      // The certificate is renewed when a third of its life is left, and the server switches to
+      // it without a restart; the API server keeps trusting the webhook. The renewal's time is
+      // read from the certificates: the new one is issued its validity (90 s) before it ends.
+      String firstCert = await("serving the Secret's certificate").atMost(WAIT)
+          .until(() -> secretData(client, ns.name()).get("tls.crt"), pem -> served(webhookPort).equals(certificate(pem)));
       await("certificate renewed").atMost(Duration.ofMinutes(2))
           .until(() -> !firstCert.equals(secretData(client, ns.name()).get("tls.crt")));
+      X509Certificate first = certificate(firstCert);
+      X509Certificate renewed = certificate(secretData(client, ns.name()).get("tls.crt"));
+      Instant firstEnd = first.getNotAfter().toInstant();
+      Duration firstLife = Duration.between(first.getNotBefore().toInstant(), firstEnd);
+      Instant renewedAt = renewed.getNotAfter().toInstant().minus(Duration.ofSeconds(90));
+      assertThat(renewedAt).as("renewed once a third of the first certificate's life is left, not before")
+          .isAfterOrEqualTo(firstEnd.minus(firstLife.dividedBy(3)).minusSeconds(1))
+          .isBefore(firstEnd);
+      await("the server presents the renewed certificate").atMost(WAIT).until(() -> served(webhookPort),
+          cert -> !cert.equals(first) && cert.equals(certificate(secretData(client, ns.name()).get("tls.crt"))));
       await("caBundle holds the new and the previous CA").atMost(WAIT).until(() ->
           new String(Base64.getDecoder().decode(caBundle(client, configuration))).split("BEGIN CERTIFICATE").length == 3);
       Pod afterRenewal = create(client, pod(ns.name(), "after-renewal", WEB));
@@ -319,6 +339,45 @@ class SidecarWebhookIT {
 
   private static Map<String, String> secretData(KubernetesClient client, String namespace) {
     return client.secrets().inNamespace(namespace).withName("portforward-operator-webhook-tls").get().getData();
+  }
+
+  /** The certificate the webhook presents in a TLS handshake on {@code port}. */
+  private static X509Certificate served(int port) {
+    X509Certificate[] presented = new X509Certificate[1];
+    X509TrustManager recorder = new X509TrustManager() {
+      @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        presented[0] = chain[0]; // Only recorded: which certificate is served is the question here.
+      }
+
+      @Override public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    };
+    try {
+      SSLContext tls = SSLContext.getInstance("TLS");
+      tls.init(null, new TrustManager[] {recorder}, null);
+      try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+        socket.setSoTimeout(10_000);
+        socket.startHandshake();
+      }
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+    return presented[0];
+  }
+
+  /** A certificate as a Secret holds it (base64 of PEM). */
+  private static X509Certificate certificate(String secretData) {
+    try {
+      return (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(Base64.getDecoder().decode(secretData)));
+    } catch (java.security.cert.CertificateException e) {
+      throw new IllegalArgumentException(e);
+    }
   }
 
   private static String caBundle(KubernetesClient client, String configuration) {
