@@ -138,7 +138,8 @@ class AgentDenylistIT {
       throws Exception {
     try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
       // What the node serves on loopback only, as a kubelet or a local agent does.
-      hosts.net.spawn(hosts.node, "socat", "TCP-LISTEN:2223,bind=127.0.0.1,fork,reuseaddr", "SYSTEM:echo loopback-only");
+      hosts.net.spawn(hosts.node, "socat", "TCP-LISTEN:2223,bind=127.0.0.1,fork,reuseaddr",
+          "SYSTEM:echo loopback-only");
       ReadyPods.create(client, ns, "local", "127.0.0.1");
       int webPort = uniquePort();
       int localPort = uniquePort();

@@ -43,7 +43,9 @@ class AgentReadinessIT {
         PosixFilePermissions.fromString("rwx------")));
     try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
       Files.writeString(wrapper, "#!/bin/bash\n"
-          + "if [ -e " + flag + " ] && [ \"$1\" = nft ] && [ \"$2\" = -f ]; then echo 'Error: injected' >&2; exit 1; fi\n"
+          + "if [ -e " + flag + " ] && [ \"$1\" = nft ] && [ \"$2\" = -f ]; then\n"
+          + "  echo 'Error: injected' >&2; exit 1\n"
+          + "fi\n"
           + "exec " + String.join(" ", NetNs.inside(hosts.node)) + " \"$@\"\n");
       int port = uniquePort();
       node.forward("web", port);

@@ -15,6 +15,7 @@ import dev.portforward.api.v1alpha1.GatewayProtocol;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.gateway.Mapping;
 import dev.portforward.gateway.Transport;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.HomeGateway;
@@ -33,6 +34,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -143,7 +145,8 @@ class GatewayMappingIT {
         client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
         RoleProcess removing = agent;
         await("a failed removal").atMost(WAIT).until(() -> Files.readString(removing.log()).substring(logged),
-            log -> log.contains("could not remove the gateway mapping of external port " + externalPort + ", will retry"));
+            log -> log.contains("could not remove the gateway mapping of external port " + externalPort
+                + ", will retry"));
         assertThat(router.dnatRules()).contains(rule);
         router.resume();
         await("mapping removed by a retry").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
@@ -261,7 +264,7 @@ class GatewayMappingIT {
       first.forward("web", port, spec -> spec.setGateway(gateway(GatewayProtocol.UPnP, port, "1h")));
       Map<String, String> gatewaySettings = Map.of("portforward.agent.gateway.address", router.lanAddress(),
           "portforward.agent.gateway.check-period", "2s");
-      Map<String, String> secondSettings = new java.util.HashMap<>(gatewaySettings);
+      Map<String, String> secondSettings = new HashMap<>(gatewaySettings);
       secondSettings.put("portforward.agent.node-name", second);
       secondSettings.put("portforward.agent.command-prefix", String.join(",", NetNs.inside(hostsB.node)));
       RoleProcess agentA = first.agent(cp, hostsA, gatewaySettings).start();
@@ -271,7 +274,8 @@ class GatewayMappingIT {
       try {
         await("both nodes programmed").atMost(WAIT).until(
             () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(),
-            pf -> pf.getStatus() != null && pf.getStatus().getNodes().stream().filter(n -> n.isProgrammed()).count() == 2);
+            pf -> pf.getStatus() != null
+                && pf.getStatus().getNodes().stream().filter(n -> n.isProgrammed()).count() == 2);
         PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
         assertThat(pf.getStatus().getExternalEndpoints()).extracting(ExternalEndpoint::getNode)
             .containsExactly(first.name());
@@ -290,7 +294,8 @@ class GatewayMappingIT {
             () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(),
             p -> p.getStatus().getExternalEndpoints().stream().map(ExternalEndpoint::getNode).toList()
                 .equals(List.of(second)));
-        await("the first node lets go").atMost(WAIT).until(() -> mappings(client, first.name()), m -> !m.containsKey(id));
+        await("the first node lets go").atMost(WAIT)
+            .until(() -> mappings(client, first.name()), m -> !m.containsKey(id));
         await("the second node reports it").atMost(WAIT).until(() -> mappings(client, second), m -> m.containsKey(id));
         await("mapped at the gateway").atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
         awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
@@ -302,7 +307,7 @@ class GatewayMappingIT {
     }
   }
 
-  private static Map<String, dev.portforward.gateway.Mapping> mappings(KubernetesClient client, String node) {
+  private static Map<String, Mapping> mappings(KubernetesClient client, String node) {
     PortForwardNodeReport report = client.resources(PortForwardNodeReport.class).withName(node).get();
     return report == null ? Map.of() : GatewayMappings.reported(report.getStatus());
   }

@@ -151,7 +151,8 @@ class SidecarWebhookIT {
       // it without a restart; the API server keeps trusting the webhook. The renewal's time is
       // read from the certificates: the new one is issued its validity (90 s) before it ends.
       String firstCert = await("serving the Secret's certificate").atMost(WAIT)
-          .until(() -> secretData(client, ns.name()).get("tls.crt"), pem -> served(webhookPort).equals(certificate(pem)));
+          .until(() -> secretData(client, ns.name()).get("tls.crt"),
+              pem -> served(webhookPort).equals(certificate(pem)));
       await("certificate renewed").atMost(Duration.ofMinutes(2))
           .until(() -> !firstCert.equals(secretData(client, ns.name()).get("tls.crt")));
       X509Certificate first = certificate(firstCert);
