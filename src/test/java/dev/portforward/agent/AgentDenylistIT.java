@@ -9,12 +9,16 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portforward.agent.nft.Nft;
 import dev.portforward.api.v1alpha1.Conditions;
+import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
+import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
@@ -124,6 +128,66 @@ class AgentDenylistIT {
       await().atMost(WAIT).until(() -> hosts.tcpAsk(sneakyPort), "node-only"::equals);
       unchecked.cleanup();
     }
+  }
+
+  /**
+   * Never DNAT to loopback: a forward whose pod claims 127.0.0.1 is not programmed, so a packet
+   * sent to it from a client never reaches what the node serves on loopback, and the agent never
+   * turns on route_localnet (CVE-2020-8558), without which the kernel would drop such packets anyway.
+   */
+  @Test
+  void aPacketTowardALoopbackBackendIsNeverForwarded(KubernetesClient client, TestNamespace ns, ControlPlane cp)
+      throws Exception {
+    try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
+      // What the node serves on loopback only, as a kubelet or a local agent does.
+      hosts.net.spawn(hosts.node, "socat", "TCP-LISTEN:2223,bind=127.0.0.1,fork,reuseaddr",
+          "SYSTEM:echo loopback-only");
+      ReadyPods.create(client, ns, "local", "127.0.0.1");
+      int webPort = uniquePort();
+      int localPort = uniquePort();
+      node.forward("web", webPort);
+      node.forward("local", localPort, spec -> {
+        PodsTarget pods = new PodsTarget();
+        pods.setSelector(Map.of("app", "local"));
+        pods.setPort(2223);
+        Target target = new Target();
+        target.setPods(pods);
+        spec.setTarget(target);
+      });
+      RoleProcess agent = node.agent(cp, hosts).start();
+      try {
+        awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(webPort), "pod1"::equals);
+        PortForward local = await().atMost(WAIT).until(
+            () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("local").get(),
+            pf -> condition(pf, Conditions.READY).filter(c -> "False".equals(c.getStatus())).isPresent()
+                && messages(pf).contains("127.0.0.1"));
+        if (condition(local, Conditions.ACCEPTED).map(c -> "True".equals(c.getStatus())).orElse(false)) {
+          // The operator let it through: the agent's own check is what stopped it, and says so.
+          assertThat(messages(local)).contains("backend 127.0.0.1 is refused: it is loopback");
+        }
+        assertThat(hosts.tcpAsk(localPort)).as("a packet toward the loopback backend").isEmpty();
+        assertThat(hosts.net.exec(hosts.node, "nft", "list", "table", "inet", "portforward"))
+            .as("the node's table").contains(String.valueOf(webPort)).doesNotContain("127.0.0.1");
+        assertThat(routeLocalnet(hosts)).isEqualTo("0");
+      } finally {
+        agent.close();
+      }
+
+      // The probe sees a forward to loopback when there is one: the same forward programmed
+      // without the agent's check, with route_localnet turned on, reaches the loopback service.
+      NodeSync unchecked = new NodeSync(new Nft(NetNs.inside(hosts.node)));
+      assertThat(unchecked.sync(List.of(new NodeForward(ns.name(), "local", 1, Protocol.TCP,
+          List.of(Cidr.parseAddress(NodeTopology.NODE_IP)), localPort, List.of(), List.of(),
+          List.of(new NodeForward.Backend(Cidr.parseAddress("127.0.0.1"), 2223))))).error()).isNull();
+      hosts.net.exec(hosts.node, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1");
+      await().atMost(WAIT).until(() -> hosts.tcpAsk(localPort), "loopback-only"::equals);
+      unchecked.cleanup();
+    }
+  }
+
+  private static String routeLocalnet(NodeTopology hosts) {
+    return hosts.net.exec(hosts.node, "sysctl", "-n", "net.ipv4.conf.all.route_localnet").strip();
   }
 
   private static String messages(PortForward pf) {

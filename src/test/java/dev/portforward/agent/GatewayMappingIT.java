@@ -15,6 +15,7 @@ import dev.portforward.api.v1alpha1.GatewayProtocol;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.gateway.Mapping;
 import dev.portforward.gateway.Transport;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.HomeGateway;
@@ -33,6 +34,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -49,6 +51,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class GatewayMappingIT {
 
   private static final Duration WAIT = Duration.ofSeconds(60);
+  /** The first forward's lease. */
+  private static final Duration LEASE = Duration.ofSeconds(40);
 
   @Test
   void aForwardWithSpecGatewayIsMappedRenewedRestoredAndRemoved(KubernetesClient client, TestNamespace ns,
@@ -69,7 +73,7 @@ class GatewayMappingIT {
       int externalPort = uniquePort();
       client.resource(toService(ns.name(), "web", port, "web", 80, spec -> {
         spec.getListen().setNodeSelector(label);
-        spec.setGateway(gateway(GatewayProtocol.UPnP, externalPort, "20s"));
+        spec.setGateway(gateway(GatewayProtocol.UPnP, externalPort, "40s"));
       })).create();
 
       Map<String, String> settings = Map.of(
@@ -87,15 +91,22 @@ class GatewayMappingIT {
         assertThat(granted).extracting(ExternalEndpoint::getNode, ExternalEndpoint::getAddress, ExternalEndpoint::getPort,
                 ExternalEndpoint::getProtocol)
             .containsExactly(nodeName, HomeGateway.EXTERNAL_IP, externalPort, GatewayProtocol.UPnP);
-        assertThat(Instant.parse(granted.getExpiresAt())).isBetween(asked.plusSeconds(19), Instant.now().plusSeconds(21));
+        Instant firstExpiry = Instant.parse(granted.getExpiresAt());
+        assertThat(firstExpiry).isBetween(asked.plusSeconds(39), Instant.now().plusSeconds(41));
         assertThat(condition(pf, Conditions.GATEWAY_MAPPED).orElseThrow().getMessage())
             .startsWith("the gateway maps " + HomeGateway.EXTERNAL_IP + ":" + externalPort + " (UPnP) to node " + nodeName);
         assertThat(router.dnatRules()).contains(rule);
 
-        // Renewed at half the 20 s lease: the status shows the later expiry.
-        await("lease renewed").atMost(WAIT).until(
+        // Renewed at half the 40 s lease. A renewal is a new lease of the same length, so the
+        // recorded expiries say when it happened: the renewed expiry less the lease. Not before
+        // half the first lease (1 s for the expiries' whole seconds), and before it lapses.
+        Instant renewedExpiry = Instant.parse(await("lease renewed").atMost(WAIT).until(
             () -> externalEndpoint(client, ns).getExpiresAt(),
-            expires -> expires != null && Instant.parse(expires).isAfter(Instant.parse(granted.getExpiresAt())));
+            expires -> expires != null && Instant.parse(expires).isAfter(firstExpiry)));
+        Instant renewal = renewedExpiry.minus(LEASE);
+        assertThat(renewal).as("renewed at half the lease, not before")
+            .isAfterOrEqualTo(firstExpiry.minus(LEASE.dividedBy(2)).minusSeconds(1));
+        assertThat(renewal).as("renewed before the lease runs out").isBefore(firstExpiry);
 
         // Editing the forward (a new generation, not yet programmed anywhere) keeps the mapping.
         pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get();
@@ -126,9 +137,18 @@ class GatewayMappingIT {
         await("UDP mapping replaced after a restart").atMost(WAIT).untilAsserted(
             () -> assertThat(mapped(router.dnatRules(), rule)).as(router.dnatRules()).containsExactly("tcp"));
 
-        // Deleting the forward removes the mapping.
+        // Deleting the forward removes the mapping; the gateway is away then (miniupnpd stopped,
+        // its rules kept), so the removal fails, and it is retried until the gateway answers.
+        router.pause();
+        int logged = Files.readString(agent.log()).length();
         client.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
-        await("mapping removed").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
+        RoleProcess removing = agent;
+        await("a failed removal").atMost(WAIT).until(() -> Files.readString(removing.log()).substring(logged),
+            log -> log.contains("could not remove the gateway mapping of external port " + externalPort
+                + ", will retry"));
+        assertThat(router.dnatRules()).contains(rule);
+        router.resume();
+        await("mapping removed by a retry").atMost(WAIT).until(router::dnatRules, rules -> !rules.contains(rule));
 
         // The router maps external ports from 1024 up only: the refusal is the agent's words, named by node.
         client.resource(toService(ns.name(), "refused", uniquePort(), "web", 80, spec -> {
@@ -223,6 +243,76 @@ class GatewayMappingIT {
         agent.close();
       }
     }
+  }
+
+  /**
+   * Two nodes, each with its own agent and node namespace: the first programmed node by name
+   * holds the mapping and the other holds none; when the first stops being programmed (the
+   * forward's node selector no longer selects it), the next one takes the mapping over.
+   */
+  @Test
+  void theFirstProgrammedNodeHoldsTheMappingAndTheNextTakesOver(KubernetesClient client, TestNamespace ns,
+      ControlPlane cp) throws Exception {
+    try (NodeTopology hostsA = NodeTopology.create(); NodeTopology hostsB = NodeTopology.create();
+        NetNs lan = NetNs.create(); HomeGateway router = HomeGateway.start(lan, 65);
+        OneNode first = OneNode.create(client, ns)) {
+      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+      String second = first.name() + "-2"; // after the first by name
+      Node secondNode = client.resource(new NodeBuilder().withNewMetadata().withName(second).withLabels(label)
+          .endMetadata().build()).create();
+      secondNode.setStatus(new NodeStatusBuilder()
+          .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
+      client.resource(secondNode).updateStatus();
+      int port = uniquePort();
+      first.forward("web", port, spec -> spec.setGateway(gateway(GatewayProtocol.UPnP, port, "1h")));
+      Map<String, String> gatewaySettings = Map.of("portforward.agent.gateway.address", router.lanAddress(),
+          "portforward.agent.gateway.check-period", "2s");
+      Map<String, String> secondSettings = new HashMap<>(gatewaySettings);
+      secondSettings.put("portforward.agent.node-name", second);
+      secondSettings.put("portforward.agent.command-prefix", String.join(",", NetNs.inside(hostsB.node)));
+      RoleProcess agentA = first.agent(cp, hostsA, gatewaySettings).start();
+      RoleProcess agentB = RoleProcess.agent(cp, secondSettings).start();
+      String rule = "th dport " + port + " dnat ip to " + router.hostAddress() + ":" + port;
+      String id = ns.name() + "/web";
+      try {
+        await("both nodes programmed").atMost(WAIT).until(
+            () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(),
+            pf -> pf.getStatus() != null
+                && pf.getStatus().getNodes().stream().filter(n -> n.isProgrammed()).count() == 2);
+        PortForward pf = awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+        assertThat(pf.getStatus().getExternalEndpoints()).extracting(ExternalEndpoint::getNode)
+            .containsExactly(first.name());
+        await().atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
+        await("the first node reports the mapping").atMost(WAIT).until(() -> mappings(client, first.name()),
+            m -> m.containsKey(id));
+        await("the second node holds none").during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(10))
+            .until(() -> mappings(client, second), m -> !m.containsKey(id));
+
+        // The first node stops being programmed: the second takes the mapping over.
+        client.nodes().withName(first.name()).edit(n -> {
+          n.getMetadata().getLabels().remove("portforward.dev/test");
+          return n;
+        });
+        await("the second node holds the mapping").atMost(WAIT).until(
+            () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("web").get(),
+            p -> p.getStatus().getExternalEndpoints().stream().map(ExternalEndpoint::getNode).toList()
+                .equals(List.of(second)));
+        await("the first node lets go").atMost(WAIT)
+            .until(() -> mappings(client, first.name()), m -> !m.containsKey(id));
+        await("the second node reports it").atMost(WAIT).until(() -> mappings(client, second), m -> m.containsKey(id));
+        await("mapped at the gateway").atMost(WAIT).until(router::dnatRules, rules -> rules.contains(rule));
+        awaitCondition(client, ns.name(), "web", Conditions.GATEWAY_MAPPED, "True", Reason.MAPPED);
+      } finally {
+        agentA.close();
+        agentB.close();
+        client.resource(secondNode).delete();
+      }
+    }
+  }
+
+  private static Map<String, Mapping> mappings(KubernetesClient client, String node) {
+    PortForwardNodeReport report = client.resources(PortForwardNodeReport.class).withName(node).get();
+    return report == null ? Map.of() : GatewayMappings.reported(report.getStatus());
   }
 
   private static void setProtocol(KubernetesClient client, TestNamespace ns, Protocol protocol) {

@@ -185,6 +185,46 @@ class RelayDeploymentIT {
     }
   }
 
+  /**
+   * A target given by name is resolved once by the operator (through the test operators' hosts
+   * file), checked, and dialled at that address: the relay's config carries the address, and the
+   * relay, whose pod cannot resolve the name, reaches the backend. A name that resolves into the
+   * denylist is refused naming the address.
+   */
+  @Test
+  void anExternalNameIsDialledAtTheAddressTheOperatorChecked(KubernetesClient client, TestNamespace ns,
+      ControlPlane cp) throws Exception {
+    client.resource(relayed(ns, "denied", uniquePort(), SharedOperator.DENIED_NAME, spec -> { })).create();
+    PortForward denied = awaitCondition(client, ns.name(), "denied", Conditions.ACCEPTED, "False",
+        Reason.TARGET_DENIED);
+    assertThat(condition(denied, Conditions.ACCEPTED).orElseThrow().getMessage()).contains("198.51.100.7");
+
+    try (NodeTopology hosts = topology()) {
+      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+      Node node = node(client, ns, label);
+      RoleProcess agent = agent(cp, hosts, node);
+      try {
+        int port = uniquePort();
+        client.resource(relayed(ns, "named", port, SharedOperator.BACKEND_NAME,
+            spec -> spec.getListen().setNodeSelector(label))).create();
+        String config = await().atMost(WAIT).until(() -> client.configMaps().inNamespace(ns.name())
+            .withName("named-relay").get(), Objects::nonNull).getData().get(RelayNames.CONFIG_KEY);
+        assertThat(config).contains("host: " + BACKEND_IP).doesNotContain(SharedOperator.BACKEND_NAME);
+
+        runRelayPod(client, ns, cp, hosts, "named-relay");
+        awaitCondition(client, ns.name(), "named", Conditions.READY, "True", Reason.READY);
+        Process session = hosts.net.spawn(hosts.client, "socat", "-",
+            "TCP:" + NodeTopology.NODE_IP + ":" + port + ",retry=50,interval=0.2");
+        session.outputWriter().write("by name\n");
+        session.outputWriter().flush();
+        assertThat(session.inputReader().readLine()).isEqualTo("by name");
+      } finally {
+        agent.close();
+        client.resource(node).delete();
+      }
+    }
+  }
+
   @Test
   void anExternalTargetInTheDenylistGetsNoRelay(KubernetesClient client, TestNamespace ns) {
     client.resource(relayed(ns, "denied", uniquePort(), "198.51.100.7", spec -> { })).create();

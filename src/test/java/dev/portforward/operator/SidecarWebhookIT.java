@@ -14,7 +14,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.common.Sidecars;
-import dev.portforward.operator.sidecar.WebhookCertificates;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
@@ -41,8 +40,11 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -50,6 +52,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -147,10 +153,24 @@ class SidecarWebhookIT {
       assertThat(Sidecars.servedBy(second)).containsExactly("web");
       client.resource(second).withGracePeriod(0).delete();
 
-      // The certificate is renewed before it expires; the API server keeps trusting the webhook.
-      String firstCert = secretData(client, ns.name()).get("tls.crt");
+      // The certificate is renewed when a third of its life is left, and the server switches to
+      // it without a restart; the API server keeps trusting the webhook. The renewal's time is
+      // read from the certificates: the new one is issued its validity (90 s) before it ends.
+      String firstCert = await("serving the Secret's certificate").atMost(WAIT)
+          .until(() -> secretData(client, ns.name()).get("tls.crt"),
+              pem -> served(webhookPort).equals(certificate(pem)));
       await("certificate renewed").atMost(Duration.ofMinutes(2))
           .until(() -> !firstCert.equals(secretData(client, ns.name()).get("tls.crt")));
+      X509Certificate first = certificate(firstCert);
+      X509Certificate renewed = certificate(secretData(client, ns.name()).get("tls.crt"));
+      Instant firstEnd = first.getNotAfter().toInstant();
+      Duration firstLife = Duration.between(first.getNotBefore().toInstant(), firstEnd);
+      Instant renewedAt = renewed.getNotAfter().toInstant().minus(Duration.ofSeconds(90));
+      assertThat(renewedAt).as("renewed once a third of the first certificate's life is left, not before")
+          .isAfterOrEqualTo(firstEnd.minus(firstLife.dividedBy(3)).minusSeconds(1))
+          .isBefore(firstEnd);
+      await("the server presents the renewed certificate").atMost(WAIT).until(() -> served(webhookPort),
+          cert -> !cert.equals(first) && cert.equals(certificate(secretData(client, ns.name()).get("tls.crt"))));
       // The served certificate's expiry is exported for the alert, and follows each renewal.
       long firstUntil = notAfter(firstCert);
       await("the served certificate's expiry in the metrics").atMost(WAIT).until(() -> {
@@ -373,8 +393,46 @@ class SidecarWebhookIT {
 
   /** The expiry of the serving certificate of a Secret's base64 tls.crt, in seconds since the epoch. */
   private static long notAfter(String tlsCrt) {
-    return WebhookCertificates.parse(new String(Base64.getDecoder().decode(tlsCrt), StandardCharsets.UTF_8))
-        .getNotAfter().toInstant().getEpochSecond();
+    return certificate(tlsCrt).getNotAfter().toInstant().getEpochSecond();
+  }
+
+  /** The certificate the webhook presents in a TLS handshake on {@code port}. */
+  private static X509Certificate served(int port) {
+    X509Certificate[] presented = new X509Certificate[1];
+    X509TrustManager recorder = new X509TrustManager() {
+      @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        presented[0] = chain[0]; // Only recorded: which certificate is served is the question here.
+      }
+
+      @Override public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    };
+    try {
+      SSLContext tls = SSLContext.getInstance("TLS");
+      tls.init(null, new TrustManager[] {recorder}, null);
+      try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+        socket.setSoTimeout(10_000);
+        socket.startHandshake();
+      }
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+    return presented[0];
+  }
+
+  /** A certificate as a Secret holds it (base64 of PEM). */
+  private static X509Certificate certificate(String secretData) {
+    try {
+      return (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(Base64.getDecoder().decode(secretData)));
+    } catch (java.security.cert.CertificateException e) {
+      throw new IllegalArgumentException(e);
+    }
   }
 
   private static String caBundle(KubernetesClient client, String configuration) {

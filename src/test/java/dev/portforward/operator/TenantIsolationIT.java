@@ -82,6 +82,23 @@ class TenantIsolationIT {
     }
   }
 
+  /**
+   * The API server as the cluster itself names it: a tenant's EndpointSlice that leads a forward
+   * to the cluster IP of Service default/kubernetes (read from the cluster, never given by the
+   * test) is refused, naming the API server.
+   */
+  @Test
+  void aTargetAtTheApiServersClusterIpIsDenied(KubernetesClient client, TestNamespace ns) {
+    String clusterIp = client.services().inNamespace("default").withName("kubernetes").get().getSpec().getClusterIP();
+    client.resource(service(ns.name(), "api", 443)).create();
+    client.resource(endpointSlice(ns.name(), "api", clusterIp, 443)).create();
+    client.resource(PortForwards.of(ns.name(), "sneaky",
+        "listen: {port: " + uniquePort() + "}, target: {service: {name: api, port: 443}}")).create();
+
+    assertThat(message(awaitRefused(client, ns.name(), "sneaky", Reason.TARGET_DENIED)))
+        .startsWith("target service/api:443 resolves to " + clusterIp + ", which is the API server");
+  }
+
   /** Two spellings of one IPv6 address are one claim: the later forward loses the port. */
   @Test
   void twoSpellingsOfOneAddressConflict(KubernetesClient client, TestNamespace ns) {

@@ -11,6 +11,7 @@ import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -269,6 +270,29 @@ class TcpRelayTest {
       fixture.apply("drainTimeout: 5m\nforwards: []");
       assertThatThrownBy(() -> connect(port)).isInstanceOf(ConnectException.class);
       assertThat(roundTrip(established, "during the drain")).isEqualTo("during the drain");
+    }
+  }
+
+  @Test
+  void aRemovedForwardsConnectionsAreClosedAtTheDrainTimeoutNotBefore() throws Exception {
+    int target = backends.tcpEcho();
+    int port = forward("old", target, "");
+    try (Socket established = connect(port)) {
+      assertThat(roundTrip(established, "before")).isEqualTo("before");
+      long removed = System.nanoTime();
+      fixture.apply("drainTimeout: 3s\nforwards: []");
+      assertThat(roundTrip(established, "during the drain")).isEqualTo("during the drain");
+      // The relay ends it: a read that waits far longer than the drain timeout sees the close.
+      established.setSoTimeout(60_000);
+      String end;
+      try {
+        end = established.getInputStream().read() < 0 ? "closed" : "data";
+      } catch (SocketException aborted) {
+        end = "closed";
+      }
+      assertThat(end).as("the relay closed the connection at the drain timeout").isEqualTo("closed");
+      assertThat(Duration.ofNanos(System.nanoTime() - removed)).as("not before the drain timeout")
+          .isGreaterThanOrEqualTo(Duration.ofSeconds(3));
     }
   }
 }

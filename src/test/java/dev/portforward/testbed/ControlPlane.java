@@ -47,6 +47,8 @@ public final class ControlPlane implements AutoCloseable {
   private final List<Process> processes = new ArrayList<>();
   /** Null on loopback. */
   private final NodeAccess nodes;
+  /** On loopback: the address the API server advertises into its endpoints; null for none. */
+  private final String advertised;
   private Process apiServer;
 
   /**
@@ -55,10 +57,11 @@ public final class ControlPlane implements AutoCloseable {
    */
   public record NodeAccess(String address, List<String> nodeNames, String serviceCidr) {}
 
-  private ControlPlane(Path bin, Path dir, NodeAccess nodes) {
+  private ControlPlane(Path bin, Path dir, NodeAccess nodes, String advertised) {
     this.bin = bin;
     this.dir = dir;
     this.nodes = nodes;
+    this.advertised = advertised;
     this.etcdPort = freePort();
     this.etcdPeerPort = freePort();
     this.apiPort = freePort();
@@ -66,12 +69,22 @@ public final class ControlPlane implements AutoCloseable {
 
   /** Builds (or finds cached) binaries, starts the control plane and waits until it is ready. */
   public static ControlPlane start(Path dir) throws IOException, InterruptedException {
-    return start(new ControlPlane(binaries(), dir, null));
+    return start(new ControlPlane(binaries(), dir, null, null));
+  }
+
+  /**
+   * A loopback control plane whose API server advertises {@code address} and keeps the
+   * {@code kubernetes} Service's endpoints (the one {@link #start} makes has none), as a cluster's
+   * does. The address is only written into those endpoints: nothing here dials it, so it need
+   * not be this host's.
+   */
+  public static ControlPlane startAdvertising(Path dir, String address) throws IOException, InterruptedException {
+    return start(new ControlPlane(binaries(), dir, null, address));
   }
 
   /** Starts a control plane for real nodes, serving on {@code access.address()} (see the class comment). */
   public static ControlPlane startForNodes(Path dir, NodeAccess access) throws IOException, InterruptedException {
-    return start(new ControlPlane(binaries(), dir, access));
+    return start(new ControlPlane(binaries(), dir, access, null));
   }
 
   private static ControlPlane start(ControlPlane cp) throws IOException, InterruptedException {
@@ -184,11 +197,13 @@ public final class ControlPlane implements AutoCloseable {
     if (nodes == null) {
       command.addAll(List.of(
           "--bind-address=127.0.0.1",
-          // No default route on these machines: name the address, and keep it out of Endpoints.
-          "--advertise-address=127.0.0.1",
-          "--endpoint-reconciler-type=none",
           "--authorization-mode=RBAC",
           "--service-cluster-ip-range=10.96.0.0/16"));
+      // No default route on these machines: name the address, and keep it out of Endpoints
+      // (which refuse loopback) unless another one is to be advertised.
+      command.addAll(advertised == null
+          ? List.of("--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none")
+          : List.of("--advertise-address=" + advertised));
     } else {
       command.addAll(List.of(
           // Only on the nodes' network; the self-signed certificate names this address.

@@ -154,6 +154,19 @@ public final class HomeGateway implements AutoCloseable {
     startDaemon();
   }
 
+  /**
+   * miniupnpd stops, so that the gateway answers nothing, while the router's kernel keeps the
+   * mapping rules; {@link #resume} starts it again, and it reads them back as mappings.
+   */
+  public void pause() throws InterruptedException {
+    stopDaemon();
+  }
+
+  /** Starts miniupnpd again after {@link #pause}. */
+  public void resume() throws IOException {
+    startDaemon();
+  }
+
   /** miniupnpd's debug log, which says why it refused something. */
   public Path log() {
     return log;

@@ -1,5 +1,9 @@
 package dev.portforward.testbed;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -17,8 +21,20 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
   /** How long a deleted forward waits for a node that does not report it gone. */
   public static final Duration DATA_PLANE_TIMEOUT = Duration.ofSeconds(20);
 
+  /** A host name only the test operators resolve (to an allowed external address of RelayDeploymentIT). */
+  public static final String BACKEND_NAME = "backend.portforward.test";
+  /** A host name only the test operators resolve, to an address in the test denylist. */
+  public static final String DENIED_NAME = "denied.portforward.test";
+
+  /**
+   * The hosts file the test operators resolve names with (jdk.net.hosts.file): the machine's own
+   * /etc/hosts plus the two names above, so a test can give a target by name without DNS.
+   */
+  private static final Path HOSTS = hostsFile();
+
   /** The settings every operator test runs under; tests rely on these values. */
   public static final Map<String, String> TEST_SETTINGS = Map.of(
+      "jdk.net.hosts.file", HOSTS.toString(),
       "portforward.metrics.per-resource", "true",
       "portforward.policy.external-targets", "true",
       "portforward.policy.external-target-cidrs", "203.0.113.0/24",
@@ -29,6 +45,19 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
       "portforward.deletion.data-plane-timeout", DATA_PLANE_TIMEOUT.getSeconds() + "s");
 
   private static RoleProcess running;
+
+  private static Path hostsFile() {
+    try {
+      Path file = ControlPlane.projectRoot().resolve("target/testbed-hosts");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, Files.readString(Path.of("/etc/hosts")).stripTrailing() + "\n"
+          + "203.0.113.10 " + BACKEND_NAME + "\n"
+          + "198.51.100.7 " + DENIED_NAME + "\n");
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   @Override
   public void beforeEach(ExtensionContext context) throws Exception {
