@@ -39,8 +39,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * a client namespace outside the nodes, through one helm release of the chart: kernel DNAT to
  * backends on both nodes (the client's address kept for the backend on the node the client
  * dialled, the node's address for the one on the other node, whose reply must come back through
- * the DNAT), a rollout of the backend Deployment, a relay Deployment, a sidecar injected by the
- * chart's webhook next to an app bound to 127.0.0.1, a SOCKS5 relay and a UDP forward.
+ * the DNAT), a rollout of the backend Deployment, a relay Deployment with sourceRanges (its pod
+ * on one node), a sidecar injected by the chart's webhook next to an app bound to 127.0.0.1, a
+ * SOCKS5 relay and a UDP forward.
  */
 @ExtendWith(RealNodes.class)
 class RelayModesOnRealNodesIT {
@@ -119,14 +120,17 @@ class RelayModesOnRealNodesIT {
   }
 
   @Test
-  void aRelayDeploymentCarriesConnectionsFromEveryNode(NodeCluster cluster, KubernetesClient client,
+  void aRelayDeploymentWithSourceRangesCarriesConnectionsFromEveryNode(NodeCluster cluster, KubernetesClient client,
       TestNamespace ns) {
     apply(client, app(ns.name(), "web", 1, "", false) + service(ns.name(), "web", "TCP", 80, 80));
     String backend = awaitPods(client, ns.name(), "web", 1, Set.of()).keySet().iterator().next();
     int port = PortForwards.uniquePort();
+    // sourceRanges: the relay pod on the other node sees the dialled node's address, which it
+    // admits (the node's kernel checked the client), besides the client's own.
     client.resource(PortForwards.of(ns.name(), "relayed", """
-        listen: {port: %d}, target: {service: {name: web, port: 80}}, relay: {mode: Deployment}
-        """.formatted(port))).serverSideApply();
+        listen: {port: %d}, target: {service: {name: web, port: 80}}, relay: {mode: Deployment},
+        sourceRanges: ["%s/32"]
+        """.formatted(port, outside.address()))).serverSideApply();
 
     for (RealNode node : cluster.nodes().subList(0, 2)) {
       await("the backend answers through the relay, dialled at " + node.name()).atMost(SLOW)
@@ -266,18 +270,20 @@ class RelayModesOnRealNodesIT {
     }
     String affinity = !spread ? "" : "affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution:"
         + " [{labelSelector: {matchLabels: {app: " + name + "}}, topologyKey: kubernetes.io/hostname}]}}, ";
+    // One pod per node leaves no room for a surge pod: a rollout replaces one pod at a time.
+    String strategy = !spread ? "" : "  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n";
     return """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: %1$s, namespace: %2$s}
         spec:
           replicas: %3$d
-          selector: {matchLabels: {app: %1$s}}
+        %6$s  selector: {matchLabels: {app: %1$s}}
           template:
             metadata: {labels: {app: %1$s}}
             spec: {terminationGracePeriodSeconds: 1, %4$scontainers: [{%5$s}]}
         ---
-        """.formatted(name, namespace, replicas, affinity, String.join(", ", container));
+        """.formatted(name, namespace, replicas, affinity, String.join(", ", container), strategy);
   }
 
   private static String service(String namespace, String name, String protocol, int port, int targetPort) {
