@@ -64,7 +64,10 @@ class RelayModesOnRealNodesIT {
     }
     String suffix = UUID.randomUUID().toString().substring(0, 6);
     release = new HelmRelease(cluster.controlPlane(), "pf-" + suffix, "pf-system-" + suffix);
-    release.install("crds.enabled=false", "policy.socks5=true");
+    // failurePolicy Fail: a pod the webhook could not answer for (its first calls can take more
+    // than the default 5 s on a loaded machine) is retried by its ReplicaSet, never created bare.
+    release.install("crds.enabled=false", "policy.socks5=true", "sidecarInjection.failurePolicy=Fail",
+        "sidecarInjection.timeoutSeconds=30");
     outside = cluster.network().client(cluster.nodes().size());
     await("an agent ready on each of the " + cluster.nodes().size() + " nodes").atMost(SLOW)
         .pollInterval(Duration.ofSeconds(1))
