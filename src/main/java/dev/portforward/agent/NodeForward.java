@@ -20,6 +20,9 @@ import java.util.List;
  * @param backends where the remaining clients go; empty drops them
  * @param limits what the kernel admits of new connections, so that a flood stays inside this forward
  * @param applicationProtocol what the kernel follows inside the connections (FTP: its data connections)
+ * @param elsewhere backends (of {@code backends} or a route) known to run on another node: connections
+ *     to them leave with this node's address, so that the reply comes back through this node, which
+ *     alone can undo the DNAT (the client's address is kept for every other backend)
  */
 public record NodeForward(
     String namespace,
@@ -32,7 +35,20 @@ public record NodeForward(
     List<SourceRoute> routes,
     List<Backend> backends,
     Limits limits,
-    ApplicationProtocol applicationProtocol) {
+    ApplicationProtocol applicationProtocol,
+    List<InetAddress> elsewhere) {
+
+  public NodeForward {
+    elsewhere = List.copyOf(elsewhere);
+  }
+
+  /** A forward whose backends all keep the client's address (none known to run on another node). */
+  public NodeForward(String namespace, String name, long generation, Protocol protocol, List<InetAddress> listenAddresses,
+      int port, List<Cidr> sourceRanges, List<SourceRoute> routes, List<Backend> backends, Limits limits,
+      ApplicationProtocol applicationProtocol) {
+    this(namespace, name, generation, protocol, listenAddresses, port, sourceRanges, routes, backends, limits,
+        applicationProtocol, List.of());
+  }
 
   /** A forward of plain TCP or UDP. */
   public NodeForward(String namespace, String name, long generation, Protocol protocol, List<InetAddress> listenAddresses,

@@ -182,20 +182,25 @@ public final class NodePlanner {
       try {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
-        List<Backend> backends;
+        List<TargetEndpoints.Endpoint> endpoints = new ArrayList<>();
+        List<TargetEndpoints.Endpoint> defaults;
         if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
           // The relay pods dial the target; this node only takes clients to the ready ones.
-          backends = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
+          defaults = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
         } else {
           for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-            routes.add(new SourceRoute(cidrs(route.getSourceRanges()), backends(view, ns, route.getTarget())));
+            List<TargetEndpoints.Endpoint> routed = backends(view, ns, route.getTarget());
+            endpoints.addAll(routed);
+            routes.add(new SourceRoute(cidrs(route.getSourceRanges()), asBackends(routed)));
           }
-          backends = withSidecar(view, pf, backends(view, ns, spec.getTarget()));
+          defaults = withSidecar(view, pf, backends(view, ns, spec.getTarget()));
         }
+        endpoints.addAll(defaults);
+        List<Backend> backends = asBackends(defaults);
         checkAllowed(backends, routes, denied);
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
             spec.getProtocol(), listen, spec.getListen().getPort(), cidrs(spec.getSourceRanges()), routes, backends,
-            limits(spec), spec.getApplicationProtocol()));
+            limits(spec), spec.getApplicationProtocol(), elsewhere(endpoints, node.getMetadata().getName())));
         entry.setProgrammed(true);
         if (spec.getGateway() != null && holdsMapping(pf, node.getMetadata().getName())) {
           gateway.add(gatewayWish(pf, restrictedTo));
@@ -334,7 +339,8 @@ public final class NodePlanner {
    * With relay.mode Sidecar, only pods that carry this forward's sidecar have a listener on the
    * pod address; packets sent to any other pod would reach nothing.
    */
-  private static List<Backend> withSidecar(View view, PortForward pf, List<Backend> backends) {
+  private static List<TargetEndpoints.Endpoint> withSidecar(View view, PortForward pf,
+      List<TargetEndpoints.Endpoint> backends) {
     if (relayMode(pf.getSpec()) != RelayMode.Sidecar) {
       return backends;
     }
@@ -343,6 +349,27 @@ public final class NodePlanner {
                 .filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName())).toList(), Map.of(), 0)
         .stream().map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
     return backends.stream().filter(b -> carrying.contains(b.address())).toList();
+  }
+
+  /**
+   * The backends known to run on another node (their EndpointSlice endpoint's nodeName, or their
+   * pod's spec.nodeName, names another node). A backend there would answer the client directly,
+   * past this node, whose conntrack alone can undo the DNAT, and the client would drop the
+   * answer; so connections to them are masqueraded to this node's address, as kube-proxy does
+   * for a NodePort with externalTrafficPolicy Cluster. A backend whose node is unknown (an
+   * external target, an endpoint without nodeName) keeps the client's address.
+   */
+  private static List<InetAddress> elsewhere(List<TargetEndpoints.Endpoint> endpoints, String node) {
+    return endpoints.stream()
+        .filter(e -> e.nodeName() != null && !e.nodeName().equals(node))
+        .map(TargetEndpoints.Endpoint::address)
+        .distinct()
+        .sorted(Comparator.comparing(NetUtil::toAddressString))
+        .toList();
+  }
+
+  private static List<Backend> asBackends(List<TargetEndpoints.Endpoint> endpoints) {
+    return endpoints.stream().map(e -> new Backend(e.address(), e.port())).distinct().toList();
   }
 
   /**
@@ -382,8 +409,8 @@ public final class NodePlanner {
         .toList();
   }
 
-  private static List<Backend> backends(View view, String namespace, Target target) {
-    List<Backend> backends;
+  private static List<TargetEndpoints.Endpoint> backends(View view, String namespace, Target target) {
+    List<TargetEndpoints.Endpoint> backends;
     if (target.getService() != null) {
       backends = serviceBackends(view, namespace, target.getService().getName(), target.getService().getPort());
     } else if (target.getPods() != null) {
@@ -394,12 +421,12 @@ public final class NodePlanner {
       if (NetUtil.createInetAddressFromIpAddressString(host) == null) {
         throw new IllegalArgumentException("external host " + host + " is a name; kernel forwards need an address");
       }
-      backends = List.of(new Backend(Cidr.parseAddress(host), target.getExternal().getPort()));
+      backends = List.of(new TargetEndpoints.Endpoint(Cidr.parseAddress(host), target.getExternal().getPort(), true));
     }
     return backends;
   }
 
-  private static List<Backend> serviceBackends(View view, String namespace, String name, int port) {
+  private static List<TargetEndpoints.Endpoint> serviceBackends(View view, String namespace, String name, int port) {
     return view.service(namespace, name)
         .flatMap(s -> s.getSpec().getPorts().stream().filter(p -> p.getPort() == port).findFirst())
         .map(servicePort -> ready(TargetEndpoints.ofServicePort(servicePort, view.endpointSlices(namespace, name))))
@@ -407,10 +434,9 @@ public final class NodePlanner {
   }
 
   /** Only ready endpoints take new connections; one address behind several slices counts once. */
-  private static List<Backend> ready(List<TargetEndpoints.Endpoint> endpoints) {
+  private static List<TargetEndpoints.Endpoint> ready(List<TargetEndpoints.Endpoint> endpoints) {
     return endpoints.stream()
         .filter(TargetEndpoints.Endpoint::ready)
-        .map(e -> new Backend(e.address(), e.port()))
         .distinct()
         .toList();
   }

@@ -19,8 +19,15 @@ import java.util.Optional;
  */
 public final class TargetEndpoints {
 
-  /** One address and port of a target, and whether it takes traffic now. */
-  public record Endpoint(InetAddress address, int port, boolean ready) {}
+  /**
+   * One address and port of a target, whether it takes traffic now, and the node it runs on
+   * (null when unknown: an EndpointSlice endpoint without nodeName, a pod not scheduled yet).
+   */
+  public record Endpoint(InetAddress address, int port, boolean ready, String nodeName) {
+    public Endpoint(InetAddress address, int port, boolean ready) {
+      this(address, port, ready, null);
+    }
+  }
 
   private TargetEndpoints() {}
 
@@ -46,7 +53,7 @@ public final class TargetEndpoints {
         endpoint.getAddresses().stream()
             .map(NetUtil::createInetAddressFromIpAddressString)
             .filter(Objects::nonNull)
-            .forEach(address -> endpoints.add(new Endpoint(address, port.get(), ready)));
+            .forEach(address -> endpoints.add(new Endpoint(address, port.get(), ready, endpoint.getNodeName())));
       });
     }
     return endpoints;
@@ -57,10 +64,11 @@ public final class TargetEndpoints {
     List<Endpoint> endpoints = new ArrayList<>();
     for (Pod pod : matching(pods, selector)) {
       boolean ready = isReady(pod);
+      String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
       podIps(pod).stream()
           .map(NetUtil::createInetAddressFromIpAddressString)
           .filter(Objects::nonNull)
-          .forEach(address -> endpoints.add(new Endpoint(address, port, ready)));
+          .forEach(address -> endpoints.add(new Endpoint(address, port, ready, nodeName)));
     }
     return endpoints;
   }

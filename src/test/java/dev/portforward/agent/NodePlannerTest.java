@@ -171,6 +171,46 @@ class NodePlannerTest {
     assertThat(plan.report()).extracting(ForwardReport::isProgrammed).containsExactly(true);
   }
 
+  @Test
+  void backendsKnownToRunOnAnotherNodeAreMarkedForMasqueradingTheOthersKeepTheClientAddress() {
+    forwards.add(serviceForward("spread", "web"));
+    services.add(selectorless("web"));
+    slices.add(new EndpointSliceBuilder().withNewMetadata().withNamespace("n").withName("web-1")
+        .addToLabels("kubernetes.io/service-name", "web").endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("http").withPort(8080).endPort()
+        .addNewEndpoint().withAddresses("10.244.1.5").withNodeName("n1").endEndpoint()
+        .addNewEndpoint().withAddresses("10.244.2.5").withNodeName("n9").endEndpoint()
+        .addNewEndpoint().withAddresses("10.244.3.5").endEndpoint()
+        .build());
+    PortForward byPods = external("by-pods", Map.of(), "203.0.113.5", true);
+    byPods.getSpec().getListen().setPort(7000);
+    PodsTarget target = new PodsTarget();
+    target.setSelector(Map.of("app", "api"));
+    target.setPort(9090);
+    byPods.getSpec().getTarget().setExternal(null);
+    byPods.getSpec().getTarget().setPods(target);
+    forwards.add(byPods);
+    pods.add(scheduled("api-here", "10.244.1.6", "n1"));
+    pods.add(scheduled("api-there", "10.244.2.6", "n9"));
+
+    NodePlanner.Plan plan = plan();
+
+    assertThat(plan.forwards()).extracting(NodeForward::name, f -> f.elsewhere().stream().map(io.netty.util.NetUtil::toAddressString).toList())
+        .containsExactlyInAnyOrder(
+            tuple("spread", List.of("10.244.2.5")),
+            tuple("by-pods", List.of("10.244.2.6")));
+    assertThat(plan.forwards()).filteredOn(f -> f.name().equals("spread")).singleElement()
+        .extracting(f -> f.backends().size()).isEqualTo(3);
+  }
+
+  private static Pod scheduled(String name, String ip, String nodeName) {
+    return new PodBuilder().withNewMetadata().withNamespace("n").withName(name).addToLabels("app", "api").endMetadata()
+        .withNewSpec().withNodeName(nodeName).endSpec()
+        .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus()
+        .build();
+  }
+
   private NodePlanner.Plan plan() {
     return NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT);
   }

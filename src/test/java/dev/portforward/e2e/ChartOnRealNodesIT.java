@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The chart installed with helm on real nodes, from the image the build makes: operator pods ready
  * with one leader that keeps renewing its lease, the agent on every node, and a PortForward (relay
  * mode None: the agent's kernel DNAT) to nginx pods behind a Service, reached from a client
- * namespace outside the nodes, the backend seeing the client's own address; then helm uninstall.
+ * namespace outside the nodes, a backend on the dialled node seeing the client's own address (one
+ * on another node the node's); then helm uninstall.
  */
 @ExtendWith(RealNodes.class)
 class ChartOnRealNodesIT {
@@ -77,8 +78,16 @@ class ChartOnRealNodesIT {
       await("the backend answers through the forward").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
           .until(() -> curl(cluster, outside, url), answer -> backends.stream().anyMatch(
               pod -> answer.contains("hostname=" + pod + " ")));
-      assertThat(curl(cluster, outside, url)).as("the backend sees the client's own address")
-          .contains("client=" + outside.address() + ":");
+      // A backend on the dialled node sees the client's own address; one on another node, the
+      // dialled node's (masqueraded, so that its reply comes back through the DNAT).
+      RealNode dialled = cluster.nodes().get(0);
+      String answer = curl(cluster, outside, url);
+      String answering = backends.stream().filter(pod -> answer.contains("hostname=" + pod + " ")).findFirst()
+          .orElseThrow(() -> new AssertionError("no backend answered: " + answer));
+      boolean local = dialled.name().equals(client.pods().inNamespace(ns.name()).withName(answering).get()
+          .getSpec().getNodeName());
+      assertThat(answer).as(local ? "the backend sees the client's own address" : "the backend sees the node's address")
+          .contains("client=" + (local ? outside.address() : dialled.address()) + ":");
 
       // Deleted while the operator runs, so that its finalizer is handled.
       client.resources(dev.portforward.api.v1alpha1.PortForward.class).inNamespace(ns.name()).withName("web")

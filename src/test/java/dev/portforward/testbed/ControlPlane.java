@@ -214,6 +214,10 @@ public final class ControlPlane implements AutoCloseable {
           "--service-cluster-ip-range=" + nodes.serviceCidr(),
           // Never resolve a node's name through the machine's DNS: dial its InternalIP.
           "--kubelet-preferred-address-types=InternalIP",
+          // Webhooks (the chart's sidecar injection) are called at a ready endpoint of their
+          // Service, a pod address the machine routes to its node: cluster IPs exist only inside
+          // the nodes (kube-proxy), and the machine would send them out by its default route.
+          "--enable-aggregator-routing=true",
           "--kubelet-client-certificate=" + KubeletPki.clientCertificate(dir.resolve("pki")),
           "--kubelet-client-key=" + KubeletPki.clientKey(dir.resolve("pki"))));
     }

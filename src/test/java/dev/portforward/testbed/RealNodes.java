@@ -19,7 +19,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * JUnit 5 extension: one {@link NodeCluster} of real nodes for the whole test run (started on
- * first use, torn down when the run ends; -Dtestbed.nodes=2 for two nodes), with the CRDs from
+ * first use, torn down when the run ends; two nodes, -Dtestbed.nodes=N for another count), with the CRDs from
  * crds/ installed and a fresh namespace per test. Tests receive the {@link NodeCluster}, its
  * {@link KubernetesClient} and their {@link TestNamespace}. Skipped, saying why, where nodes
  * cannot run (not root, no runc or CNI plugins).
@@ -59,7 +59,7 @@ public final class RealNodes implements BeforeAllCallback, BeforeEachCallback, A
     try {
       Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
       Path dir = Files.createTempDirectory(target, "nodes-");
-      int nodes = Integer.getInteger("testbed.nodes", 1);
+      int nodes = Integer.getInteger("testbed.nodes", 2);
       NodeCluster cluster = NodeCluster.start(dir, nodes, List.of());
       RealCluster.installCrds(cluster.client());
       return new Shared(cluster);

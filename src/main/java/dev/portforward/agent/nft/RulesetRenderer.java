@@ -76,6 +76,8 @@ public final class RulesetRenderer {
           type nat hook postrouting priority 100; policy accept;
           ct status dnat ip saddr . ip daddr @hairpin4 masquerade
           ct status dnat ip6 saddr . ip6 daddr @hairpin6 masquerade
+          ct status dnat meta l4proto . ct original ip daddr . ip daddr . th dport @elsewhere4 masquerade
+          ct status dnat meta l4proto . ct original ip6 daddr . ip6 daddr . th dport @elsewhere6 masquerade
         }
       """;
   /**
@@ -85,7 +87,13 @@ public final class RulesetRenderer {
    */
   private static final List<Declaration> HAIRPIN_SETS = List.of(
       new Declaration("hairpin4", "ipv4_addr . ipv4_addr"),
-      new Declaration("hairpin6", "ipv6_addr . ipv6_addr"));
+      new Declaration("hairpin6", "ipv6_addr . ipv6_addr"),
+      // A backend on another node would answer the client directly, past this node's conntrack:
+      // connections a forward (protocol . listen address) sends to it (address . port) are
+      // masqueraded, and only those: kube-proxy's own DNAT to the same pod from a Service keeps
+      // its source, because its original destination is a cluster IP, not a forward's listen address.
+      new Declaration("elsewhere4", "inet_proto . ipv4_addr . ipv4_addr . inet_service"),
+      new Declaration("elsewhere6", "inet_proto . ipv6_addr . ipv6_addr . inet_service"));
 
   /**
    * Sources one forward's rate limit tracks at once, per address family: a few MB of kernel
@@ -197,7 +205,7 @@ public final class RulesetRenderer {
   /** A map or set of the table: its name and nft type. */
   private record Declaration(String name, String type) {}
 
-  /** An element of a hairpin set. */
+  /** An element of a masquerading set (hairpin or elsewhere). */
   private record Hairpin(String set, String key) {}
 
   /** Everything one forward adds to the table. */
@@ -298,16 +306,37 @@ public final class RulesetRenderer {
     }
   }
 
-  /** The (backend . backend) elements of the hairpin sets, for every backend of every forward. */
+  /**
+   * The elements of the masquerading sets: (backend . backend) in the hairpin sets for every
+   * backend of every forward, and (protocol . listen address . backend . port) in the elsewhere
+   * sets for every backend a forward knows to run on another node.
+   */
   private static Set<Hairpin> hairpins(List<NodeForward> forwards) {
-    return forwards.stream()
-        .flatMap(f -> Stream.concat(f.backends().stream(), f.routes().stream().flatMap(r -> r.backends().stream())))
+    Set<Hairpin> elements = forwards.stream()
+        .flatMap(RulesetRenderer::allBackends)
         .map(Backend::address)
         .map(a -> {
           String address = NetUtil.toAddressString(a);
           return new Hairpin(a instanceof Inet4Address ? "hairpin4" : "hairpin6", address + " . " + address);
         })
-        .collect(Collectors.toSet());
+        .collect(Collectors.toCollection(HashSet::new));
+    for (NodeForward f : forwards) {
+      String proto = f.protocol().name().toLowerCase(Locale.ROOT);
+      List<Backend> elsewhere = allBackends(f).filter(b -> f.elsewhere().contains(b.address())).distinct().toList();
+      for (InetAddress listen : f.listenAddresses()) {
+        for (Backend b : elsewhere) {
+          if ((listen instanceof Inet4Address) == (b.address() instanceof Inet4Address)) {
+            elements.add(new Hairpin(listen instanceof Inet4Address ? "elsewhere4" : "elsewhere6", proto + " . "
+                + NetUtil.toAddressString(listen) + " . " + NetUtil.toAddressString(b.address()) + " . " + b.port()));
+          }
+        }
+      }
+    }
+    return elements;
+  }
+
+  private static Stream<Backend> allBackends(NodeForward f) {
+    return Stream.concat(f.backends().stream(), f.routes().stream().flatMap(r -> r.backends().stream()));
   }
 
   /** fw_ and 16 hex digits of SHA-256(namespace/name): stable, and within nft's name limits. */

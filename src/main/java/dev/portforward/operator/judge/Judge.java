@@ -5,6 +5,7 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.dataplane.DataPlaneState;
@@ -26,6 +27,7 @@ import dev.portforward.operator.target.Resolution;
 import dev.portforward.operator.target.TargetResolver;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
+import io.netty.util.NetUtil;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,7 +101,8 @@ public final class Judge {
           Optional.empty());
     }
     RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf, snapshot),
-        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations());
+        resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations(),
+        carrierAddresses(spec, nodes));
     if (relayPlan.problem().isPresent()) {
       // Not a passing state (a headless Service, a named targetPort): no relay for it.
       return new Judgement(blocked(accepted, relayPlan.problem().get(), spec, Reason.REFS_NOT_RESOLVED,
@@ -186,6 +189,24 @@ public final class Judge {
       return Check.fail(relays.reason(), relays.message() + (nodes.ok() ? "" : "; " + nodes.message()));
     }
     return nodes.ok() ? Check.ok(nodes.reason(), nodes.message() + ", " + relays.message()) : nodes;
+  }
+
+  /**
+   * The InternalIP/ExternalIP addresses of the nodes that carry the forward (as the agents select
+   * themselves), sorted: a relay config that changes only when they do.
+   */
+  private List<String> carrierAddresses(PortForwardSpec spec, List<Node> nodes) {
+    Map<String, String> selector = Optional.ofNullable(spec.getListen().getNodeSelector()).orElse(Map.of());
+    return nodes.stream()
+        .filter(node -> NodeSelection.selects(selector, node, controlPlaneNodes))
+        .flatMap(node -> Optional.ofNullable(node.getStatus()).map(s -> s.getAddresses()).orElse(List.of()).stream())
+        .filter(a -> "InternalIP".equals(a.getType()) || "ExternalIP".equals(a.getType()))
+        .map(a -> a.getAddress())
+        .filter(a -> a != null && NetUtil.createInetAddressFromIpAddressString(a) != null)
+        .map(a -> NetUtil.toAddressString(NetUtil.createInetAddressFromIpAddressString(a)))
+        .distinct()
+        .sorted()
+        .toList();
   }
 
   private static RelayMode relayMode(PortForwardSpec spec) {

@@ -11,6 +11,7 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.Socks5;
 import dev.portforward.common.RelayNames;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +33,10 @@ public final class RelayConfigs {
   /**
    * A relay Deployment's config: one forward on {@link RelayNames#RELAY_PORT} (the agent DNATs
    * listen.port there) to {@code host:port}, the address the operator resolved and checked.
+   * {@code nodeAddresses}: see {@link #forward}.
    */
-  public static String deployment(PortForward pf, String host, int port) {
-    return render(forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), host, port));
+  public static String deployment(PortForward pf, String host, int port, List<String> nodeAddresses) {
+    return render(forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), host, port, nodeAddresses));
   }
 
   /**
@@ -42,16 +44,17 @@ public final class RelayConfigs {
    * listen address is the pod IP, next to an app bound to 127.0.0.1 on the same port) and forwards
    * to that app on 127.0.0.1.
    */
-  public static String sidecar(PortForward pf, int port) {
-    return render(forward(pf, forwardName(pf) + "/" + port, Map.of("port", port), "127.0.0.1", port));
+  public static String sidecar(PortForward pf, int port, List<String> nodeAddresses) {
+    return render(forward(pf, forwardName(pf) + "/" + port, Map.of("port", port), "127.0.0.1", port, nodeAddresses));
   }
 
   /**
    * A SOCKS5 relay's config: each CONNECT is checked against the PortForward's allowedDestinations
    * and, besides the relay's built-in denylist, {@code deniedDestinations} (the operator's).
    */
-  public static String socks5(PortForward pf, List<String> deniedDestinations) {
-    Map<String, Object> forward = forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), null, 0);
+  public static String socks5(PortForward pf, List<String> deniedDestinations, List<String> nodeAddresses) {
+    Map<String, Object> forward = forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), null, 0,
+        nodeAddresses);
     forward.put("protocol", "SOCKS5");
     Socks5 spec = pf.getSpec().getRelay().getSocks5();
     Map<String, Object> socks5 = new LinkedHashMap<>();
@@ -72,8 +75,14 @@ public final class RelayConfigs {
     return pf.getMetadata().getNamespace() + "/" + pf.getMetadata().getName();
   }
 
+  /**
+   * @param nodeAddresses the addresses of the nodes that carry the forward: a node masquerades the
+   *     connections it sends to a relay on another node (so that the reply comes back through its
+   *     DNAT), so these arrive from the node's address, after the node's kernel checked the
+   *     client against sourceRanges; the relay admits them besides sourceRanges
+   */
   private static Map<String, Object> forward(PortForward pf, String name, Map<String, Object> listen, String host,
-      int port) {
+      int port, List<String> nodeAddresses) {
     PortForwardSpec spec = pf.getSpec();
     Map<String, Object> forward = new LinkedHashMap<>();
     forward.put("name", name);
@@ -93,7 +102,9 @@ public final class RelayConfigs {
       forward.put("idleTimeout", relay.getIdleTimeout());
     }
     if (spec.getSourceRanges() != null && !spec.getSourceRanges().isEmpty()) {
-      forward.put("sourceRanges", spec.getSourceRanges());
+      List<String> ranges = new ArrayList<>(spec.getSourceRanges());
+      nodeAddresses.forEach(address -> ranges.add(address + (address.contains(":") ? "/128" : "/32")));
+      forward.put("sourceRanges", ranges.stream().distinct().toList());
     }
     return forward;
   }

@@ -35,16 +35,21 @@ public final class RelayPlans {
 
   private RelayPlans() {}
 
-  /** {@code deniedDestinations}: the operator's denylist, which SOCKS5 relays check every CONNECT against. */
+  /**
+   * {@code deniedDestinations}: the operator's denylist, which SOCKS5 relays check every CONNECT
+   * against; {@code nodeAddresses}: the addresses of the nodes that carry the forward, which
+   * reach a relay on another node with their own address (masqueraded), and which the relay
+   * therefore admits besides sourceRanges.
+   */
   public static RelayPlan plan(PortForward pf, Optional<Service> service, List<Backend> backends,
-      OperatorConfig.Relays settings, List<String> deniedDestinations) {
+      OperatorConfig.Relays settings, List<String> deniedDestinations, List<String> nodeAddresses) {
     RelayMode mode = pf.getSpec().getRelay() == null ? RelayMode.None : pf.getSpec().getRelay().getMode();
     Target target = pf.getSpec().getTarget();
     return switch (mode) {
-      case Deployment -> deployment(pf, target, service, backends, settings);
-      case Sidecar -> sidecar(pf, target, service);
+      case Deployment -> deployment(pf, target, service, backends, settings, nodeAddresses);
+      case Sidecar -> sidecar(pf, target, service, nodeAddresses);
       case Socks5 -> RelayPlan.of(
-          RelayWorkload.configMap(pf, RelayConfigs.socks5(pf, deniedDestinations)),
+          RelayWorkload.configMap(pf, RelayConfigs.socks5(pf, deniedDestinations, nodeAddresses)),
           RelayWorkload.deployment(pf, settings),
           RelayWorkload.service(pf));
       case None -> RelayPlan.of();
@@ -67,7 +72,7 @@ public final class RelayPlans {
    * kube-proxy balances over the endpoints. Pods targets are refused by the policy.
    */
   private static RelayPlan deployment(PortForward pf, Target target, Optional<Service> service,
-      List<Backend> backends, OperatorConfig.Relays settings) {
+      List<Backend> backends, OperatorConfig.Relays settings, List<String> nodeAddresses) {
     String host;
     int port;
     if (target.getExternal() != null) {
@@ -83,13 +88,14 @@ public final class RelayPlans {
       port = target.getService().getPort();
     }
     return RelayPlan.of(
-        RelayWorkload.configMap(pf, RelayConfigs.deployment(pf, host, port)),
+        RelayWorkload.configMap(pf, RelayConfigs.deployment(pf, host, port, nodeAddresses)),
         RelayWorkload.deployment(pf, settings),
         RelayWorkload.service(pf));
   }
 
   /** The sidecar listens on the port the app listens on: a Service port's numeric targetPort. */
-  private static RelayPlan sidecar(PortForward pf, Target target, Optional<Service> service) {
+  private static RelayPlan sidecar(PortForward pf, Target target, Optional<Service> service,
+      List<String> nodeAddresses) {
     int port;
     if (target.getPods() != null) {
       port = target.getPods().getPort();
@@ -108,6 +114,6 @@ public final class RelayPlans {
       return RelayPlan.refused(Reason.UNSUPPORTED_VALUE,
           "relay.mode Sidecar needs a service or pods target: the sidecar runs next to the target pods");
     }
-    return RelayPlan.of(RelayWorkload.configMap(pf, RelayConfigs.sidecar(pf, port)));
+    return RelayPlan.of(RelayWorkload.configMap(pf, RelayConfigs.sidecar(pf, port, nodeAddresses)));
   }
 }

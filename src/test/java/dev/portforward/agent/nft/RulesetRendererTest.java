@@ -12,6 +12,7 @@ import dev.portforward.common.Cidr;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,16 +24,17 @@ class RulesetRendererTest {
   @Test
   void representativeForwards() throws Exception {
     List<NodeForward> forwards = List.of(
-        // 80 -> 8080 on both of the node's addresses, two backends.
-        forward("shop", "web", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 80, List.of(), List.of(),
-            backend("10.244.1.5", 8080), backend("10.244.2.7", 8080)),
+        // 80 -> 8080 on both of the node's addresses, two backends, one of them on another node.
+        elsewhere(forward("shop", "web", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 80, List.of(), List.of(),
+            backend("10.244.1.5", 8080), backend("10.244.2.7", 8080)), "10.244.2.7"),
         // UDP on one address, allowlisted sources (both families), one backend.
         forward("infra", "dns", Protocol.UDP, List.of("192.0.2.10"), 5353,
             List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("2001:db8::/32")), List.of(), backend("10.244.3.9", 53)),
-        // Per-source route first, the rest to the default backend, dual-stack listen.
-        forward("shop", "admin", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 8443, List.of(),
+        // Per-source route first, the rest to the default backend, dual-stack listen; the route's
+        // backend and the IPv6 one on other nodes.
+        elsewhere(forward("shop", "admin", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 8443, List.of(),
             List.of(new SourceRoute(List.of(Cidr.parse("10.1.0.0/16")), List.of(backend("10.244.4.4", 443)))),
-            backend("10.244.5.5", 443), backend("fd00::5", 443)));
+            backend("10.244.5.5", 443), backend("fd00::5", 443)), "10.244.4.4", "fd00::5"));
 
     assertGolden("representative.nft", RulesetRenderer.render(forwards));
   }
@@ -43,8 +45,8 @@ class RulesetRendererTest {
         backend("10.244.1.5", 8080));
     NodeForward moved = forward("shop", "api", Protocol.TCP, List.of("192.0.2.10"), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
         backend("10.244.1.6", 8080));
-    NodeForward movedTo = forward("shop", "api", Protocol.TCP, List.of("192.0.2.10"), 81, List.of(Cidr.parse("10.0.0.0/8")), List.of(),
-        backend("10.244.9.9", 8080));
+    NodeForward movedTo = elsewhere(forward("shop", "api", Protocol.TCP, List.of("192.0.2.10"), 81,
+        List.of(Cidr.parse("10.0.0.0/8")), List.of(), backend("10.244.9.9", 8080)), "10.244.9.9");
     NodeForward added = forward("shop", "new", Protocol.UDP, List.of("192.0.2.10"), 53, List.of(), List.of(),
         backend("10.244.1.7", 53));
 
@@ -120,6 +122,13 @@ class RulesetRendererTest {
       List<Cidr> sources, List<SourceRoute> routes, Backend... backends) {
     return new NodeForward(ns, name, 1, protocol, listen.stream().map(Cidr::parseAddress).toList(), port, sources,
         routes, List.of(backends));
+  }
+
+  /** {@code f} with {@code addresses} known to run on another node. */
+  private static NodeForward elsewhere(NodeForward f, String... addresses) {
+    return new NodeForward(f.namespace(), f.name(), f.generation(), f.protocol(), f.listenAddresses(), f.port(),
+        f.sourceRanges(), f.routes(), f.backends(), f.limits(), f.applicationProtocol(),
+        Stream.of(addresses).map(Cidr::parseAddress).toList());
   }
 
   private static Backend backend(String address, int port) {

@@ -30,7 +30,7 @@ class RelayConfigsTest {
   void aDeploymentRelayListensOnTheRelayPortAndDialsTheCheckedAddress() throws Exception {
     PortForward pf = forward(RelayMode.Deployment);
 
-    Forward forward = single(RelayConfigs.deployment(pf, "203.0.113.7", 443));
+    Forward forward = single(RelayConfigs.deployment(pf, "203.0.113.7", 443, List.of()));
 
     assertThat(forward.name()).isEqualTo("team-a/web");
     assertThat(forward.protocol()).isEqualTo(Forward.Protocol.TCP);
@@ -43,12 +43,25 @@ class RelayConfigsTest {
   }
 
   @Test
+  void aRelayWithSourceRangesAlsoAdmitsTheNodesThatMasqueradeToIt() throws Exception {
+    PortForward pf = forward(RelayMode.Deployment);
+
+    Forward forward = single(RelayConfigs.deployment(pf, "203.0.113.7", 443, List.of("10.0.0.11", "fd00::11")));
+
+    assertThat(forward.sourceRanges())
+        .containsExactly(Cidr.parse("192.0.2.0/24"), Cidr.parse("10.0.0.11/32"), Cidr.parse("fd00::11/128"));
+    pf.getSpec().setSourceRanges(null);
+    assertThat(single(RelayConfigs.deployment(pf, "203.0.113.7", 443, List.of("10.0.0.11"))).sourceRanges())
+        .as("without sourceRanges every client is admitted: nothing to add").isEmpty();
+  }
+
+  @Test
   void aSidecarListensOnTheAppPortWithoutAnAddressAndDialsLoopback() throws Exception {
     PortForward pf = forward(RelayMode.Sidecar);
     pf.getSpec().setProtocol(Protocol.UDP);
     pf.getSpec().getRelay().setProxyProtocol(ProxyProtocol.None);
 
-    String yaml = RelayConfigs.sidecar(pf, 8080);
+    String yaml = RelayConfigs.sidecar(pf, 8080, List.of());
     Forward forward = single(yaml);
 
     assertThat(yaml).doesNotContain("address");
@@ -66,7 +79,7 @@ class RelayConfigsTest {
     pf.getSpec().getRelay().setMode(RelayMode.Deployment);
     pf.getSpec().setSourceRanges(null);
 
-    String yaml = RelayConfigs.deployment(pf, "2001:db8::7", 443);
+    String yaml = RelayConfigs.deployment(pf, "2001:db8::7", 443, List.of());
     Forward forward = single(yaml);
 
     assertThat(yaml).doesNotContain("proxyProtocol", "maxConnections", "idleTimeout", "sourceRanges");
@@ -83,7 +96,7 @@ class RelayConfigsTest {
     socks5.setAllowedDestinations(List.of("203.0.113.0/24"));
     pf.getSpec().getRelay().setSocks5(socks5);
 
-    RelayConfig config = RelayConfigParser.parse(RelayConfigs.socks5(pf, List.of("198.51.100.0/24")));
+    RelayConfig config = RelayConfigParser.parse(RelayConfigs.socks5(pf, List.of("198.51.100.0/24"), List.of()));
 
     Forward forward = config.forwards().get(0);
     assertThat(forward.protocol()).isEqualTo(Forward.Protocol.SOCKS5);
@@ -96,7 +109,7 @@ class RelayConfigsTest {
     });
     // The users Secret is mounted in the pod; the relay reads it from there (not here: no such directory).
     socks5.setUsersSecretName("socks-users");
-    assertThat(RelayConfigs.socks5(pf, List.of())).contains("usersDirectory: " + RelayConfigs.USERS_DIR)
+    assertThat(RelayConfigs.socks5(pf, List.of(), List.of())).contains("usersDirectory: " + RelayConfigs.USERS_DIR)
         .doesNotContain("deniedDestinations");
   }
 

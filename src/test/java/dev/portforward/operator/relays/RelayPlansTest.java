@@ -38,7 +38,7 @@ class RelayPlansTest {
 
   @Test
   void anExternalNameIsDialledAtTheAddressThatWasChecked() throws Exception {
-    RelayPlan plan = RelayPlans.plan(forward(RelayMode.Deployment), Optional.empty(), RESOLVED, SETTINGS, List.of());
+    RelayPlan plan = RelayPlans.plan(forward(RelayMode.Deployment), Optional.empty(), RESOLVED, SETTINGS, List.of(), List.of());
 
     assertThat(plan.problem()).isEmpty();
     assertThat(plan.objects()).extracting(o -> o.getKind() + "/" + o.getMetadata().getName())
@@ -49,7 +49,7 @@ class RelayPlansTest {
   @Test
   void relayPodsRequestResourcesGetThePullSecretsAndRunOnLinux() {
     Deployment deployment = (Deployment) RelayPlans.plan(forward(RelayMode.Deployment), Optional.empty(), RESOLVED,
-        SETTINGS, List.of()).objects().get(1);
+        SETTINGS, List.of(), List.of()).objects().get(1);
     PodSpec pod = deployment.getSpec().getTemplate().getSpec();
 
     assertThat(pod.getImagePullSecrets()).extracting(LocalObjectReference::getName).containsExactly("regcred");
@@ -87,12 +87,12 @@ class RelayPlansTest {
   @Test
   void aConfigChangeLeavesThePodTemplateAsItIs() {
     PortForward pf = forward(RelayMode.Deployment);
-    Deployment before = (Deployment) RelayPlans.plan(pf, Optional.empty(), RESOLVED, SETTINGS, List.of()).objects().get(1);
+    Deployment before = (Deployment) RelayPlans.plan(pf, Optional.empty(), RESOLVED, SETTINGS, List.of(), List.of()).objects().get(1);
     pf.getSpec().getRelay().setMaxConnections(7);
     pf.getSpec().getRelay().setIdleTimeout("1m");
     pf.getSpec().setSourceRanges(List.of("198.51.100.0/24"));
 
-    RelayPlan after = RelayPlans.plan(pf, Optional.empty(), RESOLVED, SETTINGS, List.of());
+    RelayPlan after = RelayPlans.plan(pf, Optional.empty(), RESOLVED, SETTINGS, List.of(), List.of());
 
     assertThat(((Deployment) after.objects().get(1))).isEqualTo(before);
     assertThat(before.getSpec().getReplicas()).isEqualTo(2);
@@ -111,9 +111,9 @@ class RelayPlansTest {
     PortForward pf = forward(RelayMode.Deployment);
     pf.getSpec().setTarget(serviceTarget("web", 80));
 
-    assertThat(target(RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString(8080))), List.of(), SETTINGS, List.of())))
+    assertThat(target(RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString(8080))), List.of(), SETTINGS, List.of(), List.of())))
         .contains(new Forward.Target("10.96.0.20", 80));
-    RelayPlan headless = RelayPlans.plan(pf, Optional.of(service("None", new IntOrString(8080))), List.of(), SETTINGS, List.of());
+    RelayPlan headless = RelayPlans.plan(pf, Optional.of(service("None", new IntOrString(8080))), List.of(), SETTINGS, List.of(), List.of());
     assertThat(headless.objects()).isEmpty();
     assertThat(headless.problem()).get().extracting(c -> c.reason()).isEqualTo(Reason.UNSUPPORTED_SERVICE);
   }
@@ -123,11 +123,11 @@ class RelayPlansTest {
     PortForward pf = forward(RelayMode.Sidecar);
     pf.getSpec().setTarget(serviceTarget("web", 80));
 
-    RelayPlan plan = RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString(8080))), List.of(), SETTINGS, List.of());
+    RelayPlan plan = RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString(8080))), List.of(), SETTINGS, List.of(), List.of());
 
     assertThat(plan.objects()).extracting(o -> o.getKind()).containsExactly("ConfigMap");
     assertThat(target(plan)).contains(new Forward.Target("127.0.0.1", 8080));
-    RelayPlan named = RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString("http"))), List.of(), SETTINGS, List.of());
+    RelayPlan named = RelayPlans.plan(pf, Optional.of(service("10.96.0.20", new IntOrString("http"))), List.of(), SETTINGS, List.of(), List.of());
     assertThat(named.problem()).get().extracting(c -> c.message()).asString()
         .contains("named targetPort http", "numeric targetPort");
   }
@@ -141,7 +141,7 @@ class RelayPlansTest {
     socks5.setUsersSecretName("socks-users");
     pf.getSpec().getRelay().setSocks5(socks5);
 
-    RelayPlan plan = RelayPlans.plan(pf, Optional.empty(), List.of(), SETTINGS, List.of());
+    RelayPlan plan = RelayPlans.plan(pf, Optional.empty(), List.of(), SETTINGS, List.of(), List.of());
 
     PodSpec pod = ((Deployment) plan.objects().get(1)).getSpec().getTemplate().getSpec();
     assertThat(pod.getVolumes()).anyMatch(v -> v.getSecret() != null && "socks-users".equals(v.getSecret().getSecretName()));
