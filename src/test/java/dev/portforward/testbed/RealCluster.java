@@ -71,16 +71,21 @@ public final class RealCluster
   public static void installCrds(KubernetesClient client) throws Exception {
     try (var files = Files.list(ControlPlane.projectRoot().resolve("crds"))) {
       for (Path file : files.sorted().toList()) {
-        try (var in = Files.newInputStream(file)) {
-          var crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-          client.resource(crd).forceConflicts().serverSideApply();
-          client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-              .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions() != null
-                  && c.getStatus().getConditions().stream()
-                  .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
-                  1, TimeUnit.MINUTES);
-        }
+        applyCrd(client, file);
       }
+    }
+  }
+
+  /** Applies the CRD in one file (server-side, as users are told to) and waits until established. */
+  public static void applyCrd(KubernetesClient client, Path file) throws Exception {
+    try (var in = Files.newInputStream(file)) {
+      var crd = client.apiextensions().v1().customResourceDefinitions().load(in).item();
+      client.resource(crd).forceConflicts().serverSideApply();
+      client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+          .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions() != null
+              && c.getStatus().getConditions().stream()
+              .anyMatch(cond -> "Established".equals(cond.getType()) && "True".equals(cond.getStatus())),
+              1, TimeUnit.MINUTES);
     }
   }
 
