@@ -58,14 +58,14 @@ class TunnelJudgeTest {
   @Test
   void conditionsKeepTheirTransitionTimeWhileTheyHold() {
     SshTunnel tunnel = tunnel(user("alice", "alice-keys", 8080, "laptop-web"));
-    SshTunnelStatus first = TunnelJudge.status(tunnel, Optional.empty(), false, Optional.of("SHA256:k"), T0);
+    SshTunnelStatus first = TunnelJudge.status(tunnel, Optional.empty(), false, Optional.of("SHA256:k"), Optional.empty(), T0);
     assertThat(condition(first, Conditions.ACCEPTED).getStatus()).isEqualTo("True");
     assertThat(condition(first, Conditions.READY).getReason()).isEqualTo(Reason.TUNNEL_NOT_READY);
     assertThat(first.getSshService()).isEqualTo("dev-ssh:22");
     assertThat(first.getHostKeyFingerprint()).isEqualTo("SHA256:k");
 
     tunnel.setStatus(first);
-    SshTunnelStatus second = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.of("SHA256:k"), T0.plusSeconds(60));
+    SshTunnelStatus second = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.of("SHA256:k"), Optional.empty(), T0.plusSeconds(60));
     assertThat(condition(second, Conditions.ACCEPTED).getLastTransitionTime()).isEqualTo(T0.toString());
     assertThat(condition(second, Conditions.READY).getLastTransitionTime()).isEqualTo(T0.plusSeconds(60).toString());
     assertThat(TunnelJudge.unchanged(tunnel, first)).isTrue();
