@@ -5,10 +5,10 @@ import dev.portforward.api.v1alpha1.SshTunnelStatus;
 import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.relays.RelayOwnership;
 import dev.portforward.operator.relays.RelayWorkload;
+import dev.portforward.operator.status.ObjectEvents;
 import dev.portforward.operator.tunnels.HostKeys;
 import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.operator.tunnels.TunnelConfigs;
-import dev.portforward.operator.tunnels.TunnelEvents;
 import dev.portforward.operator.tunnels.TunnelReports;
 import dev.portforward.operator.tunnels.TunnelStatuses;
 import dev.portforward.operator.tunnels.TunnelJudge;
@@ -72,12 +72,12 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
   /** Tunnels whose last report could not be read: the Event is recorded once, not every interval. */
   private final Set<String> unreadable = ConcurrentHashMap.newKeySet();
 
-  private final TunnelEvents events;
+  private final ObjectEvents events;
 
   SshTunnelReconciler(OperatorConfig config, ApiServerAddresses apiServer, KubernetesClient client) {
     this.config = config;
     this.apiServer = apiServer;
-    this.events = new TunnelEvents(client);
+    this.events = new ObjectEvents(client);
   }
 
   /** The tunnel's own Deployments, Services and ConfigMaps wake it when they change or go away. */
@@ -130,7 +130,8 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
     boolean ready = TunnelJudge.ready(deployment);
     Optional<Report> report = refusal.isEmpty() && ready ? report(tunnel, client) : Optional.empty();
     SshTunnelStatus next = TunnelJudge.status(tunnel, refusal, ready, fingerprint, report, clock.instant());
-    TunnelStatuses.events(tunnel.getStatus(), next).forEach(event -> events.record(tunnel, event));
+    TunnelStatuses.events(tunnel.getStatus(), next)
+        .forEach(event -> events.record(tunnel, event.type(), event.reason(), event.message(), clock.instant()));
     writeStatus(tunnel, next, client, fieldManager);
     if (refusal.isPresent()) {
       return UpdateControl.<SshTunnel>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
@@ -149,8 +150,9 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
       return report;
     } catch (IOException e) {
       if (unreadable.add(uid)) {
-        events.record(tunnel, new TunnelStatuses.Event("Warning", Reason.TUNNEL_REPORT_UNREADABLE,
-            "the tunnel server's report could not be read (the status keeps the last one): " + e.getMessage()));
+        events.record(tunnel, "Warning", Reason.TUNNEL_REPORT_UNREADABLE,
+            "the tunnel server's report could not be read (the status keeps the last one): " + e.getMessage(),
+            clock.instant());
       }
       return Optional.empty();
     } catch (InterruptedException e) {
