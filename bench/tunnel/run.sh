@@ -11,10 +11,14 @@ for p in openssh-server openssh-client iperf3 sockperf; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
 peers="$HOME/.cache/portforward-operator/bench"
-# Go modules through the module proxy, at exact versions (the proxy serves these, not their lists).
-[ -x "$peers/chisel-v1.10.1/bin/chisel" ] || GOBIN="$peers/chisel-v1.10.1/bin" go install github.com/jpillora/chisel@v1.10.1
-[ -x "$peers/frp-v0.61.0/bin/frps" ] || GOBIN="$peers/frp-v0.61.0/bin" \
-  go install github.com/fatedier/frp/cmd/frps@v0.61.0 github.com/fatedier/frp/cmd/frpc@v0.61.0
+# Go modules through the module proxy at exact versions: the proxy serves these versions but not
+# the modules' version lists, which `go install pkg@version` asks for, so download and build.
+build_go() { # module version binary-dir packages...
+  local dir; dir="$(GOFLAGS= go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  mkdir -p "$3" && (cd "$dir" && GOFLAGS= go build -trimpath -o "$3/" "${@:4}")
+}
+[ -x "$peers/chisel-v1.10.1/bin/chisel" ] || build_go github.com/jpillora/chisel v1.10.1 "$peers/chisel-v1.10.1/bin" .
+[ -x "$peers/frp-v0.61.0/bin/frps" ] || build_go github.com/fatedier/frp v0.61.0 "$peers/frp-v0.61.0/bin" ./cmd/frps ./cmd/frpc
 # rathole from crates.io; the bench leaves it out (and says so) when it does not build here.
 [ -x "$peers/rathole-0.5.0/bin/rathole" ] || cargo install rathole --version 0.5.0 --locked \
   --root "$peers/rathole-0.5.0" || echo "rathole 0.5.0 did not build; left out" >&2
