@@ -19,8 +19,10 @@ build_go() { # module version binary-dir packages...
 }
 [ -x "$peers/chisel-v1.10.1/bin/chisel" ] || build_go github.com/jpillora/chisel v1.10.1 "$peers/chisel-v1.10.1/bin" .
 [ -x "$peers/frp-v0.61.0/bin/frps" ] || build_go github.com/fatedier/frp v0.61.0 "$peers/frp-v0.61.0/bin" ./cmd/frps ./cmd/frpc
-# rathole from crates.io; the bench leaves it out (and says so) when it does not build here.
-[ -x "$peers/rathole-0.5.0/bin/rathole" ] || cargo install rathole --version 0.5.0 --locked \
+# rathole from crates.io; the bench leaves it out (and says so) when it does not build here. Not
+# --locked: its lock file pins time 0.3.29, which current compilers reject (E0282 in
+# format_description); cargo then takes the newest semver-compatible dependencies.
+[ -x "$peers/rathole-0.5.0/bin/rathole" ] || cargo install rathole --version 0.5.0 \
   --root "$peers/rathole-0.5.0" || echo "rathole 0.5.0 did not build; left out" >&2
 # The tunnel runs from the packaged jar; -DskipTests still compiles the bench.
 mvn -B -q package -DskipTests

@@ -45,6 +45,11 @@ public final class TunnelBench {
   private static final int IPERF = 0;
   private static final int SOCKPERF = 1;
   private static final int CONNECT = 2;
+  /** Extra JVM options for the tunnel role, such as SSHD's org.apache.sshd.config.* settings, to try them. */
+  private static final String TUNNEL_JVM = System.getProperty("bench.tunnel.jvm", "");
+  /** The peers to run (all by default): a comma-separated subset of sshd, chisel, frp, rathole. */
+  private static final List<String> PEER_NAMES =
+      List.of(System.getProperty("bench.peers", "sshd,chisel,frp,rathole").split(","));
   private static final Path PEERS = Path.of(System.getProperty("user.home"), ".cache/portforward-operator/bench");
 
   /** A tunnel server and its client, and which way (L or R) the forward goes. */
@@ -81,12 +86,15 @@ public final class TunnelBench {
       Map<String, Process> servers = new LinkedHashMap<>();
       List<Way> ways = new ArrayList<>();
       // The tunnel role, as its pod runs it (default heap; the image's JVM flags are the jar's own).
-      servers.put("tunnel", processes.start("tunnel", java, "-Dquarkus.http.port=0", "-Dquarkus.http.host=" + LOOPBACK,
-          "-jar", ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar").toString(), "tunnel",
-          "--config", tunnelConfig(dir, hostKey, publicKey, 21000)));
+      List<String> tunnel = new ArrayList<>(List.of(java, "-Dquarkus.http.port=0", "-Dquarkus.http.host=" + LOOPBACK));
+      tunnel.addAll(List.of(TUNNEL_JVM.split(" ")).stream().filter(option -> !option.isBlank()).toList());
+      tunnel.addAll(List.of("-jar", ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar").toString(),
+          "tunnel", "--config", tunnelConfig(dir, hostKey, publicKey, 21000)));
+      servers.put("tunnel", processes.start("tunnel", tunnel.toArray(String[]::new)));
       ways.add(new Way("tunnel", 'L', 21000));
       ways.add(new Way("tunnel", 'R', 21000));
-      Optional<Path> sshd = Optional.of(Path.of("/usr/sbin/sshd")).filter(Files::isExecutable);
+      Optional<Path> sshd = Optional.of(Path.of("/usr/sbin/sshd")).filter(Files::isExecutable)
+          .filter(path -> PEER_NAMES.contains("sshd"));
       if (sshd.isPresent()) {
         Files.createDirectories(Path.of("/run/sshd"));
         servers.put("sshd", processes.start("sshd", sshd.get().toString(), "-D", "-e", "-f",
@@ -289,7 +297,8 @@ public final class TunnelBench {
   }
 
   private static Optional<Path> peer(String version, String binary) {
-    return Optional.of(PEERS.resolve(version).resolve("bin").resolve(binary)).filter(Files::isExecutable);
+    return Optional.of(PEERS.resolve(version).resolve("bin").resolve(binary)).filter(Files::isExecutable)
+        .filter(path -> PEER_NAMES.contains(version.substring(0, version.indexOf('-'))));
   }
 
   private static Path keygen(Path dir, String name) throws Exception {
