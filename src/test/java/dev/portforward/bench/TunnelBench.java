@@ -102,7 +102,7 @@ public final class TunnelBench {
         ways.add(new Way("sshd", 'L', 22000));
         ways.add(new Way("sshd", 'R', 22000));
       } else {
-        leftOut.add("sshd (apt-get install openssh-server)");
+        leftOut.add("sshd (not asked for, or not installed: apt-get install openssh-server)");
       }
       Optional<Path> chisel = peer("chisel-v1.10.1", "chisel");
       if (chisel.isPresent()) {
@@ -111,7 +111,7 @@ public final class TunnelBench {
         ways.add(new Way("chisel", 'L', 23000));
         ways.add(new Way("chisel", 'R', 23000));
       } else {
-        leftOut.add("chisel v1.10.1 (go install github.com/jpillora/chisel@v1.10.1)");
+        leftOut.add("chisel v1.10.1 (not asked for, or not built: bench/tunnel/run.sh builds it)");
       }
       Optional<Path> frps = peer("frp-v0.61.0", "frps");
       if (frps.isPresent()) {
@@ -119,13 +119,13 @@ public final class TunnelBench {
             "bindAddr = \"%s\"\nbindPort = 24000\nauth.token = \"bench\"\n".formatted(LOOPBACK))));
         ways.add(new Way("frp", 'R', 24000));
       } else {
-        leftOut.add("frp v0.61.0 (go install github.com/fatedier/frp/cmd/frps@v0.61.0 .../frpc@v0.61.0)");
+        leftOut.add("frp v0.61.0 (not asked for, or not built: bench/tunnel/run.sh builds it)");
       }
       Optional<Path> rathole = peer("rathole-0.5.0", "rathole");
       if (rathole.isPresent()) {
         ways.add(new Way("rathole", 'R', 25000));
       } else {
-        leftOut.add("rathole 0.5.0 (cargo install rathole --version 0.5.0): not built, see bench/README.md");
+        leftOut.add("rathole 0.5.0 (not asked for, or not built: bench/tunnel/run.sh builds it, see bench/README.md)");
       }
       awaitListening(processes, List.of(21000, 22000, 23000, 24000).stream()
           .filter(port -> ways.stream().anyMatch(w -> w.base() == port)).toList(), BACKEND_PORTS);
