@@ -25,6 +25,26 @@ public interface OperatorConfig {
 
   Deletion deletion();
 
+  Tunnels tunnels();
+
+  /** SSHTunnels: tunnel servers for the stock OpenSSH client (docs/tunnel.md). */
+  interface Tunnels {
+    /**
+     * Serve SSHTunnels. Off by default: a tunnel opens a way into the cluster from outside it, so
+     * the cluster admin turns it on (the chart's tunnels.enabled); while off, every SSHTunnel is
+     * refused (Accepted False, TunnelsDisabled) and gets no objects.
+     */
+    @WithDefault("false")
+    boolean enabled();
+
+    /**
+     * How often the operator reads each ready tunnel server's report (clients, bound ports,
+     * bytes, refusals) into its SSHTunnel's status; a status write follows only a change.
+     */
+    @WithDefault("15s")
+    Duration statusInterval();
+  }
+
   /** What the finalizer of a deleted PortForward waits for. */
   interface Deletion {
     /**

@@ -5,11 +5,16 @@ import dev.portforward.api.v1alpha1.SshTunnelStatus;
 import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.relays.RelayOwnership;
 import dev.portforward.operator.relays.RelayWorkload;
+import dev.portforward.operator.status.ObjectEvents;
 import dev.portforward.operator.tunnels.HostKeys;
+import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.operator.tunnels.TunnelConfigs;
+import dev.portforward.operator.tunnels.TunnelReports;
+import dev.portforward.operator.tunnels.TunnelStatuses;
 import dev.portforward.operator.tunnels.TunnelJudge;
 import dev.portforward.operator.tunnels.TunnelNames;
 import dev.portforward.operator.tunnels.TunnelWorkload;
+import dev.portforward.tunnel.TunnelServer.Report;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -28,12 +33,15 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -43,6 +51,10 @@ import java.util.stream.Stream;
  * applies, and writes. Every object is owned by the SSHTunnel (the garbage collector removes it
  * with it) and carries the managed-by label the chart's admission policy requires; an object
  * under one of its names that the operator did not make refuses the tunnel and is left alone.
+ * While the tunnel's server is ready, its report ({@link TunnelReports}) is read every
+ * portforward.tunnels.status-interval into the status (clients, bound forwards, bytes, refusals),
+ * with Events for clients that come and go and for refused requests. With
+ * portforward.tunnels.enabled off, every SSHTunnel is refused and nothing is made.
  */
 @ControllerConfiguration(name = SshTunnelReconciler.NAME)
 public class SshTunnelReconciler implements Reconciler<SshTunnel> {
@@ -56,10 +68,16 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
   private final OperatorConfig config;
   private final ApiServerAddresses apiServer;
   private final Clock clock = Clock.systemUTC();
+  private final TunnelReports reports = new TunnelReports();
+  /** Tunnels whose last report could not be read: the Event is recorded once, not every interval. */
+  private final Set<String> unreadable = ConcurrentHashMap.newKeySet();
 
-  SshTunnelReconciler(OperatorConfig config, ApiServerAddresses apiServer) {
+  private final ObjectEvents events;
+
+  SshTunnelReconciler(OperatorConfig config, ApiServerAddresses apiServer, KubernetesClient client) {
     this.config = config;
     this.apiServer = apiServer;
+    this.events = new ObjectEvents(client);
   }
 
   /** The tunnel's own Deployments, Services and ConfigMaps wake it when they change or go away. */
@@ -74,6 +92,12 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
   public UpdateControl<SshTunnel> reconcile(SshTunnel tunnel, Context<SshTunnel> context) {
     KubernetesClient client = context.getClient();
     String fieldManager = context.getControllerConfiguration().fieldManager();
+    if (!config.tunnels().enabled()) {
+      // Nothing is looked up or made: the refusal alone is written.
+      writeStatus(tunnel, TunnelJudge.status(tunnel, Optional.of(TunnelJudge.disabled()), false, Optional.empty(),
+          Optional.empty(), clock.instant()), client, fieldManager);
+      return UpdateControl.noUpdate();
+    }
     List<HasMetadata> wanted = new ArrayList<>();
     wanted.add(TunnelWorkload.configMap(tunnel, TunnelConfigs.render(tunnel, deniedDestinations())));
     wanted.add(TunnelWorkload.deployment(tunnel, config.relay().image(), config.relay().imagePullPolicy()));
@@ -103,13 +127,45 @@ public class SshTunnelReconciler implements Reconciler<SshTunnel> {
       deleteDroppedServices(tunnel, wanted, client);
     }
 
-    SshTunnelStatus next = TunnelJudge.status(tunnel, refusal, TunnelJudge.ready(deployment), fingerprint, clock.instant());
+    boolean ready = TunnelJudge.ready(deployment);
+    Optional<Report> report = refusal.isEmpty() && ready ? report(tunnel, client) : Optional.empty();
+    SshTunnelStatus next = TunnelJudge.status(tunnel, refusal, ready, fingerprint, report, clock.instant());
+    TunnelStatuses.events(tunnel.getStatus(), next)
+        .forEach(event -> events.record(tunnel, event.type(), event.reason(), event.message(), clock.instant()));
+    writeStatus(tunnel, next, client, fieldManager);
+    if (refusal.isPresent()) {
+      return UpdateControl.<SshTunnel>noUpdate().rescheduleAfter(CONFLICT_RECHECK);
+    }
+    // The server's clients change without any object changing: its report is read again meanwhile.
+    return ready ? UpdateControl.<SshTunnel>noUpdate().rescheduleAfter(config.tunnels().statusInterval())
+        : UpdateControl.noUpdate();
+  }
+
+  /** The ready server's report; empty (the status keeps the last one, an Event says why) when it cannot be read. */
+  private Optional<Report> report(SshTunnel tunnel, KubernetesClient client) {
+    String uid = tunnel.getMetadata().getUid();
+    try {
+      Optional<Report> report = reports.read(tunnel, client);
+      unreadable.remove(uid);
+      return report;
+    } catch (IOException e) {
+      if (unreadable.add(uid)) {
+        events.record(tunnel, "Warning", Reason.TUNNEL_REPORT_UNREADABLE,
+            "the tunnel server's report could not be read (the status keeps the last one): " + e.getMessage(),
+            clock.instant());
+      }
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  private static void writeStatus(SshTunnel tunnel, SshTunnelStatus next, KubernetesClient client, String fieldManager) {
     if (!TunnelJudge.unchanged(tunnel, next)) {
       client.resource(statusPatch(tunnel, next)).subresource("status").patch(new PatchContext.Builder()
           .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(fieldManager).withForce(true).build());
     }
-    return refusal.isPresent()
-        ? UpdateControl.<SshTunnel>noUpdate().rescheduleAfter(CONFLICT_RECHECK) : UpdateControl.noUpdate();
   }
 
   /**

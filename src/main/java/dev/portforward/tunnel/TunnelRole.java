@@ -16,7 +16,6 @@ import jakarta.enterprise.event.Observes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The tunnel role: an SSH server for port forwarding only, serving the users of a config file
@@ -75,8 +74,10 @@ public class TunnelRole {
   }
 
   /**
-   * {@code GET /tunnel/clients} on the HTTP port: the connected clients and their bound ports as
-   * JSON, for whoever reports status (the operator reads it through the API server's pod proxy).
+   * {@code GET /tunnel/clients} on the HTTP port: the server's {@link TunnelServer.Report} as JSON
+   * (client count, the first clients with their bound ports and bytes, refusals by reason), which
+   * the operator reads from the pod to write the SSHTunnel's status: the pod holds no API
+   * credentials.
    */
   void clientsRoute(@Observes Router router) {
     router.get(CLIENTS_PATH).handler(context -> {
@@ -87,7 +88,7 @@ public class TunnelRole {
       }
       try {
         context.response().putHeader("Content-Type", "application/json")
-            .end(JSON.writeValueAsString(Map.of("clients", current.clients())));
+            .end(JSON.writeValueAsString(current.report()));
       } catch (JsonProcessingException e) {
         context.fail(e);
       }

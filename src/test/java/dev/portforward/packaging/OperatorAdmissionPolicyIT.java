@@ -6,7 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.SecretKeyRef;
 import dev.portforward.api.v1alpha1.SshTunnel;
+import dev.portforward.api.v1alpha1.SshTunnelSpec;
+import dev.portforward.api.v1alpha1.SshTunnelStatus;
+import dev.portforward.api.v1alpha1.SshTunnelUser;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.PortForwards;
@@ -76,6 +80,21 @@ class OperatorAdmissionPolicyIT {
 
         operator.resource(pf).patchStatus();
         assertThat(messages(admin, ns)).containsExactly("set by hand");
+
+        // SSHTunnel status (who is connected, what was refused) is the operator's word too.
+        SshTunnel tunnel = admin.resource(sshTunnel(ns)).create();
+        tunnel.setStatus(new SshTunnelStatus());
+        tunnel.getStatus().setClientCount(7);
+        tunnel.getMetadata().setResourceVersion(null);
+        assertThatThrownBy(() -> tenant.resource(tunnel).patchStatus())
+            .isInstanceOf(KubernetesClientException.class)
+            .hasMessageContaining("SSHTunnel status is written only by the portforward operator (" + chart.operatorUser()
+                + "), not by system:serviceaccount:" + ns.name() + ":tenant");
+        // With tunnels.enabled false (the default) the operator makes no host key Secrets.
+        assertThatThrownBy(() -> operator.resource(new SecretBuilder().withNewMetadata().withNamespace(ns.name())
+            .withName("dev-host-key").withLabels(Map.of("app.kubernetes.io/managed-by", "portforward-operator"))
+            .endMetadata().build()).create())
+            .isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
       }
     }
   }
@@ -83,7 +102,7 @@ class OperatorAdmissionPolicyIT {
   @Test
   void theOperatorWritesOnlyObjectsCarryingItsManagedByLabel(KubernetesClient admin, ControlPlane cp,
       TestNamespace ns) throws Exception {
-    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE);
+    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE, "tunnels.enabled=true");
         KubernetesClient operator = chart.asOperator()) {
       Deployment tenantsDeployment = admin.resource(new DeploymentBuilder().withNewMetadata().withNamespace(ns.name())
           .withName("web-relay").addToLabels("app", "web").endMetadata()
@@ -141,6 +160,21 @@ class OperatorAdmissionPolicyIT {
           .as("no listing of Secrets").isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
       assertThat(operator.resources(SshTunnel.class).inAnyNamespace().list().getItems()).isEmpty();
     }
+  }
+
+  private static SshTunnel sshTunnel(TestNamespace ns) {
+    SshTunnel tunnel = new SshTunnel();
+    tunnel.getMetadata().setName("dev");
+    tunnel.getMetadata().setNamespace(ns.name());
+    SshTunnelUser user = new SshTunnelUser();
+    user.setName("alice");
+    SecretKeyRef keys = new SecretKeyRef();
+    keys.setName("alice-keys");
+    user.setAuthorizedKeys(keys);
+    SshTunnelSpec spec = new SshTunnelSpec();
+    spec.setUsers(List.of(user));
+    tunnel.setSpec(spec);
+    return tunnel;
   }
 
   private static List<String> messages(KubernetesClient admin, TestNamespace ns) {

@@ -32,11 +32,19 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
   private final String role;
   private final String startedWhen;
   private final Map<String, String> properties;
-  private final int httpPort = ControlPlane.freePort();
+  private final String httpHost;
+  private final int httpPort;
   private final Path log;
   private Process process;
 
   private RoleProcess(Path directory, Path kubeconfig, String role, String startedWhen, Map<String, String> properties) {
+    this(directory, kubeconfig, role, startedWhen, properties, "127.0.0.1", ControlPlane.freePort());
+  }
+
+  private RoleProcess(Path directory, Path kubeconfig, String role, String startedWhen, Map<String, String> properties,
+      String httpHost, int httpPort) {
+    this.httpHost = httpHost;
+    this.httpPort = httpPort;
     this.kubeconfig = kubeconfig;
     this.role = role;
     this.startedWhen = startedWhen;
@@ -72,6 +80,14 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
   /** A tunnel server, logging into {@code directory}; started once it listens. */
   public static RoleProcess tunnel(Path directory, Map<String, String> properties) {
     return new RoleProcess(directory, null, "tunnel", "/q/health/ready", properties);
+  }
+
+  /**
+   * A tunnel server whose HTTP port is {@code httpHost:httpPort}, as in its pod, where the
+   * operator reads its report: {@code httpHost} is an address of the test's own namespaces.
+   */
+  public static RoleProcess tunnel(Path directory, String httpHost, int httpPort, Map<String, String> properties) {
+    return new RoleProcess(directory, null, "tunnel", "/q/health/ready", properties, httpHost, httpPort);
   }
 
   /** Starts the process and waits until its health endpoint answers. */
@@ -125,7 +141,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
         ProcessHandle.current().info().command().orElse("java"),
         "-Xmx256m",
         "-Dquarkus.http.port=" + httpPort,
-        "-Dquarkus.http.host=127.0.0.1",
+        "-Dquarkus.http.host=" + httpHost,
         "-Dportforward.leader-election.lease-namespace=default"));
     properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
     command.addAll(List.of("-jar", jar.toString(), role));
@@ -160,7 +176,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
 
   public HttpResponse<String> get(String path) throws IOException, InterruptedException {
     return HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+        HttpRequest.newBuilder(URI.create("http://" + httpHost + ":" + httpPort + path))
             .timeout(Duration.ofSeconds(5))
             .build(),
         HttpResponse.BodyHandlers.ofString());

@@ -41,6 +41,9 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
       "portforward.policy.target-denylist", "198.51.100.0/24",
       "portforward.policy.socks5", "true",
       "portforward.policy.gateway-mapping", "true",
+      "portforward.tunnels.enabled", "true",
+      // SshTunnelOperatorIT waits for the tunnel server's reports.
+      "portforward.tunnels.status-interval", "3s",
       // DeletionHoldIT waits for this bound with a stopped agent.
       "portforward.deletion.data-plane-timeout", DATA_PLANE_TIMEOUT.getSeconds() + "s");
 

@@ -33,6 +33,8 @@ public final class Conditions {
     public static final String RELAY_OBJECT_CONFLICT = "RelayObjectConflict";
     /** An object an SSHTunnel needs exists under its name, and the operator did not create it. */
     public static final String TUNNEL_OBJECT_CONFLICT = "TunnelObjectConflict";
+    /** The operator's config does not serve SSHTunnels (portforward.tunnels.enabled, the chart's tunnels.enabled). */
+    public static final String TUNNELS_DISABLED = "TunnelsDisabled";
 
     public static final String RESOLVED_REFS = "ResolvedRefs";
     public static final String SERVICE_NOT_FOUND = "ServiceNotFound";
@@ -54,6 +56,14 @@ public final class Conditions {
     public static final String RELAY_NOT_READY = "RelayNotReady";
     /** An SSHTunnel's server has no ready pod (yet). */
     public static final String TUNNEL_NOT_READY = "TunnelNotReady";
+    /** Event: a client logged in to an SSHTunnel's server. */
+    public static final String TUNNEL_CLIENT_CONNECTED = "ClientConnected";
+    /** Event: a client of an SSHTunnel's server went away. */
+    public static final String TUNNEL_CLIENT_DISCONNECTED = "ClientDisconnected";
+    /** Event: an SSHTunnel's server refused requests (logins, ports, destinations, sessions). */
+    public static final String TUNNEL_REQUESTS_REFUSED = "RequestsRefused";
+    /** Event: the operator could not read an SSHTunnel server's report; its status keeps the last one. */
+    public static final String TUNNEL_REPORT_UNREADABLE = "ReportUnreadable";
     public static final String NO_READY_BACKENDS = "NoReadyBackends";
     public static final String READY = "Ready";
     public static final String RECONCILE_ERROR = "ReconcileError";

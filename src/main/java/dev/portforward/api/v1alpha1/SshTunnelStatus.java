@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What is true of a tunnel server now; written by the operator alone.
@@ -22,8 +23,15 @@ public class SshTunnelStatus {
   @JsonPropertyDescription("Where clients connect inside the cluster: the SSH Service, such as dev-ssh:22.")
   private String sshService;
 
-  @JsonPropertyDescription("Connected clients (at most 100 are listed).")
+  @JsonPropertyDescription("How many clients are connected, listed or not.")
+  private Integer clientCount;
+
+  @JsonPropertyDescription("Connected clients, the longest connected first (at most 100 are listed; clientCount counts all).")
   private List<TunnelClient> clients;
+
+  @JsonPropertyDescription("Requests the server refused since it started, by reason (auth, limit, session, listen,"
+      + " destination); its log names each.")
+  private Map<String, Long> refusedRequests;
 
   @JsonPropertyDescription("The remote forwards and whether a client holds each.")
   private List<TunnelForward> forwards;
@@ -58,6 +66,22 @@ public class SshTunnelStatus {
 
   public void setSshService(String sshService) {
     this.sshService = sshService;
+  }
+
+  public Integer getClientCount() {
+    return clientCount;
+  }
+
+  public void setClientCount(Integer clientCount) {
+    this.clientCount = clientCount;
+  }
+
+  public Map<String, Long> getRefusedRequests() {
+    return refusedRequests;
+  }
+
+  public void setRefusedRequests(Map<String, Long> refusedRequests) {
+    this.refusedRequests = refusedRequests;
   }
 
   public List<TunnelClient> getClients() {

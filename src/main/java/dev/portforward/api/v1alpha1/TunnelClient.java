@@ -19,6 +19,12 @@ public class TunnelClient {
   @JsonPropertyDescription("When it logged in (RFC 3339).")
   private String since;
 
+  @JsonPropertyDescription("Bytes its SSH connection has received, encryption and framing included.")
+  private Long receivedBytes;
+
+  @JsonPropertyDescription("Bytes its SSH connection has sent, encryption and framing included.")
+  private Long sentBytes;
+
   public String getUser() {
     return user;
   }
@@ -49,5 +55,21 @@ public class TunnelClient {
 
   public void setSince(String since) {
     this.since = since;
+  }
+
+  public Long getReceivedBytes() {
+    return receivedBytes;
+  }
+
+  public void setReceivedBytes(Long receivedBytes) {
+    this.receivedBytes = receivedBytes;
+  }
+
+  public Long getSentBytes() {
+    return sentBytes;
+  }
+
+  public void setSentBytes(Long sentBytes) {
+    this.sentBytes = sentBytes;
   }
 }

@@ -7,12 +7,17 @@ import dev.portforward.operator.OperatorConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HTTPGetActionBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LocalObjectReference;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
@@ -70,10 +75,7 @@ public final class RelayWorkload {
                   .map(LocalObjectReference::new).toList())
               // Longer than the relay's drainTimeout (30s), so that SIGTERM lets connections finish.
               .withTerminationGracePeriodSeconds(40L)
-              .withNewSecurityContext()
-                .withRunAsNonRoot(true)
-                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-              .endSecurityContext()
+              .withSecurityContext(restrictedPod())
               .addNewContainer()
                 .withName("relay")
                 .withImage(settings.image())
@@ -97,14 +99,8 @@ public final class RelayWorkload {
                   .withHttpGet(new HTTPGetActionBuilder().withPath("/q/health/live").withPort(new IntOrString("http")).build())
                   .withPeriodSeconds(10)
                 .endLivenessProbe()
-                // The restricted Pod Security Standard: the relay binds an unprivileged port.
-                .withNewSecurityContext()
-                  .withAllowPrivilegeEscalation(false)
-                  .withReadOnlyRootFilesystem(true)
-                  .withRunAsNonRoot(true)
-                  .withNewCapabilities().withDrop("ALL").endCapabilities()
-                  .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                .endSecurityContext()
+                // The relay binds an unprivileged port.
+                .withSecurityContext(restrictedContainer())
                 .addNewVolumeMount().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).endVolumeMount()
                 // Netty unpacks its native transport here; the root file system is read-only.
                 .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
@@ -144,18 +140,49 @@ public final class RelayWorkload {
   }
 
   private static ObjectMeta metadata(PortForward pf, String name) {
+    return ownedBy(pf, name, labels(RelayNames.deployment(pf)));
+  }
+
+  /**
+   * Metadata of an object {@code owner} controls, in its namespace: the garbage collector
+   * deletes it with its owner, and the labels (the managed-by one among them) mark it as the
+   * operator's own.
+   */
+  public static ObjectMeta ownedBy(HasMetadata owner, String name, Map<String, String> labels) {
     return new ObjectMetaBuilder()
-        .withNamespace(pf.getMetadata().getNamespace())
+        .withNamespace(owner.getMetadata().getNamespace())
         .withName(name)
-        .withLabels(labels(RelayNames.deployment(pf)))
+        .withLabels(labels)
         .withOwnerReferences(new OwnerReferenceBuilder()
-            .withApiVersion(pf.getApiVersion())
-            .withKind(pf.getKind())
-            .withName(pf.getMetadata().getName())
-            .withUid(pf.getMetadata().getUid())
+            .withApiVersion(owner.getApiVersion())
+            .withKind(owner.getKind())
+            .withName(owner.getMetadata().getName())
+            .withUid(owner.getMetadata().getUid())
             .withController(true)
             .withBlockOwnerDeletion(true)
             .build())
+        .build();
+  }
+
+  /** The restricted Pod Security Standard, pod part: relay and tunnel pods run as non-root users. */
+  public static PodSecurityContext restrictedPod() {
+    return new PodSecurityContextBuilder()
+        .withRunAsNonRoot(true)
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .build();
+  }
+
+  /**
+   * The restricted Pod Security Standard, container part, for the relay and tunnel containers:
+   * they bind unprivileged ports only and write nothing but their /tmp volume.
+   */
+  public static SecurityContext restrictedContainer() {
+    return new SecurityContextBuilder()
+        .withAllowPrivilegeEscalation(false)
+        .withReadOnlyRootFilesystem(true)
+        .withRunAsNonRoot(true)
+        .withNewCapabilities().withDrop("ALL").endCapabilities()
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .build();
   }
 

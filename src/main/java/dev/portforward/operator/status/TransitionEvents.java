@@ -4,14 +4,10 @@ import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
-import org.jboss.logging.Logger;
 
 /**
  * Records a Kubernetes Event on the PortForward for each condition whose status or reason
@@ -22,13 +18,10 @@ import org.jboss.logging.Logger;
  */
 public final class TransitionEvents {
 
-  private static final Logger LOG = Logger.getLogger(TransitionEvents.class);
-  static final String COMPONENT = "portforward-operator";
-
-  private final KubernetesClient client;
+  private final ObjectEvents events;
 
   public TransitionEvents(KubernetesClient client) {
-    this.client = client;
+    this.events = new ObjectEvents(client);
   }
 
   public void record(PortForward pf, PortForwardStatus before, PortForwardStatus after, Instant now) {
@@ -73,35 +66,7 @@ public final class TransitionEvents {
   }
 
   private void emit(PortForward pf, Condition condition, Instant now) {
-    String time = now.toString();
-    var event =
-        new EventBuilder()
-            .withNewMetadata()
-            .withGenerateName(pf.getMetadata().getName() + ".")
-            .withNamespace(pf.getMetadata().getNamespace())
-            .endMetadata()
-            .withInvolvedObject(
-                new ObjectReferenceBuilder()
-                    .withApiVersion(pf.getApiVersion())
-                    .withKind(pf.getKind())
-                    .withNamespace(pf.getMetadata().getNamespace())
-                    .withName(pf.getMetadata().getName())
-                    .withUid(pf.getMetadata().getUid())
-                    .withResourceVersion(pf.getMetadata().getResourceVersion())
-                    .build())
-            .withType(type(condition))
-            .withReason(condition.getReason())
-            .withMessage(condition.getType() + "=" + condition.getStatus() + ": " + condition.getMessage())
-            .withNewSource(COMPONENT, null)
-            .withFirstTimestamp(time)
-            .withLastTimestamp(time)
-            .withCount(1)
-            .build();
-    try {
-      client.v1().events().inNamespace(pf.getMetadata().getNamespace()).resource(event).create();
-    } catch (KubernetesClientException e) {
-      LOG.warnf("could not record event for %s/%s: %s",
-          pf.getMetadata().getNamespace(), pf.getMetadata().getName(), e.getMessage());
-    }
+    events.record(pf, type(condition), condition.getReason(),
+        condition.getType() + "=" + condition.getStatus() + ": " + condition.getMessage(), now);
   }
 }

@@ -7,6 +7,7 @@ import dev.portforward.api.v1alpha1.SshTunnelStatus;
 import dev.portforward.operator.policy.Refusal;
 import dev.portforward.operator.relays.RelayOwnership;
 import dev.portforward.operator.status.StatusAggregator;
+import dev.portforward.tunnel.TunnelServer.Report;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -44,6 +45,12 @@ public final class TunnelJudge {
             + " an object it did not create)"));
   }
 
+  /** The refusal of every SSHTunnel while the operator's config does not serve them. */
+  public static Refusal disabled() {
+    return new Refusal(Reason.TUNNELS_DISABLED, "this cluster does not serve SSHTunnels: its admin enables them with"
+        + " the chart's tunnels.enabled (portforward.tunnels.enabled)");
+  }
+
   /** Whether the Deployment has a ready pod of its current template. */
   public static boolean ready(Optional<Deployment> deployment) {
     return deployment
@@ -56,10 +63,12 @@ public final class TunnelJudge {
   /**
    * The status for what was decided: Accepted (or the refusal), Ready from the Deployment, the
    * host key's fingerprint and the SSH Service. A condition keeps its lastTransitionTime while
-   * its status and reason stay the same. The client and forward lists are left as they were.
+   * its status and reason stay the same. Clients, forwards and refusals come from the server's
+   * {@code report}; a tunnel without a ready server has no clients and no bound forwards; a ready
+   * one whose report could not be read keeps the last ones.
    */
   public static SshTunnelStatus status(SshTunnel tunnel, Optional<Refusal> refusal, boolean ready,
-      Optional<String> hostKeyFingerprint, Instant now) {
+      Optional<String> hostKeyFingerprint, Optional<Report> report, Instant now) {
     List<Condition> previous = Optional.ofNullable(tunnel.getStatus()).map(SshTunnelStatus::getConditions).orElse(List.of());
     Long generation = tunnel.getMetadata().getGeneration();
     SshTunnelStatus status = new SshTunnelStatus();
@@ -80,10 +89,21 @@ public final class TunnelJudge {
     if (refusal.isEmpty()) {
       status.setSshService(TunnelNames.sshService(tunnel) + ":" + TunnelNames.SSH_SERVICE_PORT);
     }
-    Optional.ofNullable(tunnel.getStatus()).ifPresent(old -> {
-      status.setClients(old.getClients());
-      status.setForwards(old.getForwards());
-    });
+    if (refusal.isPresent()) {
+      return status;
+    }
+    if (report.isPresent() && ready) {
+      TunnelStatuses.fill(status, tunnel, report.get());
+    } else if (!ready) {
+      TunnelStatuses.nobody(status, tunnel);
+    } else {
+      Optional.ofNullable(tunnel.getStatus()).ifPresent(old -> {
+        status.setClientCount(old.getClientCount());
+        status.setClients(old.getClients());
+        status.setForwards(old.getForwards());
+        status.setRefusedRequests(old.getRefusedRequests());
+      });
+    }
     return status;
   }
 

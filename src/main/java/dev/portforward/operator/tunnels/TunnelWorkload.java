@@ -10,8 +10,7 @@ import io.fabric8.kubernetes.api.model.HTTPGetActionBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.KeyToPathBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -85,12 +84,8 @@ public final class TunnelWorkload {
               .withAutomountServiceAccountToken(false)
               .withEnableServiceLinks(false)
               .withTerminationGracePeriodSeconds(10L)
-              .withNewSecurityContext()
-                .withRunAsNonRoot(true)
-                // Mounted Secrets (host key, users' keys) are readable by this group only.
-                .withFsGroup(1000L)
-                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-              .endSecurityContext()
+              // Mounted Secrets (host key, users' keys) are readable by this group only.
+              .withSecurityContext(new PodSecurityContextBuilder(RelayWorkload.restrictedPod()).withFsGroup(1000L).build())
               .addNewContainer()
                 .withName("tunnel")
                 .withImage(image)
@@ -107,14 +102,8 @@ public final class TunnelWorkload {
                   .withHttpGet(new HTTPGetActionBuilder().withPath("/q/health/live").withPort(new IntOrString("http")).build())
                   .withPeriodSeconds(10)
                 .endLivenessProbe()
-                // The restricted Pod Security Standard: every port it binds is unprivileged.
-                .withNewSecurityContext()
-                  .withAllowPrivilegeEscalation(false)
-                  .withReadOnlyRootFilesystem(true)
-                  .withRunAsNonRoot(true)
-                  .withNewCapabilities().withDrop("ALL").endCapabilities()
-                  .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                .endSecurityContext()
+                // Every port it binds is unprivileged.
+                .withSecurityContext(RelayWorkload.restrictedContainer())
                 .addNewVolumeMount().withName("config").withMountPath(TunnelNames.CONFIG_DIR).withReadOnly(true).endVolumeMount()
                 .addNewVolumeMount().withName("host-key").withMountPath(TunnelNames.HOST_KEY_DIR).withReadOnly(true).endVolumeMount()
                 .addNewVolumeMount().withName("keys").withMountPath(TunnelNames.KEYS_DIR).withReadOnly(true).endVolumeMount()
@@ -166,19 +155,7 @@ public final class TunnelWorkload {
   }
 
   private static ObjectMeta metadata(SshTunnel tunnel, String name) {
-    return new ObjectMetaBuilder()
-        .withNamespace(tunnel.getMetadata().getNamespace())
-        .withName(name)
-        .withLabels(labels(TunnelNames.workload(tunnel)))
-        .withOwnerReferences(new OwnerReferenceBuilder()
-            .withApiVersion(tunnel.getApiVersion())
-            .withKind(tunnel.getKind())
-            .withName(tunnel.getMetadata().getName())
-            .withUid(tunnel.getMetadata().getUid())
-            .withController(true)
-            .withBlockOwnerDeletion(true)
-            .build())
-        .build();
+    return RelayWorkload.ownedBy(tunnel, name, labels(TunnelNames.workload(tunnel)));
   }
 
   private static Map<String, String> labels(String workload) {

@@ -9,6 +9,8 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.SshTunnel;
 import dev.portforward.api.v1alpha1.SshTunnelStatus;
 import dev.portforward.operator.policy.Refusal;
+import dev.portforward.tunnel.TunnelServer.ClientView;
+import dev.portforward.tunnel.TunnelServer.Report;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -16,6 +18,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +51,38 @@ class TunnelJudgeTest {
   }
 
   @Test
+  void theClientsComeFromTheReportWhileTheServerIsReadyAndAreKeptWhenItCannotBeRead() {
+    SshTunnel tunnel = tunnel(user("alice", "alice-keys", 8080, "laptop-web"));
+    Report report = new Report(1, List.of(new ClientView("alice", "SHA256:a", "/10.0.0.7:5000",
+        "2026-11-30T10:00:00Z", List.of(8080), 10, 20)), Map.of("auth", 1L));
+
+    SshTunnelStatus read = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.empty(), Optional.of(report), T0);
+    assertThat(read.getClientCount()).isEqualTo(1);
+    assertThat(read.getForwards()).singleElement().satisfies(f -> assertThat(f.getBound()).isTrue());
+
+    tunnel.setStatus(read);
+    SshTunnelStatus unreadable = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.empty(), Optional.empty(), T0);
+    assertThat(unreadable.getClients()).isEqualTo(read.getClients());
+    assertThat(unreadable.getRefusedRequests()).containsEntry("auth", 1L);
+
+    SshTunnelStatus notReady = TunnelJudge.status(tunnel, Optional.empty(), false, Optional.empty(), Optional.of(report), T0);
+    assertThat(notReady.getClientCount()).isZero();
+    assertThat(notReady.getForwards()).singleElement().satisfies(f -> assertThat(f.getBound()).isFalse());
+  }
+
+  @Test
+  void whileTunnelsAreDisabledEveryTunnelIsRefusedAndListsNothing() {
+    SshTunnel tunnel = tunnel(user("alice", "alice-keys", 8080, "laptop-web"));
+    SshTunnelStatus status = TunnelJudge.status(tunnel, Optional.of(TunnelJudge.disabled()), false, Optional.empty(),
+        Optional.empty(), T0);
+    assertThat(status.getConditions()).extracting(c -> c.getType() + "=" + c.getStatus() + " " + c.getReason())
+        .containsExactly("Accepted=False TunnelsDisabled", "Ready=False NotAccepted");
+    assertThat(status.getConditions().get(0).getMessage()).contains("tunnels.enabled");
+    assertThat(status.getSshService()).isNull();
+    assertThat(status.getClients()).isNull();
+  }
+
+  @Test
   void readyOnlyWithAReadyPodOfTheCurrentTemplate() {
     assertThat(TunnelJudge.ready(Optional.empty())).isFalse();
     assertThat(TunnelJudge.ready(Optional.of(deployment(2L, 2L, 1)))).isTrue();
@@ -58,14 +93,14 @@ class TunnelJudgeTest {
   @Test
   void conditionsKeepTheirTransitionTimeWhileTheyHold() {
     SshTunnel tunnel = tunnel(user("alice", "alice-keys", 8080, "laptop-web"));
-    SshTunnelStatus first = TunnelJudge.status(tunnel, Optional.empty(), false, Optional.of("SHA256:k"), T0);
+    SshTunnelStatus first = TunnelJudge.status(tunnel, Optional.empty(), false, Optional.of("SHA256:k"), Optional.empty(), T0);
     assertThat(condition(first, Conditions.ACCEPTED).getStatus()).isEqualTo("True");
     assertThat(condition(first, Conditions.READY).getReason()).isEqualTo(Reason.TUNNEL_NOT_READY);
     assertThat(first.getSshService()).isEqualTo("dev-ssh:22");
     assertThat(first.getHostKeyFingerprint()).isEqualTo("SHA256:k");
 
     tunnel.setStatus(first);
-    SshTunnelStatus second = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.of("SHA256:k"), T0.plusSeconds(60));
+    SshTunnelStatus second = TunnelJudge.status(tunnel, Optional.empty(), true, Optional.of("SHA256:k"), Optional.empty(), T0.plusSeconds(60));
     assertThat(condition(second, Conditions.ACCEPTED).getLastTransitionTime()).isEqualTo(T0.toString());
     assertThat(condition(second, Conditions.READY).getLastTransitionTime()).isEqualTo(T0.plusSeconds(60).toString());
     assertThat(TunnelJudge.unchanged(tunnel, first)).isTrue();

@@ -1,14 +1,17 @@
 package dev.portforward.operator.tunnels;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.portforward.api.v1alpha1.SecretKeyRef;
 import dev.portforward.api.v1alpha1.SshTunnel;
 import dev.portforward.api.v1alpha1.SshTunnelSpec;
+import dev.portforward.api.v1alpha1.SshTunnelStatus;
 import dev.portforward.api.v1alpha1.SshTunnelUser;
 import dev.portforward.api.v1alpha1.TunnelKeepalive;
 import dev.portforward.api.v1alpha1.TunnelRemoteForward;
 import dev.portforward.tunnel.TunnelServer.ClientView;
+import dev.portforward.tunnel.TunnelServer.Report;
 import dev.portforward.tunnel.config.TunnelConfig;
 import dev.portforward.tunnel.config.TunnelConfigParser;
 import dev.portforward.tunnel.config.TunnelUser;
@@ -20,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.junit.jupiter.api.Test;
@@ -157,13 +162,59 @@ class TunnelObjectsTest {
   void aForwardIsBoundOnlyWhenAClientOfItsOwnUserHoldsThePort() {
     SshTunnel tunnel = tunnel(user("alice", "k", 8080, "web"), user("bob", "k", 8081, "api"));
     List<ClientView> reported = List.of(
-        new ClientView("bob", "SHA256:b", "/10.0.0.9:4000", "2026-11-30T10:05:00Z", List.of(8081)),
-        new ClientView("alice", "SHA256:a", "/10.0.0.7:5000", "2026-11-30T10:00:00Z", List.of()));
+        new ClientView("bob", "SHA256:b", "/10.0.0.9:4000", "2026-11-30T10:05:00Z", List.of(8081), 10, 20),
+        new ClientView("alice", "SHA256:a", "/10.0.0.7:5000", "2026-11-30T10:00:00Z", List.of(), 30, 40));
 
     assertThat(TunnelStatuses.forwards(tunnel, reported))
         .extracting(f -> f.getUser() + ":" + f.getPort() + ":" + f.getServiceName() + ":" + f.getBound())
         .containsExactly("alice:8080:web:false", "bob:8081:api:true");
     assertThat(TunnelStatuses.clients(reported)).extracting(c -> c.getUser() + " " + c.getSource())
         .containsExactly("alice /10.0.0.7:5000", "bob /10.0.0.9:4000");
+  }
+
+  @Test
+  void aReportFillsTheStatusBoundedWhateverThePodSends() {
+    SshTunnel tunnel = tunnel(user("alice", "k", 8080, "web"));
+    List<ClientView> many = IntStream.range(0, 150).mapToObj(i -> new ClientView("alice", "SHA256:a\u001b[2J",
+        "/10.0.0.7:" + (5000 + i), "2026-11-30T10:00:%02dZ".formatted(i % 60), List.of(8080), i, 2L * i)).toList();
+    SshTunnelStatus status = new SshTunnelStatus();
+
+    TunnelStatuses.fill(status, tunnel, new Report(150, many,
+        Map.of("auth", 2L, "destination", 1L, "made-up", 7L, "limit", 0L)));
+
+    assertThat(status.getClientCount()).isEqualTo(150);
+    assertThat(status.getClients()).hasSize(100);
+    assertThat(status.getClients().get(0).getFingerprint()).isEqualTo("SHA256:a?[2J");
+    assertThat(status.getClients().get(0).getSentBytes()).isEqualTo(0L);
+    assertThat(status.getForwards()).singleElement().satisfies(f -> assertThat(f.getBound()).isTrue());
+    assertThat(status.getRefusedRequests()).containsExactly(entry("auth", 2L), entry("destination", 1L));
+  }
+
+  @Test
+  void eventsNameClientsThatCameAndWentAndCountRefusalsSinceTheLastReport() {
+    SshTunnel tunnel = tunnel(user("alice", "k", 8080, "web"));
+    SshTunnelStatus before = new SshTunnelStatus();
+    TunnelStatuses.fill(before, tunnel, new Report(1, List.of(
+        new ClientView("alice", "SHA256:a", "/10.0.0.7:5000", "2026-11-30T10:00:00Z", List.of(8080), 1, 1)),
+        Map.of("auth", 2L)));
+    SshTunnelStatus after = new SshTunnelStatus();
+    List<ClientView> eight = IntStream.range(0, 8).mapToObj(i -> new ClientView("alice", "SHA256:a",
+        "/10.0.0.8:" + (6000 + i), "2026-11-30T10:01:00Z", List.of(), 1, 1)).toList();
+    TunnelStatuses.fill(after, tunnel, new Report(8, eight, Map.of("auth", 5L, "listen", 1L)));
+
+    assertThat(TunnelStatuses.events(before, after)).extracting(e -> e.type() + " " + e.reason() + " " + e.message())
+        .contains("Normal ClientConnected alice connected from /10.0.0.8:6000 with key SHA256:a",
+            "Normal ClientConnected 3 more client(s) connected",
+            "Normal ClientDisconnected alice disconnected from /10.0.0.7:5000 with key SHA256:a",
+            "Warning RequestsRefused 4 request(s) refused since the last report (auth 3, listen 1); the tunnel pod's"
+                + " log names the user and the reason of each")
+        .hasSize(5 + 1 + 1 + 1);
+    // Unchanged: nothing to tell. A restarted server counts from zero again.
+    assertThat(TunnelStatuses.events(after, after)).isEmpty();
+    SshTunnelStatus restarted = new SshTunnelStatus();
+    TunnelStatuses.fill(restarted, tunnel, new Report(0, List.of(), Map.of("auth", 1L)));
+    assertThat(TunnelStatuses.events(before, restarted)).extracting(TunnelStatuses.Event::message)
+        .contains("1 request(s) refused since the last report (auth 1); the tunnel pod's log names the user and the"
+            + " reason of each");
   }
 }
