@@ -47,6 +47,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class RelayModesOnRealNodesIT {
 
   private static final Duration SLOW = Duration.ofMinutes(4);
+  private static final int CONNECTION_REFUSED = 7; // curl's exit code
   private static final String SOCKS_USER = "alice";
   private static final String SOCKS_PASSWORD = "wonderland-" + UUID.randomUUID().toString().substring(0, 8);
 
@@ -144,19 +145,34 @@ class RelayModesOnRealNodesIT {
 
   @Test
   void anInjectedSidecarReachesAnAppBoundToLoopbackOnly(NodeCluster cluster, KubernetesClient client,
-      TestNamespace ns) {
+      TestNamespace ns) throws Exception {
     client.namespaces().withName(ns.name()).edit(n -> {
       n.getMetadata().setLabels(Map.of("portforward.dev/sidecar-injection", "enabled"));
       return n;
     });
     int port = PortForwards.uniquePort();
     apply(client, service(ns.name(), "local", "TCP", 8080, 8080));
+    // A second Sidecar forward on the same pods, pod port 8081, deleted below.
+    apply(client, """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: local-extra, namespace: %s}
+        spec:
+          selector: {app: local}
+          ports: [{name: p, protocol: TCP, port: 8081, targetPort: 8081}]
+        """.formatted(ns.name()));
     client.resource(PortForwards.of(ns.name(), "local", """
         listen: {port: %d}, target: {service: {name: local, port: 8080}}, relay: {mode: Sidecar}
         """.formatted(port))).serverSideApply();
-    await("the sidecar forward accepted").atMost(SLOW).pollInterval(Duration.ofSeconds(1))
-        .until(() -> client.resources(PortForward.class).inNamespace(ns.name()).withName("local").get(),
-            pf -> PortForwards.condition(pf, Conditions.ACCEPTED).filter(c -> "True".equals(c.getStatus())).isPresent());
+    client.resource(PortForwards.of(ns.name(), "extra", """
+        listen: {port: %d}, target: {service: {name: local-extra, port: 8081}}, relay: {mode: Sidecar}
+        """.formatted(PortForwards.uniquePort()))).serverSideApply();
+    for (String name : List.of("local", "extra")) {
+      await("the sidecar forward " + name + " accepted").atMost(SLOW).pollInterval(Duration.ofSeconds(1))
+          .until(() -> client.resources(PortForward.class).inNamespace(ns.name()).withName(name).get(),
+              pf -> PortForwards.condition(pf, Conditions.ACCEPTED).filter(c -> "True".equals(c.getStatus()))
+                  .isPresent());
+    }
     // nginx listening on 127.0.0.1:8080 only: nothing but the sidecar reaches it from outside the pod.
     apply(client, app(ns.name(), "local", 1, "127.0.0.1:8080", false));
 
@@ -170,6 +186,25 @@ class RelayModesOnRealNodesIT {
           .until(() -> curl(url(node, port)), answer -> answer.contains("hostname=" + pod.getMetadata().getName() + " ")
               && answer.contains("server=127.0.0.1:8080"));
     }
+
+    // A deleted PortForward's file leaves the sidecar through the kubelet's own update of the
+    // projected ConfigMap volume, and the relay closes that forward's listener: pod port 8081
+    // goes from accepting (the relay takes the connection, nothing serves 127.0.0.1:8081) to
+    // refusing; the other forward keeps answering.
+    String podIp = pod.getStatus().getPodIP();
+    assertThat(curlExitCode(podIp, 8081)).as("the sidecar listens on pod port 8081").isNotEqualTo(CONNECTION_REFUSED);
+    client.resources(PortForward.class).inNamespace(ns.name()).withName("extra").delete();
+    await("the sidecar closes the deleted forward's listener").atMost(SLOW).pollInterval(Duration.ofSeconds(2))
+        .until(() -> curlExitCode(podIp, 8081) == CONNECTION_REFUSED);
+    assertThat(curl(url(cluster.nodes().get(0), port))).contains("server=127.0.0.1:8080");
+  }
+
+  /** curl's exit code for http://ip:port/, asked from the host, which routes to every pod. */
+  private static int curlExitCode(String ip, int port) throws Exception {
+    Process curl = new ProcessBuilder("curl", "-sS", "-o", "/dev/null", "--max-time", "5",
+        "http://" + ip + ":" + port + "/").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .start();
+    return curl.waitFor();
   }
 
   @Test
