@@ -9,6 +9,7 @@ import io.quarkus.runtime.Quarkus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The operator role: starts the reconcilers (with leader election in production) and, when
@@ -38,7 +39,10 @@ public class OperatorRole {
 
   public int run(String... args) throws IOException, InterruptedException {
     if (List.of(args).contains("--uninstall")) {
-      return new Uninstall(client, config.uninstall().timeout()).run();
+      return new Uninstall(client, config.uninstall().timeout(),
+          config.webhook().namespace().or(() -> Optional.ofNullable(client.getNamespace()))
+              .map(namespace -> new Uninstall.SecretRef(namespace, config.webhook().secretName())))
+          .run();
     }
     apiServer.get();
     SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config, metrics) : null;

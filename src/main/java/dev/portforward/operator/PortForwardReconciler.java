@@ -9,6 +9,7 @@ import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.dataplane.DeletionHold;
+import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.judge.Judge;
 import dev.portforward.operator.judge.Judgement;
 import dev.portforward.operator.judge.Snapshot;
@@ -165,15 +166,16 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
             .build(),
         context);
 
-    // Node labels decide which nodes a forward selects, node addresses which targets are denied;
-    // status heartbeats must not wake anyone.
+    // Node labels decide which nodes a forward selects, node addresses which targets are denied,
+    // the Ready condition whether a node's rules count; status heartbeats must not wake anyone.
     InformerEventSource<Node, PortForward> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, PortForward.class)
             .withName("nodes")
             .withSecondaryToPrimaryMapper(node -> ids(primaries.list().toList()))
             .withOnUpdateFilter((before, after) ->
                 !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels())
-                    || !Objects.equals(addresses(before), addresses(after)))
+                    || !Objects.equals(addresses(before), addresses(after))
+                    || !Objects.equals(NodeReports.notReady(before), NodeReports.notReady(after)))
             .build(),
         context);
     // A report wakes the forwards it lists and those whose status lists its node (one it dropped).

@@ -1,12 +1,16 @@
 package dev.portforward.operator;
 
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -15,12 +19,16 @@ import org.jboss.logging.Logger;
  * remove its rules and gateway mappings, the operator releases its finalizer once the nodes have
  * reported it gone). Without a running operator nothing would release the finalizers and deleting
  * the CRDs would hang: after the timeout the finalizers still held are removed, with a log line
- * naming the forwards, so the uninstall never hangs.
+ * naming the forwards, so the uninstall never hangs. Then the node reports that list nothing, and
+ * the webhook certificate's Secret, which the operator created at run time (helm does not know
+ * it) when it carries the operator's label, are deleted.
  */
 final class Uninstall {
 
   /** The finalizer the operator framework puts on every PortForward (its default for this CRD). */
   static final String FINALIZER = "portforwards.portforward.dev/finalizer";
+  /** The managed-by label value of the objects the operator creates. */
+  private static final String OPERATOR = "portforward-operator";
   private static final Logger LOG = Logger.getLogger(Uninstall.class);
   private static final Duration POLL = Duration.ofSeconds(1);
   /** How long forwards whose finalizer was removed may take to go. */
@@ -28,15 +36,29 @@ final class Uninstall {
 
   private final KubernetesClient client;
   private final Duration timeout;
+  private final Optional<SecretRef> webhookSecret;
   private final Clock clock = Clock.systemUTC();
 
-  Uninstall(KubernetesClient client, Duration timeout) {
+  /** A Secret by namespace and name. */
+  record SecretRef(String namespace, String name) {}
+
+  Uninstall(KubernetesClient client, Duration timeout, Optional<SecretRef> webhookSecret) {
     this.client = client;
     this.timeout = timeout;
+    this.webhookSecret = webhookSecret;
   }
 
   /** 0 when no PortForward is left, else 1 (each left one is logged). */
   int run() throws InterruptedException {
+    int forwards = deleteForwards();
+    if (forwards == 0) {
+      deleteEmptyNodeReports();
+    }
+    webhookSecret.ifPresent(this::deleteWebhookSecret);
+    return forwards;
+  }
+
+  private int deleteForwards() throws InterruptedException {
     List<PortForward> all = remaining();
     LOG.infof("uninstall: deleting %d PortForward(s) and waiting up to %s for the operator and the node agents"
         + " to remove their rules and gateway mappings", all.size(), seconds(timeout));
@@ -57,6 +79,48 @@ final class Uninstall {
     }
     LOG.errorf("uninstall: %d PortForward(s) could not be removed: %s", left.size(), names(left));
     return 1;
+  }
+
+  /**
+   * Deletes the node reports that list no forward (so no gateway mapping either): the agents
+   * write theirs only when what they say changes, and say nothing new before helm deletes them,
+   * whose credentials go with the release. A report still listing something stays, for the next
+   * agent or {@code agent --cleanup} to act on.
+   */
+  private void deleteEmptyNodeReports() {
+    try {
+      for (PortForwardNodeReport report : client.resources(PortForwardNodeReport.class).list().getItems()) {
+        if (report.getStatus() == null || report.getStatus().getForwards() == null
+            || report.getStatus().getForwards().isEmpty()) {
+          client.resource(report).delete();
+        }
+      }
+      LOG.info("uninstall: deleted the node reports that list no forward");
+    } catch (KubernetesClientException e) {
+      LOG.warnf("uninstall: could not delete the node reports: %s", e.getMessage());
+    }
+  }
+
+  /** Deletes the webhook's Secret if it is the operator's own (labelled so); a Secret of another owner stays. */
+  private void deleteWebhookSecret(SecretRef ref) {
+    try {
+      Secret secret = client.secrets().inNamespace(ref.namespace()).withName(ref.name()).get();
+      if (secret == null) {
+        return;
+      }
+      String managedBy = Optional.ofNullable(secret.getMetadata().getLabels()).orElse(Map.of())
+          .get("app.kubernetes.io/managed-by");
+      if (!OPERATOR.equals(managedBy)) {
+        LOG.infof("uninstall: Secret %s/%s is not the operator's (managed-by %s): left in place", ref.namespace(),
+            ref.name(), managedBy);
+        return;
+      }
+      client.resource(secret).delete();
+      LOG.infof("uninstall: deleted the webhook certificate's Secret %s/%s", ref.namespace(), ref.name());
+    } catch (KubernetesClientException e) {
+      LOG.warnf("uninstall: could not delete the webhook certificate's Secret %s/%s: %s", ref.namespace(), ref.name(),
+          e.getMessage());
+    }
   }
 
   private List<PortForward> waitUntilGone(Duration bound) throws InterruptedException {

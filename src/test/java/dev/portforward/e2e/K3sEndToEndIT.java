@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RuntimeBuild;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -124,6 +126,138 @@ class K3sEndToEndIT {
                   HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
         }
       }
+    }
+  }
+
+  /**
+   * The lifecycle scenarios the real-node ITs run ({@link ChartScenarios}), on K3s with the chart
+   * installed by helm: its node's forwards serve, helm upgrade keeps a connection through a DNAT
+   * forward, helm uninstall leaves nothing behind. (K3s runs its kubelet inside its own process,
+   * so the kubelet and containerd faults stay with the real-node ITs.)
+   */
+  @Test
+  void chartLifecycleOnK3s() throws Exception {
+    assumeDocker();
+    Path image = ControlPlane.projectRoot().resolve("target/image/portforward-operator.tar");
+    if (!Files.exists(image)) {
+      assertThat(new ProcessBuilder("bash", "test-cluster/image/build.sh").directory(ControlPlane.projectRoot().toFile())
+          .inheritIO().start().waitFor()).as("test-cluster/image/build.sh").isZero();
+    }
+    RuntimeBuild.Image testapp = RuntimeBuild.find().testapp();
+    try (K3sContainer k3s = new K3sContainer(K3S)) {
+      k3s.start();
+      importImage(k3s, image, IMAGE);
+      importImage(k3s, testapp.tar(), null);
+      Path kubeconfig = Files.writeString(Files.createTempDirectory("portforward-k3s-").resolve("kubeconfig"),
+          k3s.getKubeConfigYaml());
+      try (KubernetesClient client = client(k3s)) {
+        RealCluster.installCrds(client);
+        K3sUnderTest cluster = new K3sUnderTest(k3s, client, kubeconfig, testapp.name());
+        cluster.helm("install", "--create-namespace", "--set", "crds.enabled=false");
+        List<ChartScenarios.NodeBackends> backends = List.of(ChartScenarios.deployBackends(cluster, cluster.nodes().get(0)));
+        ChartScenarios.awaitServing(cluster, backends.get(0));
+        ChartScenarios.upgradeKeepsConnections(cluster, backends.get(0));
+        ChartScenarios.uninstallLeavesNothing(cluster, backends);
+      }
+    }
+  }
+
+  private static void importImage(K3sContainer k3s, Path tar, String baseName) throws Exception {
+    k3s.copyFileToContainer(MountableFile.forHostPath(tar), "/tmp/image.tar");
+    List<String> command = new java.util.ArrayList<>(List.of("ctr", "-n", "k8s.io", "images", "import"));
+    if (baseName != null) {
+      command.addAll(List.of("--base-name", baseName));
+    }
+    command.add("/tmp/image.tar");
+    ExecResult imported = k3s.execInContainer(command.toArray(String[]::new));
+    assertThat(imported.getExitCode()).as("ctr images import: %s", imported.getStderr()).isZero();
+  }
+
+  /** K3s as a {@link ClusterUnderTest}: this machine is the client, reaching the node's container address. */
+  private record K3sUnderTest(K3sContainer k3s, KubernetesClient client, Path kubeconfig, String testImage)
+      implements ClusterUnderTest {
+
+    @Override
+    public List<String> nodes() {
+      return client.nodes().list().getItems().stream().map(n -> n.getMetadata().getName()).toList();
+    }
+
+    @Override
+    public String nodeAddress(String node) {
+      return client.nodes().withName(node).get().getStatus().getAddresses().stream()
+          .filter(a -> "InternalIP".equals(a.getType())).findFirst().orElseThrow().getAddress();
+    }
+
+    @Override
+    public String clientAddress() {
+      // The node sees this machine's connections from the container network's gateway.
+      return k3s.getContainerInfo().getNetworkSettings().getGateway();
+    }
+
+    @Override
+    public String fetch(String url) {
+      try {
+        return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+            .send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+      } catch (Exception e) {
+        return "";
+      }
+    }
+
+    @Override
+    public EchoSession connect(String address, int port) throws java.io.IOException {
+      return EchoSession.start(List.of("socat", "-", "TCP:" + address + ":" + port + ",connect-timeout=5"));
+    }
+
+    @Override
+    public String onNode(String node, String... command) throws Exception {
+      ExecResult result = k3s.execInContainer(command);
+      assertThat(result.getExitCode()).as("%s: %s", String.join(" ", command), result.getStderr()).isZero();
+      return result.getStdout();
+    }
+
+    @Override
+    public String releaseName() {
+      return "portforward-operator";
+    }
+
+    @Override
+    public String releaseNamespace() {
+      return "portforward-system";
+    }
+
+    @Override
+    public void helmUpgrade(String... values) throws Exception {
+      List<String> args = new java.util.ArrayList<>(List.of("--set", "crds.enabled=false"));
+      for (String value : values) {
+        args.addAll(List.of("--set", value));
+      }
+      helm("upgrade", args.toArray(String[]::new));
+    }
+
+    @Override
+    public void helmUninstall() throws Exception {
+      run(List.of("uninstall", releaseName(), "--namespace", releaseNamespace(), "--wait", "--timeout", "3m"));
+    }
+
+    /** helm install or upgrade of the chart with the imported image, one operator replica. */
+    void helm(String verb, String... more) throws Exception {
+      List<String> args = new java.util.ArrayList<>(List.of(verb, releaseName(),
+          ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--namespace", releaseNamespace(),
+          "--set", "image.repository=" + IMAGE, "--set", "image.tag=ci", "--set", "image.pullPolicy=Never",
+          "--set", "operator.replicas=1"));
+      args.addAll(List.of(more));
+      run(args);
+    }
+
+    private void run(List<String> args) throws Exception {
+      List<String> command = new java.util.ArrayList<>(List.of(ControlPlane.binaries().resolve("helm").toString(),
+          "--kubeconfig", kubeconfig.toString()));
+      command.addAll(args);
+      Process helm = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(helm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(helm.waitFor()).as("helm %s: %s", args, out).isZero();
     }
   }
 

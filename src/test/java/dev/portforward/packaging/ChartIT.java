@@ -74,14 +74,14 @@ class ChartIT {
       objects = offline.load(new ByteArrayInputStream(rendered.out().getBytes(StandardCharsets.UTF_8))).items();
     }
     assertThat(objects).extracting(HasMetadata::getKind)
-        .containsExactly("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Job");
+        .containsExactly("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Job");
     for (HasMetadata object : objects) {
       assertThat(object.getMetadata().getAnnotations()).as(object.getKind())
           .containsEntry("helm.sh/hook", "pre-delete")
           .containsEntry("helm.sh/hook-delete-policy", "before-hook-creation,hook-succeeded")
           .containsEntry("helm.sh/hook-weight", object instanceof Job ? "0" : "-10");
     }
-    Job job = (Job) objects.get(3);
+    Job job = (Job) objects.get(5);
     PodSpec pod = job.getSpec().getTemplate().getSpec();
     assertThat(pod.getServiceAccountName()).isEqualTo("portforward-operator-uninstall");
     assertThat(pod.getContainers().get(0).getArgs()).containsExactly("operator", "--uninstall");
@@ -90,9 +90,23 @@ class ChartIT {
       assertThat(env.getValue()).isEqualTo("120s");
     });
     assertThat(job.getSpec().getActiveDeadlineSeconds()).isGreaterThan(120L);
-    assertThat(((ClusterRole) objects.get(1)).getRules()).singleElement().satisfies(rule -> {
+    assertThat(((ClusterRole) objects.get(1)).getRules()).hasSize(2).satisfiesExactly(rule -> {
       assertThat(rule.getResources()).containsExactly("portforwards");
       assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "list", "delete", "patch");
+    }, rule -> {
+      assertThat(rule.getResources()).containsExactly("portforwardnodereports");
+      assertThat(rule.getVerbs()).containsExactlyInAnyOrder("list", "delete");
+    });
+    // The webhook certificate's Secret, which the operator made at run time: by name only.
+    assertThat(((io.fabric8.kubernetes.api.model.rbac.Role) objects.get(3)).getRules()).singleElement()
+        .satisfies(rule -> {
+          assertThat(rule.getResources()).containsExactly("secrets");
+          assertThat(rule.getResourceNames()).containsExactly("portforward-operator-webhook-tls");
+          assertThat(rule.getVerbs()).containsExactlyInAnyOrder("get", "delete");
+        });
+    assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(env -> {
+      assertThat(env.getName()).isEqualTo("PORTFORWARD_WEBHOOK_SECRET_NAME");
+      assertThat(env.getValue()).isEqualTo("portforward-operator-webhook-tls");
     });
     assertThat(Files.readString(DEPLOY)).doesNotContain("helm.sh/hook");
 

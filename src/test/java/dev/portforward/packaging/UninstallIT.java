@@ -78,6 +78,8 @@ class UninstallIT {
         assertThat(hosts.tcpAsk(port)).as("the forward's rules are gone").isEmpty();
         assertThat(Files.readString(uninstall.log())).contains("every PortForward is gone")
             .doesNotContain("still held");
+        assertThat(client.resources(dev.portforward.api.v1alpha1.PortForwardNodeReport.class).withName(node.name()).get())
+            .as("the node's report, which lists nothing now").isNull();
 
         // helm then deletes the DaemonSet and the operator's Deployment: the agent, holding no
         // forward, takes its table along; and the CRD deletes without waiting for anyone.
@@ -137,7 +139,7 @@ class UninstallIT {
         .filter(o -> !"Job".equals(o.getKind())).toList();
     assertThat(render.waitFor()).isZero();
     assertThat(objects).extracting(HasMetadata::getKind)
-        .containsExactly("ServiceAccount", "ClusterRole", "ClusterRoleBinding");
+        .containsExactly("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding");
     return client.resourceList(objects).createOrReplace();
   }
 

@@ -163,6 +163,10 @@ public final class ControlPlane implements AutoCloseable {
         bin.resolve("kube-controller-manager").toString(),
         "--kubeconfig=" + kubeconfig(),
         "--controllers=" + controllers,
+        // A stopped kubelet makes its node NotReady within seconds (50 s by default); the kubelets
+        // renew their leases every 2 s (RealNode).
+        "--node-monitor-period=2s",
+        "--node-monitor-grace-period=16s",
         "--service-account-private-key-file=" + dir.resolve("sa.key"),
         "--root-ca-file=" + caFile(),
         "--use-service-account-credentials=false",

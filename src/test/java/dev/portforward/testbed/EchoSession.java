@@ -43,6 +43,14 @@ public final class EchoSession {
         "TCP:" + host + ":" + port + ",bind=" + source + ",retry=20,interval=0.2"));
   }
 
+  /**
+   * Runs {@code command}, a socat (or the like) joining its standard input and output to a TCP
+   * connection to an echo server, for example from a client namespace of a {@link NodeNetwork}.
+   */
+  public static EchoSession start(java.util.List<String> command) throws IOException {
+    return new EchoSession(new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start());
+  }
+
   /** Closes the connection (the client's socat ends, and with it the TCP connection). */
   public void close() {
     socat.destroy();

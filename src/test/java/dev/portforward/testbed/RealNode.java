@@ -91,6 +91,36 @@ public final class RealNode implements AutoCloseable {
     return kubelet != null && kubelet.isAlive();
   }
 
+  /** SIGTERM to the kubelet, as a node's operator stops it: the pods keep running without it. */
+  public void stopKubelet() throws InterruptedException {
+    if (kubeletAlive()) {
+      kubelet.destroy();
+      if (!kubelet.waitFor(30, TimeUnit.SECONDS)) {
+        kubelet.destroyForcibly().waitFor();
+      }
+    }
+  }
+
+  /** SIGKILL to the kubelet, as a crash: the pods keep running without it. */
+  public void killKubelet() throws InterruptedException {
+    if (kubeletAlive()) {
+      kubelet.destroyForcibly().waitFor();
+    }
+  }
+
+  /** Starts the kubelet again after {@link #stopKubelet()} or {@link #killKubelet()}. */
+  public void restartKubelet() throws IOException {
+    if (!kubeletAlive()) {
+      startKubelet();
+    }
+  }
+
+  /** Restarts containerd (SIGTERM, then start): the containers and their shims stay. */
+  public void restartContainerd() throws IOException, InterruptedException {
+    containerd.stop();
+    containerd.start();
+  }
+
   private void startNetwork(int nodes) {
     NodeNetwork.run("ip", "netns", "add", ns);
     NodeNetwork.run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
@@ -192,6 +222,8 @@ public final class RealNode implements AutoCloseable {
         imageGCLowThresholdPercent: 99
         serializeImagePulls: false
         maxPods: 60
+        # Renewed every quarter of it: well inside the controller-manager's node monitor grace period.
+        nodeLeaseDurationSeconds: 8
         volumePluginDir: %s
         """.formatted(ns, address(), dir.resolve("pod-logs"), containerd.socket(), cp.kubeletClientCaFile(),
         kubeletDir.resolve("volume-plugins")));

@@ -27,6 +27,9 @@ import java.util.stream.Collectors;
  * passes the nodes and reports it sees. A forward is Programmed when every node that its
  * listen.nodeSelector selects reports the forward's current generation in place; control-plane
  * nodes count only where the cluster admin allows them ({@link NodeSelection}, as the agents decide).
+ * A selected node that is not Ready (its kubelet stopped posting status, or reports a problem)
+ * counts as not programmed, whatever its agent last said: nothing keeps that node's rules or its
+ * agent's report current, so the status names the node and its Ready condition instead.
  */
 public final class NodeReports {
 
@@ -56,10 +59,13 @@ public final class NodeReports {
       return new DataPlaneState(Check.fail(Reason.NO_SELECTED_NODES, why),
           List.of(), List.of(), gatewayPending(pf, "no node is selected"), List.of());
     }
+    Map<String, Node> byName = nodes.stream()
+        .collect(Collectors.toMap(n -> n.getMetadata().getName(), Function.identity(), (a, b) -> a));
     Map<String, NodeState> previous = pf.getStatus() == null ? Map.of()
         : pf.getStatus().getNodes().stream().collect(Collectors.toMap(NodeState::getName, Function.identity(), (a, b) -> a));
 
     List<NodeState> states = new ArrayList<>();
+    List<String> notReadyNodes = new ArrayList<>();
     List<Endpoint> endpoints = new ArrayList<>();
     Map<String, GatewayReport> gateway = new LinkedHashMap<>();
     for (String node : selected) {
@@ -70,11 +76,15 @@ public final class NodeReports {
               .filter(f -> pf.getMetadata().getNamespace().equals(f.getNamespace())
                   && pf.getMetadata().getName().equals(f.getName()))
               .findFirst());
-      boolean programmed = entry.filter(ForwardReport::isProgrammed)
+      Optional<String> notReady = notReady(byName.get(node));
+      boolean programmed = notReady.isEmpty() && entry.filter(ForwardReport::isProgrammed)
           .filter(f -> f.getGeneration() == pf.getMetadata().getGeneration())
           .isPresent();
       String message;
-      if (report == null || report.getStatus() == null) {
+      if (notReady.isPresent()) {
+        message = notReady.get();
+        notReadyNodes.add(node);
+      } else if (report == null || report.getStatus() == null) {
         message = "no agent reports from this node";
       } else if (entry.isEmpty() || entry.get().getGeneration() != pf.getMetadata().getGeneration()) {
         message = "the agent has not programmed generation " + pf.getMetadata().getGeneration() + " yet";
@@ -96,15 +106,12 @@ public final class NodeReports {
     Check programmed;
     if (done == states.size()) {
       programmed = Check.ok(Reason.PROGRAMMED, "programmed on " + done + " node(s)");
+    } else if (states.stream().filter(s -> !s.isProgrammed()).allMatch(s -> notReadyNodes.contains(s.getName()))) {
+      programmed = Check.fail(Reason.NODES_NOT_READY, notProgrammed(done, states));
     } else if (states.stream().allMatch(s -> s.getLastSyncTime() == null)) {
       programmed = Check.fail(Reason.AWAITING_DATA_PLANE, "no node agent has reported yet");
     } else {
-      programmed = Check.fail(Reason.NODES_NOT_PROGRAMMED,
-          "programmed on " + done + " of " + states.size() + " node(s); " + states.stream()
-              .filter(s -> !s.isProgrammed())
-              .limit(3)
-              .map(s -> s.getName() + ": " + s.getMessage())
-              .collect(Collectors.joining("; ")));
+      programmed = Check.fail(Reason.NODES_NOT_PROGRAMMED, notProgrammed(done, states));
     }
     // Nodes with a problem first, so the bounded list always shows them.
     List<NodeState> listed = states.stream()
@@ -112,6 +119,33 @@ public final class NodeReports {
         .limit(Limits.MAX_STATUS_NODES)
         .toList();
     return new DataPlaneState(programmed, listed, endpoints, gatewayMapped(pf, gateway), externalEndpoints(gateway));
+  }
+
+  private static String notProgrammed(long done, List<NodeState> states) {
+    return "programmed on " + done + " of " + states.size() + " node(s); " + states.stream()
+        .filter(s -> !s.isProgrammed())
+        .limit(3)
+        .map(s -> s.getName() + ": " + s.getMessage())
+        .collect(Collectors.joining("; "));
+  }
+
+  /**
+   * Why a node is not Ready, from its Ready condition (the kubelet's, or the node lifecycle
+   * controller's once the kubelet stopped posting status); empty when Ready, or when the node
+   * carries no Ready condition at all (nothing says it is down).
+   */
+  public static Optional<String> notReady(Node node) {
+    if (node == null || node.getStatus() == null || node.getStatus().getConditions() == null) {
+      return Optional.empty();
+    }
+    return node.getStatus().getConditions().stream()
+        .filter(c -> "Ready".equals(c.getType()) && !"True".equals(c.getStatus()))
+        .findFirst()
+        .map(c -> "the node is not Ready (Ready=" + c.getStatus()
+            + (c.getReason() == null ? "" : ", " + c.getReason())
+            + (c.getMessage() == null ? "" : ": " + c.getMessage().strip())
+            + (c.getLastTransitionTime() == null ? "" : ", since " + c.getLastTransitionTime())
+            + "); its forward is not counted until the node is Ready again");
   }
 
   /**

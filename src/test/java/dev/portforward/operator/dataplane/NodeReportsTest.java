@@ -72,6 +72,35 @@ class NodeReportsTest {
   }
 
   @Test
+  void aNodeThatIsNotReadyCountsAsNotProgrammedAndTheStatusSaysWhyUntilItIsReadyAgain() {
+    PortForward pf = pf(Map.of("role", "edge"));
+    report("edge-1", "t", entry(pf, true, "192.0.2.1"));
+    // The agent on edge-2 last said the forward is in place; then its kubelet stopped posting status.
+    report("edge-2", "t", entry(pf, true, "192.0.2.2"));
+    Node stopped = new NodeBuilder(nodes.get(1)).withNewStatus().addNewCondition().withType("Ready")
+        .withStatus("Unknown").withReason("NodeStatusUnknown").withMessage("Kubelet stopped posting node status.")
+        .withLastTransitionTime("2026-01-01T00:05:00Z").endCondition().endStatus().build();
+
+    DataPlaneState state = NodeReports.aggregate(pf, List.of(nodes.get(0), stopped, nodes.get(2)),
+        name -> Optional.ofNullable(reports.get(name)), false);
+
+    assertThat(state.programmed().ok()).isFalse();
+    assertThat(state.programmed().reason()).isEqualTo(Reason.NODES_NOT_READY);
+    assertThat(state.programmed().message()).isEqualTo("programmed on 1 of 2 node(s); edge-2: the node is not Ready"
+        + " (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status., since 2026-01-01T00:05:00Z);"
+        + " its forward is not counted until the node is Ready again");
+    assertThat(state.nodes()).extracting(NodeState::getName, NodeState::isProgrammed)
+        .containsExactly(org.assertj.core.api.Assertions.tuple("edge-2", false),
+            org.assertj.core.api.Assertions.tuple("edge-1", true));
+    assertThat(state.endpoints()).extracting(e -> e.getNode()).containsExactly("edge-1");
+
+    Node back = new NodeBuilder(stopped).editStatus().editFirstCondition().withStatus("True")
+        .withReason("KubeletReady").endCondition().endStatus().build();
+    assertThat(NodeReports.aggregate(pf, List.of(nodes.get(0), back, nodes.get(2)),
+        name -> Optional.ofNullable(reports.get(name)), false).programmed().ok()).isTrue();
+  }
+
+  @Test
   void controlPlaneNodesCountOnlyWhenAllowedAndTheRefusalSaysWhichSettingAllowsThem() {
     Node controlPlane = new NodeBuilder().withNewMetadata().withName("cp-1").addToLabels("role", "cp")
         .addToLabels(dev.portforward.common.NodeSelection.CONTROL_PLANE_LABEL, "").endMetadata().build();
