@@ -76,7 +76,7 @@ final class ChartScenarios {
   }
 
   /**
-   * A kubelet stopped: its node goes NotReady, and the forwards it carries say so (Programmed and
+   * A kubelet stopped: its node goes NotReady, and the forward only it carries says so (Programmed and
    * Ready False, naming the node and its Ready condition, the node listed as not programmed), while
    * the other nodes' forwards stay Ready and keep forwarding. With the kubelet back, the status
    * recovers and traffic flows through the node again.

@@ -48,7 +48,7 @@ public final class Conditions {
     public static final String AWAITING_DATA_PLANE = "AwaitingDataPlane";
     public static final String NO_SELECTED_NODES = "NoSelectedNodes";
     public static final String NODES_NOT_PROGRAMMED = "NodesNotProgrammed";
-    /** A selected node is not Ready (its kubelet stopped reporting, for one): its rules are not vouched for. */
+    /** No selected node is Ready (their kubelets stopped reporting, for one): their rules are not vouched for. */
     public static final String NODES_NOT_READY = "NodesNotReady";
     public static final String SIDECARS_MISSING = "SidecarsMissing";
     /** Selected pods use hostNetwork: a sidecar there would relay the node's own loopback. */

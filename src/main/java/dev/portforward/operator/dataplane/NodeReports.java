@@ -27,9 +27,10 @@ import java.util.stream.Collectors;
  * passes the nodes and reports it sees. A forward is Programmed when every node that its
  * listen.nodeSelector selects reports the forward's current generation in place; control-plane
  * nodes count only where the cluster admin allows them ({@link NodeSelection}, as the agents decide).
- * A selected node that is not Ready (its kubelet stopped posting status, or reports a problem)
- * counts as not programmed, whatever its agent last said: nothing keeps that node's rules or its
- * agent's report current, so the status names the node and its Ready condition instead.
+ * A selected node that is not Ready (its kubelet stopped posting status, or reports a problem) is
+ * listed as not programmed whatever its agent last said, since nothing vouches for its rules, and
+ * left out of the endpoints; it is not counted against the forward while other selected nodes are
+ * Ready, so one node going down never turns every forward of the cluster not Ready.
  */
 public final class NodeReports {
 
@@ -103,11 +104,14 @@ public final class NodeReports {
     }
 
     long done = states.stream().filter(NodeState::isProgrammed).count();
+    long readyNodes = states.size() - notReadyNodes.size();
     Check programmed;
-    if (done == states.size()) {
-      programmed = Check.ok(Reason.PROGRAMMED, "programmed on " + done + " node(s)");
-    } else if (states.stream().filter(s -> !s.isProgrammed()).allMatch(s -> notReadyNodes.contains(s.getName()))) {
+    if (readyNodes == 0) {
       programmed = Check.fail(Reason.NODES_NOT_READY, notProgrammed(done, states));
+    } else if (done == readyNodes) {
+      programmed = Check.ok(Reason.PROGRAMMED, "programmed on " + done + " node(s)" + (notReadyNodes.isEmpty() ? ""
+          : "; not counted while not Ready: " + notReadyNodes.stream().limit(3).collect(Collectors.joining(", "))
+              + (notReadyNodes.size() > 3 ? " and " + (notReadyNodes.size() - 3) + " more" : "")));
     } else if (states.stream().allMatch(s -> s.getLastSyncTime() == null)) {
       programmed = Check.fail(Reason.AWAITING_DATA_PLANE, "no node agent has reported yet");
     } else {

@@ -72,32 +72,47 @@ class NodeReportsTest {
   }
 
   @Test
-  void aNodeThatIsNotReadyCountsAsNotProgrammedAndTheStatusSaysWhyUntilItIsReadyAgain() {
+  void aNodeThatIsNotReadyIsListedButNotCountedWhileAnotherSelectedNodeIsReady() {
     PortForward pf = pf(Map.of("role", "edge"));
     report("edge-1", "t", entry(pf, true, "192.0.2.1"));
     // The agent on edge-2 last said the forward is in place; then its kubelet stopped posting status.
     report("edge-2", "t", entry(pf, true, "192.0.2.2"));
-    Node stopped = new NodeBuilder(nodes.get(1)).withNewStatus().addNewCondition().withType("Ready")
-        .withStatus("Unknown").withReason("NodeStatusUnknown").withMessage("Kubelet stopped posting node status.")
-        .withLastTransitionTime("2026-01-01T00:05:00Z").endCondition().endStatus().build();
+    Node stopped = notReady(nodes.get(1));
 
     DataPlaneState state = NodeReports.aggregate(pf, List.of(nodes.get(0), stopped, nodes.get(2)),
         name -> Optional.ofNullable(reports.get(name)), false);
 
-    assertThat(state.programmed().ok()).isFalse();
-    assertThat(state.programmed().reason()).isEqualTo(Reason.NODES_NOT_READY);
-    assertThat(state.programmed().message()).isEqualTo("programmed on 1 of 2 node(s); edge-2: the node is not Ready"
-        + " (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status., since 2026-01-01T00:05:00Z);"
-        + " its forward is not counted until the node is Ready again");
+    assertThat(state.programmed().ok()).as("one node down does not take the forward's other nodes with it").isTrue();
+    assertThat(state.programmed().message()).isEqualTo("programmed on 1 node(s); not counted while not Ready: edge-2");
     assertThat(state.nodes()).extracting(NodeState::getName, NodeState::isProgrammed)
         .containsExactly(org.assertj.core.api.Assertions.tuple("edge-2", false),
             org.assertj.core.api.Assertions.tuple("edge-1", true));
+    assertThat(state.nodes().get(0).getMessage()).isEqualTo("the node is not Ready"
+        + " (Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status., since 2026-01-01T00:05:00Z);"
+        + " its forward is not counted until the node is Ready again");
     assertThat(state.endpoints()).extracting(e -> e.getNode()).containsExactly("edge-1");
+
+    // With no selected node Ready, the forward is not programmed, and says why.
+    DataPlaneState none = NodeReports.aggregate(pf, List.of(notReady(nodes.get(0)), stopped, nodes.get(2)),
+        name -> Optional.ofNullable(reports.get(name)), false);
+    assertThat(none.programmed().ok()).isFalse();
+    assertThat(none.programmed().reason()).isEqualTo(Reason.NODES_NOT_READY);
+    assertThat(none.programmed().message()).startsWith("programmed on 0 of 2 node(s); edge-1: the node is not Ready");
+    assertThat(none.endpoints()).isEmpty();
 
     Node back = new NodeBuilder(stopped).editStatus().editFirstCondition().withStatus("True")
         .withReason("KubeletReady").endCondition().endStatus().build();
-    assertThat(NodeReports.aggregate(pf, List.of(nodes.get(0), back, nodes.get(2)),
-        name -> Optional.ofNullable(reports.get(name)), false).programmed().ok()).isTrue();
+    DataPlaneState recovered = NodeReports.aggregate(pf, List.of(nodes.get(0), back, nodes.get(2)),
+        name -> Optional.ofNullable(reports.get(name)), false);
+    assertThat(recovered.programmed().message()).isEqualTo("programmed on 2 node(s)");
+    assertThat(recovered.endpoints()).extracting(e -> e.getNode()).containsExactly("edge-1", "edge-2");
+  }
+
+  /** {@code node} as the node lifecycle controller marks it once its kubelet stopped posting status. */
+  private static Node notReady(Node node) {
+    return new NodeBuilder(node).withNewStatus().addNewCondition().withType("Ready")
+        .withStatus("Unknown").withReason("NodeStatusUnknown").withMessage("Kubelet stopped posting node status.")
+        .withLastTransitionTime("2026-01-01T00:05:00Z").endCondition().endStatus().build();
   }
 
   @Test
