@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import org.apache.sshd.common.Factory;
 import org.apache.sshd.common.forward.DefaultForwarder;
+import org.apache.sshd.common.forward.TcpipForwardingExceptionMarker;
 import org.apache.sshd.common.io.IoAcceptor;
 import org.apache.sshd.common.io.IoHandler;
 import org.apache.sshd.common.io.IoSession;
@@ -70,9 +71,9 @@ final class RemoteForwarder extends DefaultForwarder {
   /**
    * SSHD's handler for the connections accepted on {@code -R} ports, except that a connection
    * ending in an I/O error (a client that resets it, as many do on close) is closed with a debug
-   * line instead of a warning with a stack trace (closing it ends its channel, as SSHD's own
-   * handler does). OpenSSH says nothing either; a stack trace written per connection was a
-   * measurable share of the cost of each new -R connection (bench/tunnel).
+   * line instead of a warning with a stack trace, and otherwise handled as SSHD's own handler
+   * does. OpenSSH says nothing either; a stack trace written per connection was a measurable share
+   * of the cost of each new -R connection (bench/tunnel).
    */
   private static final class QuietIoErrors implements IoHandler {
     private final IoHandler sshd;
@@ -95,6 +96,8 @@ final class RemoteForwarder extends DefaultForwarder {
     public void exceptionCaught(IoSession session, Throwable cause) throws Exception {
       if (cause instanceof IOException) {
         LOG.debugf("-R connection %s: %s", session, cause);
+        // As SSHD's handler: the marker makes sessionClosed close the channel at once.
+        session.setAttribute(TcpipForwardingExceptionMarker.class, cause);
         session.close(true);
       } else {
         sshd.exceptionCaught(session, cause);
