@@ -278,7 +278,12 @@ public final class RealNode implements AutoCloseable {
     stop(kubelet);
     killCgroupProcesses();
     if (containerd != null) {
-      containerd.close();
+      try {
+        containerd.close();
+      } catch (RuntimeException e) {
+        // Whatever containerd leaves, the node's namespaces, cgroups and link still go.
+        System.err.println("node " + name + ": " + e.getMessage());
+      }
     }
     if (namespaces != null) {
       namespaces.close();
