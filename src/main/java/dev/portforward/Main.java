@@ -3,6 +3,7 @@ package dev.portforward;
 import dev.portforward.agent.AgentRole;
 import dev.portforward.operator.OperatorRole;
 import dev.portforward.relay.RelayRole;
+import dev.portforward.tunnel.CachingSlf4jProvider;
 import dev.portforward.tunnel.TunnelRole;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
@@ -19,6 +20,7 @@ import java.util.Arrays;
 @QuarkusMain
 public final class Main implements QuarkusApplication {
 
+  private static final String SLF4J_PROVIDER = "slf4j.provider";
   static final String USAGE = "usage: portforward-operator operator [--uninstall] | agent [--cleanup] | relay --config FILE | tunnel --config FILE";
 
   @Inject Instance<OperatorRole> operator;
@@ -46,6 +48,10 @@ public final class Main implements QuarkusApplication {
   }
 
   public static void main(String... args) {
+    // Before anything asks SLF4J for a logger: it binds once, at the first request.
+    if (args.length > 0 && args[0].equals("tunnel") && System.getProperty(SLF4J_PROVIDER) == null) {
+      System.setProperty(SLF4J_PROVIDER, CachingSlf4jProvider.class.getName());
+    }
     Quarkus.run(Main.class, args);
   }
 }
