@@ -26,8 +26,10 @@ public final class CachingSlf4jProvider implements SLF4JServiceProvider {
       .findFirst()
       .orElseGet(NOP_FallbackServiceProvider::new);
   private final ConcurrentMap<String, Logger> loggers = new ConcurrentHashMap<>();
-  private final ILoggerFactory factory = name -> loggers.computeIfAbsent(name,
-      missing -> binding.getLoggerFactory().getLogger(missing));
+  private final ILoggerFactory factory = name -> {
+    Logger known = loggers.get(name); // without the lock computeIfAbsent may take
+    return known != null ? known : loggers.computeIfAbsent(name, missing -> binding.getLoggerFactory().getLogger(missing));
+  };
 
   @Override
   public ILoggerFactory getLoggerFactory() {
