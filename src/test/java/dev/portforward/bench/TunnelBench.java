@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -50,6 +51,12 @@ public final class TunnelBench {
   /** The peers to run (all by default): a comma-separated subset of sshd, chisel, frp, rathole. */
   private static final List<String> PEER_NAMES =
       List.of(System.getProperty("bench.peers", "sshd,chisel,frp,rathole").split(","));
+  /**
+   * The measurements to run (all by default): a comma-separated subset of stream (1 stream), streams
+   * (8 streams), connect, latency, memory; and of the ways: L and R for the -L and -R forwards.
+   */
+  private static final List<String> ONLY =
+      List.of(System.getProperty("bench.only", "stream,streams,connect,latency,memory,L,R").split(","));
   private static final Path PEERS = Path.of(System.getProperty("user.home"), ".cache/portforward-operator/bench");
 
   /** A tunnel server and its client, and which way (L or R) the forward goes. */
@@ -150,27 +157,32 @@ public final class TunnelBench {
       }
       awaitListening(processes, forwardPorts, new int[0]);
 
-      List<Way> all = new ArrayList<>(ways);
+      List<Way> measured = ways.stream().filter(way -> ONLY.contains(String.valueOf(way.kind()))).toList();
+      List<Way> all = new ArrayList<>(measured);
       all.add(DIRECT);
-      // One unmeasured pass: the JVM's JIT compiles the tunnel's data path, every way connects once.
+      // One unmeasured pass: the JVM's JIT compiles the tunnel's data and connect paths (its rate
+      // rose round after round without it), every way connects once.
       for (Way way : all) {
-        iperf(way, 1, way.server().equals("tunnel") ? 3 * SECONDS : 1);
+        int seconds = way.server().equals("tunnel") ? 3 * SECONDS : 1;
+        iperf(way, 1, seconds);
+        if (ONLY.contains("connect")) {
+          connectRate(way, seconds);
+        }
       }
-      Map<Way, List<double[]>> single = runs("iperf3 -P 1", all, way -> new double[] {iperf(way, 1)});
-      Map<Way, List<double[]>> eight = runs("iperf3 -P 8", all, way -> new double[] {iperf(way, 8)});
-      Map<Way, List<double[]>> connects = runs("connects/s", all,
-          way -> new double[] {ConnectRate.rate(new InetSocketAddress(address(way), port(way, CONNECT)), SECONDS, 4)
-              .perSecond()});
-      Map<Way, List<double[]>> latency = added(runs("sockperf", all, TunnelBench::sockperf));
+      Map<Way, List<double[]>> single = runs("stream", "iperf3 -P 1", all, way -> new double[] {iperf(way, 1)});
+      Map<Way, List<double[]>> eight = runs("streams", "iperf3 -P 8", all, way -> new double[] {iperf(way, 8)});
+      Map<Way, List<double[]>> connects = runs("connect", "connects/s", all,
+          way -> new double[] {connectRate(way, SECONDS)});
+      Map<Way, List<double[]>> latency = added(runs("latency", "sockperf", all, TunnelBench::sockperf));
       Map<String, Double> perClient = new LinkedHashMap<>();
       for (String server : List.of("tunnel", "sshd")) {
-        if (servers.containsKey(server)) {
+        if (servers.containsKey(server) && ONLY.contains("memory")) {
           perClient.put(server, perClientKiB(processes, server, servers.get(server), key,
               server.equals("tunnel") ? 21000 : 22000));
         }
       }
 
-      report(ways, single, eight, connects, latency, perClient);
+      report(measured, single, eight, connects, latency, perClient);
       System.out.printf("cipher %s for the SSH servers; %d rounds of %d s, medians [min-max]%n", CIPHER, ROUNDS, SECONDS);
       if (!leftOut.isEmpty()) {
         System.out.println("left out: " + String.join("; ", leftOut));
@@ -317,8 +329,12 @@ public final class TunnelBench {
    * Rounds that alternate between the ways, each round starting one further on, so that no way
    * always runs right after the same other one; every way's figures in round order.
    */
-  private static Map<Way, List<double[]>> runs(String name, List<Way> ways, Measure measure) throws Exception {
+  private static Map<Way, List<double[]>> runs(String only, String name, List<Way> ways, Measure measure)
+      throws Exception {
     Map<Way, List<double[]>> runs = new LinkedHashMap<>();
+    if (!ONLY.contains(only)) {
+      return runs;
+    }
     for (int round = 0; round < ROUNDS; round++) {
       List<Way> order = new ArrayList<>(ways);
       Collections.rotate(order, -round);
@@ -334,6 +350,9 @@ public final class TunnelBench {
   /** Each way's round trip minus the direct one of the same round: other load moves both. */
   private static Map<Way, List<double[]>> added(Map<Way, List<double[]>> runs) {
     List<double[]> direct = runs.get(DIRECT);
+    if (direct == null) {
+      return runs;
+    }
     runs.forEach((way, list) -> {
       if (way != DIRECT) {
         for (int round = 0; round < list.size(); round++) {
@@ -379,6 +398,11 @@ public final class TunnelBench {
     }
     System.err.println("no iperf3 result via " + way + " in 3 attempts, counted as 0: " + json);
     return 0;
+  }
+
+  /** New connections per second through {@code way}: 4 clients, each connecting, reading a byte, closing. */
+  private static double connectRate(Way way, int seconds) throws Exception {
+    return ConnectRate.rate(new InetSocketAddress(address(way), port(way, CONNECT)), seconds, 4).perSecond();
   }
 
   /** sockperf ping-pong round trip, microseconds: p50, p99. */
@@ -466,6 +490,9 @@ public final class TunnelBench {
     }
     System.out.println();
     for (char kind : new char[] {'L', 'R'}) {
+      if (!ONLY.contains(String.valueOf(kind))) {
+        continue;
+      }
       Way tunnel = new Way("tunnel", kind, 21000);
       for (Way peer : ways) {
         if (peer.kind() != kind || peer.server().equals("tunnel")) {
@@ -479,6 +506,7 @@ public final class TunnelBench {
         ratios.add(ratio(connects, tunnel, peer, 0, "connections/s", 0, true));
         ratios.add(ratio(latency, tunnel, peer, 0, "added p50", 0, false));
         ratios.add(ratio(latency, tunnel, peer, 1, "added p99", peer.server().equals("sshd") ? 1.2 : 0, false));
+        ratios.removeIf(Objects::isNull);
         System.out.printf("tunnel -%c vs %s: %s%n", kind, peer.server(), String.join(", ", ratios));
       }
     }
@@ -489,6 +517,9 @@ public final class TunnelBench {
   /** "1.07x [0.95-1.20] 1 stream (goal >= 1.0) ok": medians' ratio, and the range of the rounds' ratios. */
   private static String ratio(Map<Way, List<double[]>> runs, Way tunnel, Way peer, int index, String what, double goal,
       boolean higherIsBetter) {
+    if (!runs.containsKey(tunnel) || !runs.containsKey(peer)) {
+      return null;
+    }
     double median = median(runs.get(tunnel), index) / median(runs.get(peer), index);
     double min = Double.MAX_VALUE;
     double max = -Double.MAX_VALUE;
