@@ -4,7 +4,8 @@
 # memory per connected client. Installs the Debian packages and builds the peers at their exact
 # versions when missing (cached under ~/.cache/portforward-operator/bench/); needs root for the
 # backends' network namespace. Environment: ROUNDS (3), SECONDS_PER_RUN (3), CLIENTS (40),
-# CIPHER (aes128-gcm@openssh.com).
+# CIPHER (aes128-gcm@openssh.com), BENCH_PEERS (sshd,chisel,frp,rathole) and BENCH_ONLY (all of
+# stream,streams,connect,latency,memory,L,R) to run a part.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for p in openssh-server openssh-client iperf3 sockperf; do
@@ -28,4 +29,5 @@ build_go() { # module version binary-dir packages...
 mvn -B -q package -DskipTests
 classpath="$(bash test-cluster/test-classpath.sh)"
 exec java -Dbench.rounds="${ROUNDS:-3}" -Dbench.seconds="${SECONDS_PER_RUN:-3}" -Dbench.clients="${CLIENTS:-40}" \
-  -Dbench.cipher="${CIPHER:-aes128-gcm@openssh.com}" -cp "$classpath" dev.portforward.bench.TunnelBench
+  -Dbench.cipher="${CIPHER:-aes128-gcm@openssh.com}" -Dbench.peers="${BENCH_PEERS:-sshd,chisel,frp,rathole}" \
+  -Dbench.only="${BENCH_ONLY:-stream,streams,connect,latency,memory,L,R}" -cp "$classpath" dev.portforward.bench.TunnelBench
