@@ -40,8 +40,7 @@ final class Churn implements AutoCloseable {
 
     @Override
     public String toString() {
-      return "%.0f changes/s (%d in %.1f s%s)".formatted(perSecond(), changes, seconds,
-          failures == 0 ? "" : ", " + failures + " refused while away");
+      return "%.0f changes/s (%d in %.1f s)".formatted(perSecond(), changes, seconds);
     }
   }
 
@@ -57,6 +56,8 @@ final class Churn implements AutoCloseable {
   private final AtomicInteger failures = new AtomicInteger();
   private final AtomicBoolean running = new AtomicBoolean();
   private final List<Thread> threads = new ArrayList<>();
+  /** Whether an accepted forward must also be Ready (a real agent programs the forwards). */
+  private boolean dataPlane;
   private long startedNanos;
   private long stoppedNanos;
 
@@ -85,6 +86,12 @@ final class Churn implements AutoCloseable {
     this.ports = ports;
     this.perSecond = perSecond;
     this.writers = writers;
+  }
+
+  /** From now on, an accepted forward is right only once it is also Ready: an agent carries it. */
+  Churn expectReady() {
+    dataPlane = true;
+    return this;
   }
 
   /** Starts the writers, counting afresh (a churn may be started again after {@link #stop}). */
@@ -154,7 +161,7 @@ final class Churn implements AutoCloseable {
   /**
    * The forwards whose status is not right for their last change (a lost update, while it lasts):
    * the status and every condition observed the current generation, Accepted says what that
-   * generation's port deserves, and the stored port is the last acknowledged one (unless a change
+   * generation's port deserves (and Ready follows, with {@link #expectReady}), and the stored port is the last acknowledged one (unless a change
    * whose outcome was unknown came after it).
    */
   List<String> wrong() {
@@ -175,11 +182,14 @@ final class Churn implements AutoCloseable {
               .filter(c -> c.getStatus().equals(refused ? "False" : "True"))
               .filter(c -> c.getReason().equals(refused ? Conditions.Reason.RESERVED_PORT : Conditions.Reason.ACCEPTED))
               .isPresent()
+          && (refused || !dataPlane || condition(pf, Conditions.READY).filter(c -> c.getStatus().equals("True")).isPresent())
           && (written == null || written == port);
       if (!right) {
         wrong.add(name + " (generation " + generation + ", port " + port + ", status "
             + (pf.getStatus() == null ? "none" : "observed " + pf.getStatus().getObservedGeneration()
                 + ", Accepted " + condition(pf, Conditions.ACCEPTED).map(c -> c.getStatus() + "/" + c.getReason())
+                    .orElse("none")
+                + ", Ready " + condition(pf, Conditions.READY).map(c -> c.getStatus() + "/" + c.getReason())
                     .orElse("none"))
             + ")");
       }
