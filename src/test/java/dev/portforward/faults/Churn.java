@@ -154,15 +154,11 @@ final class Churn implements AutoCloseable {
     return new Held(changes.get(), failures.get(), (end - startedNanos) / 1e9);
   }
 
-  int changes() {
-    return changes.get();
-  }
-
   /**
    * The forwards whose status is not right for their last change (a lost update, while it lasts):
    * the status and every condition observed the current generation, Accepted says what that
-   * generation's port deserves (and Ready follows, with {@link #expectReady}), and the stored port is the last acknowledged one (unless a change
-   * whose outcome was unknown came after it).
+   * generation's port deserves (and Ready follows, with {@link #expectReady}), and the stored port
+   * is the last acknowledged one (unless a change whose outcome was unknown came after it).
    */
   List<String> wrong() {
     List<String> wrong = new ArrayList<>();
@@ -182,7 +178,8 @@ final class Churn implements AutoCloseable {
               .filter(c -> c.getStatus().equals(refused ? "False" : "True"))
               .filter(c -> c.getReason().equals(refused ? Conditions.Reason.RESERVED_PORT : Conditions.Reason.ACCEPTED))
               .isPresent()
-          && (refused || !dataPlane || condition(pf, Conditions.READY).filter(c -> c.getStatus().equals("True")).isPresent())
+          && (refused || !dataPlane
+              || condition(pf, Conditions.READY).filter(c -> c.getStatus().equals("True")).isPresent())
           && (written == null || written == port);
       if (!right) {
         wrong.add(name + " (generation " + generation + ", port " + port + ", status "

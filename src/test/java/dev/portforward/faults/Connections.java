@@ -112,7 +112,8 @@ final class Connections implements AutoCloseable {
 
   private boolean echoesWithin(EchoSession session, Duration limit) {
     try {
-      Awaitility.await().atMost(limit).until(() -> !session.isOpen() || session.echoes("check-" + lines.incrementAndGet()));
+      Awaitility.await().atMost(limit)
+          .until(() -> !session.isOpen() || session.echoes("check-" + lines.incrementAndGet()));
       return session.isOpen();
     } catch (ConditionTimeoutException e) {
       return false;

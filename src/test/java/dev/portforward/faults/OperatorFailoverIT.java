@@ -47,7 +47,8 @@ class OperatorFailoverIT {
       List<String> lost = churn.wrong();
 
       FaultTable.add(new FaultTable.Row("operator leader killed (SIGKILL) during churn", held.toString(),
-          "new leader %.1f s after the kill; every status right %s after it".formatted(takeover, Faults.after(kill, allRight)),
+          "new leader %.1f s after the kill; every status right %s after it"
+              .formatted(takeover, Faults.after(kill, allRight)),
           lost.size(), 0));
       assertThat(next).isNotSameAs(leader);
       assertThat(lost).as("forwards whose status missed their last change").isEmpty();
