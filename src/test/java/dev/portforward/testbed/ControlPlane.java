@@ -50,6 +50,7 @@ public final class ControlPlane implements AutoCloseable {
   /** On loopback: the address the API server advertises into its endpoints; null for none. */
   private final String advertised;
   private Process apiServer;
+  private Process etcd;
 
   /**
    * How real nodes reach the control plane: the API server's address on the nodes' network, and
@@ -137,16 +138,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     Files.writeString(dir.resolve("tokens.csv"), tokens);
     writeServiceAccountKey(dir.resolve("sa.key"));
-    processes.add(launch("etcd",
-        bin.resolve("etcd").toString(),
-        "--name=testbed",
-        "--data-dir=" + dir.resolve("etcd"),
-        "--listen-client-urls=http://127.0.0.1:" + etcdPort,
-        "--advertise-client-urls=http://127.0.0.1:" + etcdPort,
-        "--listen-peer-urls=http://127.0.0.1:" + etcdPeerPort,
-        "--initial-advertise-peer-urls=http://127.0.0.1:" + etcdPeerPort,
-        "--initial-cluster=testbed=http://127.0.0.1:" + etcdPeerPort,
-        "--unsafe-no-fsync"));
+    startEtcd();
     startApiServer();
     writeKubeconfig();
     String controllers = "garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset";
@@ -184,6 +176,39 @@ public final class ControlPlane implements AutoCloseable {
   /** The token node {@code name} authenticates with, as system:node:{@code name} in group system:nodes. */
   public static String nodeToken(String name) {
     return "node-" + name + "-" + ADMIN_TOKEN.substring("admin-".length());
+  }
+
+  /** Starts etcd (again, after {@link #stopEtcd}, on the same data) and waits until it is healthy. */
+  public void startEtcd() throws IOException {
+    etcd = launch("etcd",
+        bin.resolve("etcd").toString(),
+        "--name=testbed",
+        "--data-dir=" + dir.resolve("etcd"),
+        "--listen-client-urls=http://127.0.0.1:" + etcdPort,
+        "--advertise-client-urls=http://127.0.0.1:" + etcdPort,
+        "--listen-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+        "--initial-advertise-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+        "--initial-cluster=testbed=http://127.0.0.1:" + etcdPeerPort,
+        "--unsafe-no-fsync");
+    // First in the list, so that close() stops it after everything that talks to it.
+    processes.add(0, etcd);
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + etcdPort + "/health"))
+        .timeout(Duration.ofSeconds(5))
+        .build();
+    Awaitility.await("etcd healthy (log: " + dir.resolve("etcd.log") + ")")
+        .atMost(READY_TIMEOUT)
+        .pollInterval(Duration.ofMillis(200))
+        .failFast("etcd exited", () -> !etcd.isAlive())
+        .ignoreExceptionsInstanceOf(IOException.class)
+        .until(() -> http.send(health, HttpResponse.BodyHandlers.ofString()).body().contains("\"health\":\"true\""));
+  }
+
+  /** Stops etcd (SIGTERM) and waits until it has exited; its data directory stays. */
+  public void stopEtcd() throws InterruptedException {
+    etcd.destroy();
+    etcd.waitFor();
+    processes.remove(etcd);
   }
 
   /** Starts the API server (again, after {@link #stopApiServer}) and waits until it is ready. */

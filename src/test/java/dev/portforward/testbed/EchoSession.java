@@ -56,6 +56,11 @@ public final class EchoSession {
     socat.destroy();
   }
 
+  /** False once the connection has ended (the client's socat exits when it closes or resets). */
+  public boolean isOpen() {
+    return socat.isAlive();
+  }
+
   /** Sends a line; true when the same line comes back within a couple of seconds. */
   public boolean echoes(String line) {
     try {

@@ -152,6 +152,9 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     if (kubeconfig != null) {
       builder.environment().put("KUBECONFIG", kubeconfig.toString());
     }
+    // As a pod's: leader election names its holder by HOSTNAME, so two operators on this machine
+    // must not share it (they would both lead).
+    builder.environment().put("HOSTNAME", identity());
     return builder;
   }
 
@@ -198,6 +201,11 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
         .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")))
         .findFirst()
         .orElseThrow();
+  }
+
+  /** The name this process goes by, as a pod's name: its HOSTNAME, and so its leader election identity. */
+  public String identity() {
+    return role + "-" + httpPort;
   }
 
   public boolean isAlive() {

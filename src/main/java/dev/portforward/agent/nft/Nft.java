@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -34,9 +36,36 @@ public final class Nft {
     this.prefix = List.copyOf(prefix);
   }
 
-  /** Applies a ruleset as one transaction: all of it, or (on any error) none of it. */
+  /**
+   * Applies a ruleset as one transaction: all of it, or (on any error) none of it.
+   *
+   * <p>nft reads it from a file written whole before nft starts, never from a pipe: nft commits
+   * whatever it read up to the end of its input, so an agent killed while writing a pipe would
+   * hand the kernel a shorter transaction that may still be valid (the deletions of an update
+   * without what replaces them, or a replacement's "delete table" alone).
+   */
   public void apply(String ruleset) {
-    run(ruleset, "nft", "-f", "-");
+    Path script = null;
+    try {
+      script = Files.createTempFile("portforward-", ".nft");
+      Files.writeString(script, ruleset);
+      run(null, "nft", "-f", script.toString());
+    } catch (IOException e) {
+      throw new NftException("writing the ruleset for nft: " + e.getMessage());
+    } finally {
+      deleteQuietly(script);
+    }
+  }
+
+  private static void deleteQuietly(Path file) {
+    if (file == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // A leftover in the temporary directory (the pod's emptyDir) is harmless.
+    }
   }
 
   /** Asks the kernel whether it would accept a ruleset as one transaction, changing nothing (nft -c). */
