@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -115,7 +116,10 @@ public final class AgentLoop implements AutoCloseable {
     endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
     pods = watch(client.pods().inAnyNamespace().runnableInformer(0));
     node = watch(client.nodes().withName(nodeName).runnableInformer(0));
-    informers.forEach(SharedIndexInformer::start);
+    // Events that arrive while another cache is still listing find the caches incomplete and plan
+    // nothing; the sync once all have listed must not wait for the next change or resync.
+    CompletableFuture.allOf(informers.stream().map(i -> i.start().toCompletableFuture())
+        .toArray(CompletableFuture[]::new)).thenRun(this::trigger);
     executor.scheduleWithFixedDelay(() -> syncNow(true), resyncPeriod.toMillis(), resyncPeriod.toMillis(),
         TimeUnit.MILLISECONDS);
     return this;

@@ -19,6 +19,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Nft {
 
+  /**
+   * Runs one command (nft, conntrack) with {@code stdin} (may be null) and returns what it printed
+   * (standard output, with standard error when {@code withErrors}); a failure is an
+   * {@link NftException}. The scale benchmark's hollow nodes record instead of running.
+   */
+  @FunctionalInterface
+  public interface Commands {
+    String run(String stdin, boolean withErrors, List<String> command);
+  }
+
   private static final long TIMEOUT_SECONDS = 30;
   /** Errors end up in a node report, whose messages the CRD bounds at 1024 characters. */
   private static final int MAX_ERROR = 512;
@@ -30,10 +40,15 @@ public final class Nft {
     return reader;
   });
 
-  private final List<String> prefix;
+  private final Commands commands;
 
   public Nft(List<String> prefix) {
-    this.prefix = List.copyOf(prefix);
+    List<String> fixed = List.copyOf(prefix);
+    this.commands = (stdin, withErrors, command) -> run(fixed, stdin, withErrors, command);
+  }
+
+  public Nft(Commands commands) {
+    this.commands = commands;
   }
 
   /**
@@ -101,7 +116,7 @@ public final class Nft {
 
   /** Runs a command (nft, conntrack) under the prefix; stdin may be null. Returns what it printed on both streams. */
   String run(String stdin, String... command) {
-    return run(stdin, true, command);
+    return commands.run(stdin, true, List.of(command));
   }
 
   /**
@@ -109,12 +124,12 @@ public final class Nft {
    * summary line on standard error, which must not end up inside the data.
    */
   String output(String... command) {
-    return run(null, false, command);
+    return commands.run(null, false, List.of(command));
   }
 
-  private String run(String stdin, boolean withErrors, String... command) {
+  private static String run(List<String> prefix, String stdin, boolean withErrors, List<String> command) {
     List<String> full = new ArrayList<>(prefix);
-    full.addAll(List.of(command));
+    full.addAll(command);
     try {
       Process process = new ProcessBuilder(full).redirectErrorStream(withErrors).start();
       // Read while writing: a command that answers each input line (conntrack -R) would otherwise
