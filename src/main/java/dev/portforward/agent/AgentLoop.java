@@ -15,12 +15,15 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -45,6 +48,10 @@ public final class AgentLoop implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(AgentLoop.class);
   private static final ObjectMapper JSON = JsonMapper.builder().build();
+  /** The field manager of everything the agent writes: its node's report. */
+  static final String FIELD_MANAGER = "portforward-agent";
+  private static final PatchContext APPLY = new PatchContext.Builder()
+      .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build();
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
   /** ForwardReport.message's maxLength in the CRD. */
   private static final int MAX_MESSAGE = 1024;
@@ -286,22 +293,36 @@ public final class AgentLoop implements AutoCloseable {
     }
     status.setLastSyncTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     try {
-      var reports = client.resources(PortForwardNodeReport.class);
-      PortForwardNodeReport report = reports.withName(nodeName).get();
-      if (report == null) {
-        report = new PortForwardNodeReport();
-        report.setMetadata(new ObjectMetaBuilder().withName(nodeName)
-            // Owned by the Node: a node that leaves the cluster takes its report along.
-            .addNewOwnerReference().withApiVersion("v1").withKind("Node").withName(nodeName)
-            .withUid(self.getMetadata().getUid()).endOwnerReference()
-            .build());
-        report = reports.resource(report).create();
-      }
-      report.setStatus(status);
-      reports.resource(report).updateStatus();
+      applyStatus(self, status);
       reported = status;
     } catch (KubernetesClientException e) {
       LOG.warnf("node %s: could not write the node report (will retry): %s", nodeName, e.getMessage());
+    }
+  }
+
+  /**
+   * One server-side apply of the report's status, which this agent alone writes (so it forces
+   * conflicts with what an earlier writer left). A status cannot be applied to a report that does
+   * not exist yet: the first write creates it, owned by the Node, so a node that leaves the
+   * cluster takes its report along.
+   */
+  private void applyStatus(Node self, NodeReportStatus status) {
+    PortForwardNodeReport patch = new PortForwardNodeReport();
+    patch.setMetadata(new ObjectMetaBuilder().withName(nodeName).build());
+    patch.setStatus(status);
+    try {
+      client.resource(patch).subresource("status").patch(APPLY);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+        throw e;
+      }
+      PortForwardNodeReport report = new PortForwardNodeReport();
+      report.setMetadata(new ObjectMetaBuilder().withName(nodeName)
+          .addNewOwnerReference().withApiVersion("v1").withKind("Node").withName(nodeName)
+          .withUid(self.getMetadata().getUid()).endOwnerReference()
+          .build());
+      client.resource(report).patch(APPLY);
+      client.resource(patch).subresource("status").patch(APPLY);
     }
   }
 
