@@ -7,20 +7,22 @@ import dev.portforward.api.v1alpha1.Limits;
 import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.common.ForwardSlices;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -37,16 +39,25 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
- * The agent's control loop: watches what its node's forwards depend on, coalesces bursts of
- * changes into one sync, re-checks the kernel periodically (drift), and reports the outcome in
- * its node's PortForwardNodeReport. When the API server is away it keeps its caches and its
+ * The agent's control loop: watches what its node's forwards depend on (PortForwards, Services,
+ * EndpointSlices, among them those the operator publishes for pods targets, and its own Node;
+ * never Pods, whose number grows with the cluster), coalesces bursts of changes into one sync,
+ * re-checks the kernel periodically (drift), and reports the outcome in its node's
+ * PortForwardNodeReport. When the API server is away it keeps its caches and its
  * rules: nothing is ever flushed for want of an answer.
  */
 public final class AgentLoop implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(AgentLoop.class);
   private static final ObjectMapper JSON = JsonMapper.builder().build();
+  /** The field manager of everything the agent writes: its node's report. */
+  static final String FIELD_MANAGER = "portforward-agent";
+  private static final PatchContext APPLY = new PatchContext.Builder()
+      .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(FIELD_MANAGER).withForce(true).build();
   static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+  /** Slices by "namespace/service" (a Service's own) and by "namespace/forward" (published by the operator). */
+  private static final String BY_SERVICE = "by-service";
+  private static final String BY_FORWARD = "by-forward";
   /** ForwardReport.message's maxLength in the CRD. */
   private static final int MAX_MESSAGE = 1024;
   /** How long stopping waits for a sync in progress. */
@@ -66,7 +77,6 @@ public final class AgentLoop implements AutoCloseable {
   private SharedIndexInformer<PortForward> portForwards;
   private SharedIndexInformer<Service> services;
   private SharedIndexInformer<EndpointSlice> endpointSlices;
-  private SharedIndexInformer<Pod> pods;
   private SharedIndexInformer<Node> node;
   private NodeReportStatus reported;
   private volatile NodePlanner.Kernel kernel = NodePlanner.Kernel.COMPLETE;
@@ -114,7 +124,12 @@ public final class AgentLoop implements AutoCloseable {
     portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
     services = watch(client.services().inAnyNamespace().runnableInformer(0));
     endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
-    pods = watch(client.pods().inAnyNamespace().runnableInformer(0));
+    endpointSlices.addIndexers(Map.of(
+        BY_SERVICE, slice -> label(slice, SERVICE_NAME_LABEL)
+            .map(service -> List.of(slice.getMetadata().getNamespace() + "/" + service)).orElse(List.of()),
+        BY_FORWARD, slice -> label(slice, ForwardSlices.MANAGED_BY_LABEL).filter(ForwardSlices.MANAGED_BY::equals)
+            .flatMap(managed -> label(slice, ForwardSlices.FORWARD_LABEL))
+            .map(forward -> List.of(slice.getMetadata().getNamespace() + "/" + forward)).orElse(List.of())));
     node = watch(client.nodes().withName(nodeName).runnableInformer(0));
     // Events that arrive while another cache is still listing find the caches incomplete and plan
     // nothing; the sync once all have listed must not wait for the next change or resync.
@@ -231,14 +246,11 @@ public final class AgentLoop implements AutoCloseable {
       }
 
       @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
-        return endpointSlices.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace).stream()
-            .filter(s -> s.getMetadata().getLabels() != null
-                && service.equals(s.getMetadata().getLabels().get(SERVICE_NAME_LABEL)))
-            .toList();
+        return endpointSlices.getIndexer().byIndex(BY_SERVICE, namespace + "/" + service);
       }
 
-      @Override public List<Pod> pods(String namespace) {
-        return pods.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace);
+      @Override public List<EndpointSlice> forwardSlices(String namespace, String portForward) {
+        return endpointSlices.getIndexer().byIndex(BY_FORWARD, namespace + "/" + portForward);
       }
     };
   }
@@ -290,23 +302,41 @@ public final class AgentLoop implements AutoCloseable {
     }
     status.setLastSyncTime(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     try {
-      var reports = client.resources(PortForwardNodeReport.class);
-      PortForwardNodeReport report = reports.withName(nodeName).get();
-      if (report == null) {
-        report = new PortForwardNodeReport();
-        report.setMetadata(new ObjectMetaBuilder().withName(nodeName)
-            // Owned by the Node: a node that leaves the cluster takes its report along.
-            .addNewOwnerReference().withApiVersion("v1").withKind("Node").withName(nodeName)
-            .withUid(self.getMetadata().getUid()).endOwnerReference()
-            .build());
-        report = reports.resource(report).create();
-      }
-      report.setStatus(status);
-      reports.resource(report).updateStatus();
+      applyStatus(self, status);
       reported = status;
     } catch (KubernetesClientException e) {
       LOG.warnf("node %s: could not write the node report (will retry): %s", nodeName, e.getMessage());
     }
+  }
+
+  /**
+   * One server-side apply of the report's status, which this agent alone writes (so it forces
+   * conflicts with what an earlier writer left). A status cannot be applied to a report that does
+   * not exist yet: the first write creates it, owned by the Node, so a node that leaves the
+   * cluster takes its report along.
+   */
+  private void applyStatus(Node self, NodeReportStatus status) {
+    PortForwardNodeReport patch = new PortForwardNodeReport();
+    patch.setMetadata(new ObjectMetaBuilder().withName(nodeName).build());
+    patch.setStatus(status);
+    try {
+      client.resource(patch).subresource("status").patch(APPLY);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+        throw e;
+      }
+      PortForwardNodeReport report = new PortForwardNodeReport();
+      report.setMetadata(new ObjectMetaBuilder().withName(nodeName)
+          .addNewOwnerReference().withApiVersion("v1").withKind("Node").withName(nodeName)
+          .withUid(self.getMetadata().getUid()).endOwnerReference()
+          .build());
+      client.resource(report).patch(APPLY);
+      client.resource(patch).subresource("status").patch(APPLY);
+    }
+  }
+
+  private static Optional<String> label(HasMetadata object, String key) {
+    return Optional.ofNullable(object.getMetadata().getLabels()).map(labels -> labels.get(key));
   }
 
   /** A forward's message as the CRD bounds it. */

@@ -15,17 +15,16 @@ import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
+import dev.portforward.common.ForwardSlices;
 import dev.portforward.common.Durations;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
-import dev.portforward.common.Sidecars;
 import dev.portforward.common.TargetEndpoints;
 import dev.portforward.gateway.MappingRequest;
 import dev.portforward.gateway.Method;
 import dev.portforward.gateway.Transport;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.netty.util.NetUtil;
@@ -59,7 +58,11 @@ public final class NodePlanner {
 
     List<EndpointSlice> endpointSlices(String namespace, String service);
 
-    List<Pod> pods(String namespace);
+    /**
+     * The slices the operator published for a PortForward ({@link ForwardSlices}): the backends
+     * of its pods targets and its sidecar evidence, so that the agent never watches Pods.
+     */
+    List<EndpointSlice> forwardSlices(String namespace, String portForward);
   }
 
   /**
@@ -188,12 +191,14 @@ public final class NodePlanner {
           // The relay pods dial the target; this node only takes clients to the ready ones.
           defaults = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
         } else {
-          for (Route route : Optional.ofNullable(spec.getRoutes()).orElse(List.of())) {
-            List<TargetEndpoints.Endpoint> routed = backends(view, ns, route.getTarget());
+          List<Route> specRoutes = Optional.ofNullable(spec.getRoutes()).orElse(List.of());
+          for (int i = 0; i < specRoutes.size(); i++) {
+            Route route = specRoutes.get(i);
+            List<TargetEndpoints.Endpoint> routed = backends(view, pf, route.getTarget(), ForwardSlices.route(i));
             endpoints.addAll(routed);
             routes.add(new SourceRoute(cidrs(route.getSourceRanges()), asBackends(routed)));
           }
-          defaults = withSidecar(view, pf, backends(view, ns, spec.getTarget()));
+          defaults = withSidecar(view, pf, backends(view, pf, spec.getTarget(), ForwardSlices.TARGET));
         }
         endpoints.addAll(defaults);
         List<Backend> backends = asBackends(defaults);
@@ -344,20 +349,19 @@ public final class NodePlanner {
     if (relayMode(pf.getSpec()) != RelayMode.Sidecar) {
       return backends;
     }
-    Set<InetAddress> carrying = TargetEndpoints.ofPods(
-            view.pods(pf.getMetadata().getNamespace()).stream()
-                .filter(pod -> Sidecars.carries(pod, pf.getMetadata().getName())).toList(), Map.of(), 0)
-        .stream().map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
+    Set<InetAddress> carrying = ForwardSlices.endpoints(forwardSlices(view, pf), ForwardSlices.SIDECARS).stream()
+        .map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
     return backends.stream().filter(b -> carrying.contains(b.address())).toList();
   }
 
   /**
-   * The backends known to run on another node (their EndpointSlice endpoint's nodeName, or their
-   * pod's spec.nodeName, names another node). A backend there would answer the client directly,
-   * past this node, whose conntrack alone can undo the DNAT, and the client would drop the
-   * answer; so connections to them are masqueraded to this node's address, as kube-proxy does
-   * for a NodePort with externalTrafficPolicy Cluster. A backend whose node is unknown (an
-   * external target, an endpoint without nodeName) keeps the client's address.
+   * The backends known to run on another node (the nodeName of their EndpointSlice endpoint, a
+   * Service's or one the operator published for a pods target, names another node). A backend
+   * there would answer the client directly, past this node, whose conntrack alone can undo the
+   * DNAT, and the client would drop the answer; so connections to them are masqueraded to this
+   * node's address, as kube-proxy does for a NodePort with externalTrafficPolicy Cluster. A
+   * backend whose node is unknown (an external target, an endpoint without nodeName) keeps the
+   * client's address.
    */
   private static List<InetAddress> elsewhere(List<TargetEndpoints.Endpoint> endpoints, String node) {
     return endpoints.stream()
@@ -409,13 +413,14 @@ public final class NodePlanner {
         .toList();
   }
 
-  private static List<TargetEndpoints.Endpoint> backends(View view, String namespace, Target target) {
+  /** {@code resolves}: which of the forward's published slices hold the target's pods ({@link ForwardSlices}). */
+  private static List<TargetEndpoints.Endpoint> backends(View view, PortForward pf, Target target, String resolves) {
+    String namespace = pf.getMetadata().getNamespace();
     List<TargetEndpoints.Endpoint> backends;
     if (target.getService() != null) {
       backends = serviceBackends(view, namespace, target.getService().getName(), target.getService().getPort());
     } else if (target.getPods() != null) {
-      backends = ready(TargetEndpoints.ofPods(view.pods(namespace), target.getPods().getSelector(),
-          target.getPods().getPort()));
+      backends = ready(ForwardSlices.endpoints(forwardSlices(view, pf), resolves));
     } else {
       String host = target.getExternal().getHost();
       if (NetUtil.createInetAddressFromIpAddressString(host) == null) {
@@ -424,6 +429,13 @@ public final class NodePlanner {
       backends = List.of(new TargetEndpoints.Endpoint(Cidr.parseAddress(host), target.getExternal().getPort(), true));
     }
     return backends;
+  }
+
+  private static List<EndpointSlice> forwardSlices(View view, PortForward pf) {
+    String label = ForwardSlices.forwardLabel(pf.getMetadata().getName());
+    return view.forwardSlices(pf.getMetadata().getNamespace(), label).stream()
+        .filter(slice -> ForwardSlices.publishedFor(slice, label))
+        .toList();
   }
 
   private static List<TargetEndpoints.Endpoint> serviceBackends(View view, String namespace, String name, int port) {

@@ -8,8 +8,11 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.ForwardSlices;
+import dev.portforward.operator.dataplane.BackendSlices;
 import dev.portforward.operator.dataplane.DeletionHold;
 import dev.portforward.operator.dataplane.NodeReports;
+import dev.portforward.operator.dataplane.SlicePublisher;
 import dev.portforward.operator.judge.Judge;
 import dev.portforward.operator.judge.Judgement;
 import dev.portforward.operator.judge.Snapshot;
@@ -95,6 +98,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private InformerEventSource<PortForward, PortForward> claims;
   private InformerEventSource<Namespace, PortForward> namespaces;
   private RelayObjects relays;
+  private InformerEventSource<EndpointSlice, PortForward> endpointSlices;
   private InformerEventSource<PortForwardNodeReport, PortForward> reports;
   private Snapshot snapshot;
 
@@ -126,10 +130,18 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
 
     InformerEventSource<Service, PortForward> services = informer(context, Service.class, "services",
         svc -> ids(primaries.byIndex(BY_SERVICE, key(svc.getMetadata().getNamespace(), svc.getMetadata().getName()))));
-    InformerEventSource<EndpointSlice, PortForward> endpointSlices = informer(context, EndpointSlice.class, "endpointslices",
-        slice -> Optional.ofNullable(slice.getMetadata().getLabels()).map(l -> l.get(SERVICE_NAME_LABEL))
-            .map(svc -> ids(primaries.byIndex(BY_SERVICE, key(slice.getMetadata().getNamespace(), svc))))
-            .orElse(Set.of()));
+    // A Service's slices wake the forwards to it; a forward's own slices (BackendSlices) wake it,
+    // so that a slice changed or deleted by someone else is put back.
+    endpointSlices = informer(context, EndpointSlice.class, "endpointslices", slice -> {
+      Set<ResourceID> affected = new HashSet<>(Optional.ofNullable(slice.getMetadata().getLabels())
+          .map(l -> l.get(SERVICE_NAME_LABEL))
+          .map(svc -> ids(primaries.byIndex(BY_SERVICE, key(slice.getMetadata().getNamespace(), svc))))
+          .orElse(Set.of()));
+      Optional.ofNullable(slice.getMetadata().getOwnerReferences()).orElse(List.of()).stream()
+          .filter(o -> "PortForward".equals(o.getKind()) && Boolean.TRUE.equals(o.getController()))
+          .forEach(o -> affected.add(new ResourceID(o.getName(), slice.getMetadata().getNamespace())));
+      return affected;
+    });
     InformerEventSource<Pod, PortForward> pods = informer(context, Pod.class, "pods",
         pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
     // A change to any PortForward can move the ownership of its port (or of the port it left), so
@@ -223,6 +235,9 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     Verdict verdict = relayConflict
         .map(conflict -> Judge.refused(pf, conflict, judgement.verdict()))
         .orElse(judgement.verdict());
+    // Before the status: an agent that sees the forward accepted finds its backends published.
+    publishSlices(pf, verdict.accepted().ok() ? BackendSlices.desired(pf, snapshot.pods(pf.getMetadata().getNamespace()))
+        : List.of(), context);
     UpdateControl<PortForward> done = relayConflict.isPresent()
         ? UpdateControl.<PortForward>noUpdate().rescheduleAfter(RELAY_CONFLICT_RECHECK) : UpdateControl.noUpdate();
     Instant now = clock.instant();
@@ -242,6 +257,15 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 .withForce(true)
                 .build()));
     return done;
+  }
+
+  /** The forward's backend slices, as {@code desired} says: none for a forward that is not accepted. */
+  private void publishSlices(PortForward pf, List<EndpointSlice> desired, Context<PortForward> context) {
+    String label = ForwardSlices.forwardLabel(pf.getMetadata().getName());
+    Set<String> names = desired.stream().map(slice -> slice.getMetadata().getName()).collect(Collectors.toSet());
+    List<EndpointSlice> existing = endpointSlices.list(pf.getMetadata().getNamespace(),
+        slice -> ForwardSlices.publishedFor(slice, label) || names.contains(slice.getMetadata().getName())).toList();
+    SlicePublisher.publish(pf, desired, existing, context.getClient(), context.getControllerConfiguration().fieldManager());
   }
 
   /** Only what server-side apply of the status needs: identity and the new status. */

@@ -21,7 +21,6 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.time.Duration;
@@ -301,7 +300,7 @@ class DnatIT {
         return List.of();
       }
 
-      @Override public List<Pod> pods(String namespace) {
+      @Override public List<EndpointSlice> forwardSlices(String namespace, String portForward) {
         return List.of();
       }
     }, NodePlanner.Policy.DEFAULT);

@@ -13,17 +13,16 @@ import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
-import dev.portforward.common.Sidecars;
+import dev.portforward.common.ForwardSlices;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -47,7 +46,6 @@ class NodePlannerTest {
   private final Node node = new NodeBuilder().withNewMetadata().withName("n1").addToLabels("role", "edge").endMetadata()
       .withNewStatus().addNewAddress().withType("InternalIP").withAddress("192.0.2.1").endAddress().endStatus().build();
   private final List<PortForward> forwards = new ArrayList<>();
-  private final List<Pod> pods = new ArrayList<>();
   private final List<Service> services = new ArrayList<>();
   private final List<EndpointSlice> slices = new ArrayList<>();
 
@@ -123,27 +121,66 @@ class NodePlannerTest {
     relay.setMode(RelayMode.Sidecar);
     pf.getSpec().setRelay(relay);
     forwards.add(pf);
-    pods.add(pod("with", "10.0.0.1", "web,other", true));
-    pods.add(pod("without", "10.0.0.2", null, false));
-    pods.add(pod("for-another", "10.0.0.3", "other", true));
+    // The operator publishes every selected pod, and apart the pods that carry the forward's sidecar.
+    slices.add(published("web", ForwardSlices.TARGET, 8080,
+        endpoint("10.0.0.1", true, null), endpoint("10.0.0.2", true, null), endpoint("10.0.0.3", true, null)));
+    slices.add(published("web", ForwardSlices.SIDECARS, null, endpoint("10.0.0.1", false, null)));
+    // Slices for another forward, and one another manager wrote, count for nothing.
+    slices.add(published("other", ForwardSlices.SIDECARS, null, endpoint("10.0.0.2", true, null)));
+    EndpointSlice forged = published("web", ForwardSlices.SIDECARS, null, endpoint("10.0.0.3", true, null));
+    forged.getMetadata().getLabels().put(ForwardSlices.MANAGED_BY_LABEL, "endpointslice-controller.k8s.io");
+    slices.add(forged);
 
     NodeForward forward = plan().forwards().get(0);
 
     assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.0.0.1"), 8080));
   }
 
-  private static Pod pod(String name, String ip, String sidecarFor, boolean sidecar) {
-    PodBuilder pod = new PodBuilder().withNewMetadata().withName(name).withNamespace("n").addToLabels("app", "web")
-        .endMetadata()
-        .withNewSpec().addNewContainer().withName("app").endContainer().endSpec()
-        .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus();
-    if (sidecarFor != null) {
-      pod.editMetadata().addToAnnotations(Sidecars.ANNOTATION, sidecarFor).endMetadata();
+  @Test
+  void aPodsTargetLeadsToTheReadyEndpointsTheOperatorPublishedForItAndEachRouteToItsOwn() {
+    PortForward pf = external("web", Map.of(), "203.0.113.5", true);
+    PodsTarget target = new PodsTarget();
+    target.setSelector(Map.of("app", "web"));
+    target.setPort(8080);
+    pf.getSpec().getTarget().setExternal(null);
+    pf.getSpec().getTarget().setPods(target);
+    Route route = new Route();
+    route.setSourceRanges(List.of("10.1.0.0/16"));
+    route.setTarget(new Target());
+    route.getTarget().setPods(target);
+    pf.getSpec().setRoutes(List.of(route));
+    forwards.add(pf);
+    slices.add(published("web", ForwardSlices.TARGET, 8080, endpoint("10.0.0.1", true, null),
+        endpoint("10.0.0.2", false, null)));
+    slices.add(published("web", ForwardSlices.route(0), 9090, endpoint("10.0.1.1", true, null)));
+
+    NodeForward forward = plan().forwards().get(0);
+
+    assertThat(forward.backends()).containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.0.0.1"), 8080));
+    assertThat(forward.routes()).singleElement().extracting(NodeForward.SourceRoute::backends).asList()
+        .containsExactly(new NodeForward.Backend(Cidr.parseAddress("10.0.1.1"), 9090));
+  }
+
+  /** A slice the operator published for {@code forward} in namespace n ({@link ForwardSlices}). */
+  private static EndpointSlice published(String forward, String resolves, Integer port,
+      io.fabric8.kubernetes.api.model.discovery.v1.Endpoint... endpoints) {
+    EndpointSliceBuilder slice = new EndpointSliceBuilder().withNewMetadata().withNamespace("n")
+        .withName(forward + "-" + resolves + "-ipv4-0")
+        .addToLabels(ForwardSlices.MANAGED_BY_LABEL, ForwardSlices.MANAGED_BY)
+        .addToLabels(ForwardSlices.FORWARD_LABEL, forward)
+        .addToLabels(ForwardSlices.RESOLVES_LABEL, resolves).endMetadata()
+        .withAddressType("IPv4")
+        .withEndpoints(endpoints);
+    if (port != null) {
+      slice.addNewPort().withName("").withPort(port).withProtocol("TCP").endPort();
     }
-    if (sidecar) {
-      pod.editSpec().addNewInitContainer().withName(Sidecars.CONTAINER).endInitContainer().endSpec();
-    }
-    return pod.build();
+    return slice.build();
+  }
+
+  private static io.fabric8.kubernetes.api.model.discovery.v1.Endpoint endpoint(String ip, boolean ready,
+      String nodeName) {
+    return new io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder().withAddresses(ip)
+        .withNewConditions().withReady(ready).endConditions().withNodeName(nodeName).build();
   }
 
   @Test
@@ -191,8 +228,8 @@ class NodePlannerTest {
     byPods.getSpec().getTarget().setExternal(null);
     byPods.getSpec().getTarget().setPods(target);
     forwards.add(byPods);
-    pods.add(scheduled("api-here", "10.244.1.6", "n1"));
-    pods.add(scheduled("api-there", "10.244.2.6", "n9"));
+    slices.add(published("by-pods", ForwardSlices.TARGET, 9090,
+        endpoint("10.244.1.6", true, "n1"), endpoint("10.244.2.6", true, "n9")));
 
     NodePlanner.Plan plan = plan();
 
@@ -202,13 +239,6 @@ class NodePlannerTest {
             tuple("by-pods", List.of("10.244.2.6")));
     assertThat(plan.forwards()).filteredOn(f -> f.name().equals("spread")).singleElement()
         .extracting(f -> f.backends().size()).isEqualTo(3);
-  }
-
-  private static Pod scheduled(String name, String ip, String nodeName) {
-    return new PodBuilder().withNewMetadata().withNamespace("n").withName(name).addToLabels("app", "api").endMetadata()
-        .withNewSpec().withNodeName(nodeName).endSpec()
-        .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus()
-        .build();
   }
 
   private NodePlanner.Plan plan() {
@@ -387,11 +417,11 @@ class NodePlannerTest {
 
       @Override public List<EndpointSlice> endpointSlices(String namespace, String service) {
         return slices.stream().filter(s -> s.getMetadata().getNamespace().equals(namespace)
-            && s.getMetadata().getLabels().get("kubernetes.io/service-name").equals(service)).toList();
+            && service.equals(s.getMetadata().getLabels().get("kubernetes.io/service-name"))).toList();
       }
 
-      @Override public List<Pod> pods(String namespace) {
-        return pods;
+      @Override public List<EndpointSlice> forwardSlices(String namespace, String portForward) {
+        return slices.stream().filter(s -> s.getMetadata().getNamespace().equals(namespace)).toList();
       }
     };
   }

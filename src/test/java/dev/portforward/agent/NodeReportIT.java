@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The node's report is written only when it says something new: resyncs that find nothing to do
- * leave it alone (the same resourceVersion), and a change it must report is written.
+ * The node's report is written only when it says something new, with server-side apply of its
+ * status: resyncs that find nothing to do leave it alone (the same resourceVersion), and a change
+ * it must report is written.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
 class NodeReportIT {
@@ -43,7 +44,18 @@ class NodeReportIT {
       try {
         awaitCondition(client, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod1"::equals);
-        String version = report(client, node).getMetadata().getResourceVersion();
+        PortForwardNodeReport first = report(client, node);
+        String version = first.getMetadata().getResourceVersion();
+        // One server-side apply of the status per change, by the agent's own field manager.
+        assertThat(first.getMetadata().getManagedFields())
+            .anySatisfy(fields -> {
+              assertThat(fields.getManager()).isEqualTo("portforward-agent");
+              assertThat(fields.getOperation()).isEqualTo("Apply");
+              assertThat(fields.getSubresource()).isEqualTo("status");
+            })
+            .noneSatisfy(fields -> assertThat(fields.getOperation()).isEqualTo("Update"));
+        assertThat(first.getMetadata().getOwnerReferences()).singleElement()
+            .satisfies(owner -> assertThat(owner.getKind() + "/" + owner.getName()).isEqualTo("Node/" + node.name()));
 
         double before = syncs(agent);
         await("five resyncs").atMost(WAIT).until(() -> syncs(agent) >= before + 5);

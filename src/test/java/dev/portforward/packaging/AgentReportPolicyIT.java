@@ -3,6 +3,7 @@ package dev.portforward.packaging;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
@@ -17,6 +18,8 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.nio.file.Files;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -25,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * With the chart installed, an agent's service account token, bound to its pod on a node, may write
  * that node's report and no other: RBAC alone cannot say "your own node", the chart's
- * ValidatingAdmissionPolicy does.
+ * ValidatingAdmissionPolicy does, also for the server-side apply the agent writes its status with.
  */
 @ExtendWith(RealCluster.class)
 class AgentReportPolicyIT {
@@ -68,7 +71,27 @@ class AgentReportPolicyIT {
       assertThatThrownBy(() -> agent.resource(report("policy-node-b")).create())
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("an agent may only write the report of its own node");
+      // The agent writes its status with server-side apply: held to its own node's report too,
+      // whether the apply would create a report or change another node's status.
+      PatchContext apply = new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
+          .withFieldManager("portforward-agent").withForce(true).build();
+      agent.resource(withStatus(node)).subresource("status").patch(apply);
+      assertThatThrownBy(() -> agent.resource(report("policy-node-b")).patch(apply))
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining("an agent may only write the report of its own node");
+      admin.resource(report("policy-node-b")).create();
+      assertThatThrownBy(() -> agent.resource(withStatus("policy-node-b")).subresource("status").patch(apply))
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining("an agent may only write the report of its own node");
     }
+  }
+
+  private static PortForwardNodeReport withStatus(String node) {
+    PortForwardNodeReport report = report(node);
+    NodeReportStatus status = new NodeReportStatus();
+    status.setProgrammed(true);
+    report.setStatus(status);
+    return report;
   }
 
   private static PortForwardNodeReport report(String node) {

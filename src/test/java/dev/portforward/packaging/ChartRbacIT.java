@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
+import dev.portforward.common.ForwardSlices;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.NetNs;
@@ -15,12 +16,14 @@ import dev.portforward.testbed.NodeTopology;
 import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Duration;
@@ -33,8 +36,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The chart's RBAC and admission policies suffice: the operator runs under the chart's operator
  * service account and the agent under the chart's agent account (its token bound to a pod on its
  * node, as the kubelet mounts it), against the real API server, and a forward goes all the way:
- * finalizer and status written, a relay Deployment's objects made, the node's report written,
- * rules programmed, traffic through, and the deletion finished by the data plane.
+ * finalizer and status written, a relay Deployment's objects made, a pods target's backends
+ * published as EndpointSlices, the node's report written, rules programmed (a pods target's too,
+ * by an agent that may not read pods), traffic through, and the deletion finished by the data plane.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
 class ChartRbacIT {
@@ -63,12 +67,32 @@ class ChartRbacIT {
         agent.start();
         int port = uniquePort();
         node.forward("web", port);
+        // A pods target: the agent, which may not read pods, programs it from the slices the
+        // operator publishes.
+        ReadyPods.create(admin, ns, "echo", NodeTopology.POD1_IP);
+        int podsPort = uniquePort();
+        admin.resource(PortForwards.of(ns.name(), "by-pods", ("listen: {port: %d, nodeSelector: {portforward.dev/test: %s}},"
+            + " target: {pods: {selector: {app: echo}, port: 8080}}").formatted(podsPort, ns.name()))).create();
         admin.resource(PortForwards.of(ns.name(), "relayed", ("listen: {port: %d}, target: {external: {host: 203.0.113.7,"
             + " port: 443}}, relay: {mode: Deployment}").formatted(uniquePort()))).create();
 
         PortForward web = awaitCondition(admin, ns.name(), "web", Conditions.READY, "True", Conditions.Reason.READY);
         assertThat(web.getMetadata().getFinalizers()).containsExactly("portforwards.portforward.dev/finalizer");
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), "pod1"::equals);
+        awaitCondition(admin, ns.name(), "by-pods", Conditions.READY, "True", Conditions.Reason.READY);
+        await().atMost(WAIT).until(() -> hosts.tcpAsk(podsPort), "pod1"::equals);
+        assertThat(admin.discovery().v1().endpointSlices().inNamespace(ns.name())
+                .withLabel(ForwardSlices.FORWARD_LABEL, "by-pods").list().getItems())
+            .singleElement().satisfies(slice -> {
+              assertThat(slice.getMetadata().getLabels()).doesNotContainKey("kubernetes.io/service-name");
+              assertThat(slice.getEndpoints()).singleElement()
+                  .satisfies(e -> assertThat(e.getAddresses()).containsExactly(NodeTopology.POD1_IP));
+            });
+        assertThat(admin.authorization().v1().subjectAccessReview().create(new SubjectAccessReviewBuilder()
+                .withNewSpec().withUser("system:serviceaccount:" + NAMESPACE + ":" + RELEASE + "-agent")
+                .withNewResourceAttributes().withResource("pods").withVerb("watch").endResourceAttributes()
+                .endSpec().build()).getStatus().getAllowed())
+            .as("the chart's agent may not watch pods").isFalse();
         await().atMost(WAIT).until(() -> !admin.v1().events().inNamespace(ns.name()).list().getItems().isEmpty());
         awaitCondition(admin, ns.name(), "relayed", Conditions.PROGRAMMED, "False", Conditions.Reason.RELAY_NOT_READY);
         assertThat(admin.apps().deployments().inNamespace(ns.name()).withName("relayed-relay").get()).isNotNull();

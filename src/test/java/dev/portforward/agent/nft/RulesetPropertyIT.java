@@ -20,7 +20,6 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import java.net.Inet4Address;
@@ -256,7 +255,7 @@ class RulesetPropertyIT {
         return List.of();
       }
 
-      @Override public List<Pod> pods(String namespace) {
+      @Override public List<EndpointSlice> forwardSlices(String namespace, String portForward) {
         return List.of();
       }
     };
