@@ -1,5 +1,6 @@
 package dev.portforward.testbed;
 
+import dev.portforward.operator.relays.RelayJvm;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -151,6 +152,10 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     if (kubeconfig != null) {
       builder.environment().put("KUBECONFIG", kubeconfig.toString());
+    }
+    if ("relay".equals(role)) {
+      // The JVM options relay pods and sidecars get.
+      builder.environment().put(RelayJvm.ENV, RelayJvm.OPTIONS);
     }
     return builder;
   }

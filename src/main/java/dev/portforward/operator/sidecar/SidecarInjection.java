@@ -2,6 +2,7 @@ package dev.portforward.operator.sidecar;
 
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -38,7 +39,7 @@ public final class SidecarInjection {
    * to the pod (they must exist in its namespace).
    */
   public record Settings(String image, String imagePullPolicy, int managementPort, ResourceRequirements resources,
-      List<String> imagePullSecrets) {}
+      String jvmOptions, List<String> imagePullSecrets) {}
 
   private SidecarInjection() {}
 
@@ -107,6 +108,7 @@ public final class SidecarInjection {
         .endEnv()
         // Health and metrics on a port of the pod's shared network that apps rarely use.
         .addNewEnv().withName("QUARKUS_HTTP_PORT").withValue(String.valueOf(settings.managementPort())).endEnv()
+        .addToEnv(RelayJvm.env(settings.jvmOptions()))
         .addNewPort().withName("pf-relay-http").withContainerPort(settings.managementPort()).endPort()
         .withNewReadinessProbe().withNewHttpGet().withPath("/q/health/ready").withPort(management).endHttpGet()
             .withPeriodSeconds(5).endReadinessProbe()
