@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class SidecarAdmissionTest {
 
   private static final SidecarInjection.Settings SETTINGS =
-      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020,
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, 2,
           RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of());
   private final Pod pod = SidecarInjectionTest.pod(Map.of("app", "web"));
   private final SidecarAdmission.Cluster cluster = cluster(

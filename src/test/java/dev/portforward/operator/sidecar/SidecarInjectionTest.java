@@ -1,6 +1,7 @@
 package dev.portforward.operator.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portforward.api.v1alpha1.PortForward;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
 class SidecarInjectionTest {
 
   private static final SidecarInjection.Settings SETTINGS =
-      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020,
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, 2,
           RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of());
   private static final Service WEB = new ServiceBuilder().withNewMetadata().withName("web-svc").endMetadata()
       .withNewSpec().addToSelector("app", "web")
@@ -92,9 +93,9 @@ class SidecarInjectionTest {
   }
 
   @Test
-  void theSidecarGetsTheRelayResourcesAndJvmOptionsAndThePodThePullSecretsItLacks() {
+  void theSidecarGetsTheRelayResourcesJvmOptionsAndEventLoopsAndThePodThePullSecretsItLacks() {
     SidecarInjection.Settings settings = new SidecarInjection.Settings("mirror.example/relay@sha256:" + "0".repeat(64),
-        "IfNotPresent", 15020, RelayResources.of(RelaySettings.DEFAULT_RESOURCES), "-Xmx100m", List.of("regcred", "mirror"));
+        "IfNotPresent", 15020, 3, RelayResources.of(RelaySettings.DEFAULT_RESOURCES), "-Xmx100m", List.of("regcred", "mirror"));
     List<PortForward> forwards = List.of(toPods("web", Map.of("app", "web"), 8080, true));
     Pod bare = pod(Map.of("app", "web"));
     Pod withMirror = new PodBuilder(bare).editSpec().addToImagePullSecrets(new LocalObjectReference("mirror"))
@@ -113,11 +114,24 @@ class SidecarInjectionTest {
           assertThat(env.getName()).isEqualTo("JDK_JAVA_OPTIONS");
           assertThat(env.getValue()).isEqualTo("-Xmx100m");
         });
+    assertThat(relay.getEnv()).as("a sidecar's event loops: not one per core of the node")
+        .anySatisfy(env -> {
+          assertThat(env.getName()).isEqualTo("PORTFORWARD_RELAY_EVENT_LOOP_THREADS");
+          assertThat(env.getValue()).isEqualTo("3");
+        });
 
     Pod appended = apply(withMirror, SidecarInjection.patch(withMirror,
         SidecarSelection.select(withMirror, forwards, SERVICES), settings, name -> name + "-relay"));
     assertThat(appended.getSpec().getImagePullSecrets()).extracting(LocalObjectReference::getName)
         .containsExactly("mirror", "regcred");
+  }
+
+  @Test
+  void aNegativeEventLoopCountStopsTheOperatorNamingTheSetting() {
+    assertThatThrownBy(() -> new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, -1,
+        RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("portforward.sidecar.event-loop-threads: must be 0 (one per core) or more, got -1");
   }
 
   @Test
