@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Unpacks an OCI image tarball (as written by build.sh) into a root filesystem and starts each role
 # through the image's own entrypoint, user and working directory, as a container runtime would:
-#   relay --config      answers /q/health/ready with 200, as uid 1000
+#   relay --config      answers /q/health/ready with 200, as uid 1000, with the JVM options relay
+#                       pods get (JDK_JAVA_OPTIONS): the image's JVM must accept every one
 #   agent --cleanup     exits 0 in a fresh network namespace, as root, and removes the agent's table
 #   operator            starts and fails only on the unreachable API server (no missing class or binary)
 # Needs root (unshare, ip netns), jq and curl. Usage: check.sh IMAGE_TAR
@@ -54,7 +55,13 @@ forwards:
     target: {host: 127.0.0.1, port: 19482}
 YAML
 chmod 644 "$work/root/tmp/relay.yaml"
+# The relay's JVM options as the chart's default passes them (deploy/ is rendered from it).
+relay_options="$(grep -A1 'name: PORTFORWARD_RELAY_JVM_OPTIONS' "$(dirname "$0")/../../deploy/portforward-operator.yaml" \
+  | sed -n 's/^ *value: "\(.*\)"$/\1/p')"
+[ -n "$relay_options" ] || fail "no PORTFORWARD_RELAY_JVM_OPTIONS in deploy/portforward-operator.yaml"
+env+=("JDK_JAVA_OPTIONS=$relay_options")
 run 1000 -- relay --config /tmp/relay.yaml > "$work/relay.log" 2>&1 &
+unset 'env[${#env[@]}-1]'
 relay_pid=$!
 ready=
 for _ in $(seq 1 120); do
@@ -64,7 +71,9 @@ for _ in $(seq 1 120); do
 done
 [ -n "$ready" ] || { cat "$work/relay.log" >&2; fail "relay: /q/health/ready did not answer 200"; }
 pkill -TERM -P "$relay_pid"; wait "$relay_pid" || true; relay_pid=
-echo "relay: /q/health/ready 200, stopped" >&2
+grep -qF "Picked up JDK_JAVA_OPTIONS: $relay_options" "$work/relay.log" \
+  || { cat "$work/relay.log" >&2; fail "relay: the JVM did not take JDK_JAVA_OPTIONS"; }
+echo "relay: /q/health/ready 200 with JVM options $relay_options, stopped" >&2
 
 # agent and operator: a fresh network namespace, with nothing but loopback.
 ns="pf-image-check-$$"

@@ -1,5 +1,6 @@
 package dev.portforward.operator;
 
+import dev.portforward.operator.relays.RelayJvm;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
@@ -88,6 +89,13 @@ public interface OperatorConfig {
 
     /** Requests and limits of every relay container, in relay pods and as a sidecar. */
     Resources resources();
+
+    /**
+     * JVM options of every relay container, in relay pods and as a sidecar (JDK_JAVA_OPTIONS):
+     * by default a small heap and the serial collector, see docs/relay.md.
+     */
+    @WithDefault(RelayJvm.OPTIONS)
+    String jvmOptions();
 
     /**
      * Kubernetes quantities (10m, 128Mi). The requests keep relays out of the BestEffort class
@@ -215,6 +223,14 @@ public interface OperatorConfig {
      */
     @WithDefault("15020")
     int managementPort();
+
+    /**
+     * Event-loop threads of an injected relay (0: one per core). A sidecar serves one pod, so two
+     * are enough, where one per core of a large node costs memory in every pod (about 9 MiB on 32
+     * cores) for threads that stay idle.
+     */
+    @WithDefault("2")
+    int eventLoopThreads();
   }
 
   /** The mutating admission webhook that injects relay sidecars. */

@@ -1,5 +1,6 @@
 package dev.portforward.bench;
 
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.testbed.ControlPlane;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -198,11 +199,15 @@ public final class RelayBench {
       yaml.append(forward("tcp-" + offset, "TCP", offset)).append("    maxConnections: 20000\n");
     }
     yaml.append(forward("udp", "UDP", UDP));
-    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    // The JVM options relay pods and sidecars run with.
+    command.addAll(List.of(RelayJvm.OPTIONS.split(" ")));
     // Port 0: its health and metrics server takes any free port.
-    return new String[] {java, "-Dquarkus.http.port=0", "-Dquarkus.http.host=" + LOOPBACK,
+    command.addAll(List.of("-Dquarkus.http.port=0", "-Dquarkus.http.host=" + LOOPBACK,
         "-jar", ControlPlane.projectRoot().resolve("target/quarkus-app/quarkus-run.jar").toString(),
-        "relay", "--config", write(dir, "relay.yaml", yaml.toString())};
+        "relay", "--config", write(dir, "relay.yaml", yaml.toString())));
+    return command.toArray(String[]::new);
   }
 
   private static String forward(String name, String protocol, int offset) {

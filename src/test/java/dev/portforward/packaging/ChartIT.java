@@ -3,6 +3,7 @@ package dev.portforward.packaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RealCluster;
@@ -57,6 +58,19 @@ class ChartIT {
         "--show-only", "templates/uninstall.yaml");
     assertThat(hook.exitCode()).isZero();
     assertThat(Files.readString(UNINSTALL)).as("deploy/ is stale: run deploy/render.sh").isEqualTo(hook.out());
+  }
+
+  /** The chart's default relay JVM options are the operator's own default, and an override reaches the operator. */
+  @Test
+  void theRelayJvmOptionsDefaultToTheOperatorsAndCanBeOverridden() throws Exception {
+    Result defaults = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0");
+    assertThat(defaults.exitCode()).as(defaults.out()).isZero();
+    assertThat(defaults.out()).contains("name: PORTFORWARD_RELAY_JVM_OPTIONS\n          value: \"" + RelayJvm.OPTIONS + "\"");
+
+    Result custom = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "relay.jvmOptions=-XX:+UseG1GC -Xmx1g");
+    assertThat(custom.exitCode()).as(custom.out()).isZero();
+    assertThat(custom.out()).contains("name: PORTFORWARD_RELAY_JVM_OPTIONS\n          value: \"-XX:+UseG1GC -Xmx1g\"");
   }
 
   /**

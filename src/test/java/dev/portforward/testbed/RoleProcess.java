@@ -1,5 +1,6 @@
 package dev.portforward.testbed;
 
+import dev.portforward.operator.relays.RelayJvm;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -155,6 +156,10 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     // As a pod's: leader election names its holder by HOSTNAME, so two operators on this machine
     // must not share it (they would both lead).
     builder.environment().put("HOSTNAME", identity());
+    if ("relay".equals(role)) {
+      // The JVM options relay pods and sidecars get.
+      builder.environment().put(RelayJvm.ENV, RelayJvm.OPTIONS);
+    }
     return builder;
   }
 

@@ -84,6 +84,7 @@ public final class RelayWorkload {
                 // The mounted directory: the relay reads every config file in it.
                 .withArgs("relay", "--config", CONFIG_DIR)
                 .addNewEnv().withName("QUARKUS_HTTP_PORT").withValue(String.valueOf(RelayNames.MANAGEMENT_PORT)).endEnv()
+                .addToEnv(RelayJvm.env(settings.jvmOptions()))
                 // The relay port binds the pod's own address, IPv4 or IPv6, whatever the cluster gives.
                 .addNewEnv().withName("PORTFORWARD_RELAY_DEFAULT_LISTEN_ADDRESS")
                   .withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP").endFieldRef().endValueFrom()

@@ -2,6 +2,7 @@ package dev.portforward.operator.sidecar;
 
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
@@ -37,8 +38,16 @@ public final class SidecarInjection {
    * What the operator's settings decide about the injected container; the pull secrets are added
    * to the pod (they must exist in its namespace).
    */
-  public record Settings(String image, String imagePullPolicy, int managementPort, ResourceRequirements resources,
-      List<String> imagePullSecrets) {}
+  public record Settings(String image, String imagePullPolicy, int managementPort, int eventLoopThreads,
+      ResourceRequirements resources, String jvmOptions, List<String> imagePullSecrets) {
+
+    public Settings {
+      if (eventLoopThreads < 0) {
+        throw new IllegalArgumentException(
+            "portforward.sidecar.event-loop-threads: must be 0 (one per core) or more, got " + eventLoopThreads);
+      }
+    }
+  }
 
   private SidecarInjection() {}
 
@@ -107,6 +116,9 @@ public final class SidecarInjection {
         .endEnv()
         // Health and metrics on a port of the pod's shared network that apps rarely use.
         .addNewEnv().withName("QUARKUS_HTTP_PORT").withValue(String.valueOf(settings.managementPort())).endEnv()
+        .addToEnv(RelayJvm.env(settings.jvmOptions()))
+        .addNewEnv().withName("PORTFORWARD_RELAY_EVENT_LOOP_THREADS").withValue(String.valueOf(settings.eventLoopThreads()))
+        .endEnv()
         .addNewPort().withName("pf-relay-http").withContainerPort(settings.managementPort()).endPort()
         .withNewReadinessProbe().withNewHttpGet().withPath("/q/health/ready").withPort(management).endHttpGet()
             .withPeriodSeconds(5).endReadinessProbe()

@@ -92,8 +92,9 @@ public final class SidecarWebhook implements AutoCloseable {
     }
     SidecarWebhook hook = new SidecarWebhook(client,
         new SidecarInjection.Settings(config.relay().image(), config.relay().imagePullPolicy(),
-            config.sidecar().managementPort(), RelayResources.of(config.relay().resources()),
-            config.relay().imagePullSecrets().orElse(List.of())), tls, server);
+            config.sidecar().managementPort(), config.sidecar().eventLoopThreads(),
+            RelayResources.of(config.relay().resources()),
+            config.relay().jvmOptions(), config.relay().imagePullSecrets().orElse(List.of())), tls, server);
     server.createContext(PATH, hook::serve);
     server.setExecutor(hook.workers);
     server.start();

@@ -104,6 +104,12 @@ class RelayPlansTest {
           assertThat(env.getName()).isEqualTo("PORTFORWARD_RELAY_DEFAULT_LISTEN_ADDRESS");
           assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
         });
+    assertThat(before.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+        .as("the JVM options, read by the image's java launcher")
+        .anySatisfy(env -> {
+          assertThat(env.getName()).isEqualTo("JDK_JAVA_OPTIONS");
+          assertThat(env.getValue()).isEqualTo(RelayJvm.OPTIONS);
+        });
   }
 
   @Test

@@ -30,6 +30,10 @@ public final class RelaySettings {
       @Override public Resources resources() {
         return DEFAULT_RESOURCES;
       }
+
+      @Override public String jvmOptions() {
+        return RelayJvm.OPTIONS;
+      }
     };
   }
 

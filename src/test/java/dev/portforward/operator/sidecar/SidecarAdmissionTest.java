@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.operator.relays.RelayResources;
 import dev.portforward.operator.relays.RelaySettings;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -21,8 +22,8 @@ import org.junit.jupiter.api.Test;
 class SidecarAdmissionTest {
 
   private static final SidecarInjection.Settings SETTINGS =
-      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020,
-          RelayResources.of(RelaySettings.DEFAULT_RESOURCES), List.of());
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, 2,
+          RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of());
   private final Pod pod = SidecarInjectionTest.pod(Map.of("app", "web"));
   private final SidecarAdmission.Cluster cluster = cluster(
       List.of(SidecarInjectionTest.toPods("web", Map.of("app", "web"), 8080, true)));

@@ -1,11 +1,13 @@
 package dev.portforward.operator.sidecar;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.common.Sidecars;
+import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.operator.relays.RelayResources;
 import dev.portforward.operator.relays.RelaySettings;
 import dev.portforward.operator.sidecar.SidecarSelection.SidecarFor;
@@ -29,8 +31,8 @@ import org.junit.jupiter.api.Test;
 class SidecarInjectionTest {
 
   private static final SidecarInjection.Settings SETTINGS =
-      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020,
-          RelayResources.of(RelaySettings.DEFAULT_RESOURCES), List.of());
+      new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, 2,
+          RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of());
   private static final Service WEB = new ServiceBuilder().withNewMetadata().withName("web-svc").endMetadata()
       .withNewSpec().addToSelector("app", "web")
       .addNewPort().withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build();
@@ -91,9 +93,9 @@ class SidecarInjectionTest {
   }
 
   @Test
-  void theSidecarGetsTheRelayResourcesAndThePodThePullSecretsItLacks() {
+  void theSidecarGetsTheRelayResourcesJvmOptionsAndEventLoopsAndThePodThePullSecretsItLacks() {
     SidecarInjection.Settings settings = new SidecarInjection.Settings("mirror.example/relay@sha256:" + "0".repeat(64),
-        "IfNotPresent", 15020, RelayResources.of(RelaySettings.DEFAULT_RESOURCES), List.of("regcred", "mirror"));
+        "IfNotPresent", 15020, 3, RelayResources.of(RelaySettings.DEFAULT_RESOURCES), "-Xmx100m", List.of("regcred", "mirror"));
     List<PortForward> forwards = List.of(toPods("web", Map.of("app", "web"), 8080, true));
     Pod bare = pod(Map.of("app", "web"));
     Pod withMirror = new PodBuilder(bare).editSpec().addToImagePullSecrets(new LocalObjectReference("mirror"))
@@ -107,11 +109,29 @@ class SidecarInjectionTest {
     assertThat(relay.getImage()).isEqualTo(settings.image());
     assertThat(relay.getResources().getRequests()).containsOnlyKeys("cpu", "memory");
     assertThat(relay.getResources().getLimits()).containsOnlyKeys("memory");
+    assertThat(relay.getEnv()).as("the JVM options, read by the image's java launcher")
+        .anySatisfy(env -> {
+          assertThat(env.getName()).isEqualTo("JDK_JAVA_OPTIONS");
+          assertThat(env.getValue()).isEqualTo("-Xmx100m");
+        });
+    assertThat(relay.getEnv()).as("a sidecar's event loops: not one per core of the node")
+        .anySatisfy(env -> {
+          assertThat(env.getName()).isEqualTo("PORTFORWARD_RELAY_EVENT_LOOP_THREADS");
+          assertThat(env.getValue()).isEqualTo("3");
+        });
 
     Pod appended = apply(withMirror, SidecarInjection.patch(withMirror,
         SidecarSelection.select(withMirror, forwards, SERVICES), settings, name -> name + "-relay"));
     assertThat(appended.getSpec().getImagePullSecrets()).extracting(LocalObjectReference::getName)
         .containsExactly("mirror", "regcred");
+  }
+
+  @Test
+  void aNegativeEventLoopCountStopsTheOperatorNamingTheSetting() {
+    assertThatThrownBy(() -> new SidecarInjection.Settings("relay:1", "IfNotPresent", 15020, -1,
+        RelayResources.of(RelaySettings.DEFAULT_RESOURCES), RelayJvm.OPTIONS, List.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("portforward.sidecar.event-loop-threads: must be 0 (one per core) or more, got -1");
   }
 
   @Test
