@@ -12,9 +12,11 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.lang.management.ManagementFactory;
+import java.net.HttpURLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
 
@@ -142,10 +145,33 @@ public final class ScaleBench {
           listen: {port: %d, nodeSelector: {%s: %s}},
           target: {pods: {selector: {app: backend}, port: 8080}}"""
           .formatted(20000 + j, HollowNodes.POOL_LABEL, HollowNodes.pool(j % POOLS)));
-      pool.execute(() -> client.resource(pf).create());
+      pool.execute(() -> retrying(() -> {
+        try {
+          return client.resource(pf).create();
+        } catch (KubernetesClientException e) {
+          // A create that timed out may have been stored all the same.
+          if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+            return pf;
+          }
+          throw e;
+        }
+      }));
     }
     pool.shutdown();
     pool.awaitTermination(1, TimeUnit.HOURS);
+  }
+
+  /** A request to an API server that the bench itself saturates may time out: try again, a few times. */
+  private static <T> T retrying(Supplier<T> request) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return request.get();
+      } catch (KubernetesClientException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
+    }
   }
 
   /**
@@ -166,11 +192,11 @@ public final class ScaleBench {
       String name = "pf-" + (k * 7919 % forwards);
       pool.execute(() -> {
         long changed = System.nanoTime();
-        PortForward pf = client.resources(PortForward.class).inNamespace(NS).withName(name).edit(f -> {
+        PortForward pf = retrying(() -> client.resources(PortForward.class).inNamespace(NS).withName(name).edit(f -> {
           var pods = f.getSpec().getTarget().getPods();
           pods.setPort(pods.getPort() == 8080 ? 8081 : 8080);
           return f;
-        });
+        }));
         latencies.expect(name, pf.getMetadata().getGeneration(), changed);
       });
     }
@@ -179,20 +205,22 @@ public final class ScaleBench {
     return total / ((System.nanoTime() - start) / 1e9);
   }
 
-  private static void readyPod(KubernetesClient client, String name, String app, String ip) {
+  /** A Pod as a kubelet would report it; applied, so that a retry after a timeout ends the same. */
+  private static Pod readyPod(KubernetesClient client, String name, String app, String ip) {
     Pod pod = client.resource(new PodBuilder().withNewMetadata().withNamespace(NS).withName(name)
         .addToLabels("app", app).endMetadata()
-        .withNewSpec().addNewContainer().withName("c").withImage("c").endContainer().endSpec().build()).create();
+        .withNewSpec().addNewContainer().withName("c").withImage("c").endContainer().endSpec().build())
+        .serverSideApply();
     pod.setStatus(new PodStatusBuilder().withPhase("Running").withPodIP(ip).addNewPodIP().withIp(ip).endPodIP()
         .addNewCondition().withType("Ready").withStatus("True").endCondition().build());
-    client.resource(pod).updateStatus();
+    return client.resource(pod).updateStatus();
   }
 
   /** Pods no forward selects, as the rest of a cluster's workload. */
   private static void fillerPods(KubernetesClient client, int from, int to) throws InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     IntStream.range(from, to).forEach(i -> pool.execute(() ->
-        readyPod(client, "filler-" + i, "filler", "10.202." + (i / 250) + "." + (i % 250 + 1))));
+        retrying(() -> readyPod(client, "filler-" + i, "filler", "10.202." + (i / 250) + "." + (i % 250 + 1)))));
     pool.shutdown();
     pool.awaitTermination(1, TimeUnit.HOURS);
   }
