@@ -54,7 +54,7 @@ public final class ScaleBench {
     int churnRate = Integer.getInteger("bench.churn.rate", 10);
     int churnSeconds = Integer.getInteger("bench.churn.seconds", 30);
     List<String> rows = new ArrayList<>();
-    for (String c : cases) {
+    for (String c : cases.stream().filter(c -> !c.isBlank()).toList()) {
       String[] nf = c.strip().split("x");
       rows.add(run(Integer.parseInt(nf[0]), Integer.parseInt(nf[1]), churnRate, churnSeconds));
     }
