@@ -45,6 +45,7 @@ import org.awaitility.Awaitility;
 public final class ScaleBench {
 
   private static final String NS = "bench";
+  /** Forwards select one pool of nodes each, as many pools as this (fewer with fewer nodes). */
   private static final int POOLS = 10;
   private static final int BACKENDS = 10;
   private static final Duration WAIT = Duration.ofMinutes(30);
@@ -69,6 +70,7 @@ public final class ScaleBench {
   }
 
   private static String run(int nodes, int forwards, int churnRate, int churnSeconds) throws Exception {
+    int pools = Math.min(POOLS, nodes);
     Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
     try (ControlPlane cp = ControlPlane.start(Files.createTempDirectory(target, "bench-scale-"));
         KubernetesClient client = RealCluster.clientFor(cp)) {
@@ -78,16 +80,16 @@ public final class ScaleBench {
         readyPod(client, "backend-" + i, "backend", "10.201.0." + (i + 1));
       }
       try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start();
-          Latencies latencies = Latencies.watch(client, nodes / POOLS)) {
+          Latencies latencies = Latencies.watch(client, nodes / pools)) {
         long heapBefore = usedHeapAfterGc();
-        HollowNodes hollow = HollowNodes.start(cp, client, nodes, POOLS);
+        HollowNodes hollow = HollowNodes.start(cp, client, nodes, pools);
         try {
           Awaitility.await("every hollow agent reported").atMost(WAIT).pollInterval(Duration.ofSeconds(1))
               .until(() -> client.resources(PortForwardNodeReport.class).list().getItems().size() == nodes);
           Map<String, Long> agentRequestsBefore = hollow.requests();
           long apiBefore = apiRequests(client);
           long start = System.nanoTime();
-          apply(client, forwards);
+          apply(client, forwards, pools);
           Awaitility.await("all " + forwards + " Programmed").atMost(WAIT).pollInterval(Duration.ofMillis(200))
               .until(() -> latencies.programmed() == forwards);
           double programmedSeconds = (System.nanoTime() - start) / 1e9;
@@ -138,13 +140,13 @@ public final class ScaleBench {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
   }
 
-  private static void apply(KubernetesClient client, int forwards) throws InterruptedException {
+  private static void apply(KubernetesClient client, int forwards, int pools) throws InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     for (int j = 0; j < forwards; j++) {
       PortForward pf = PortForwards.of(NS, "pf-" + j, """
           listen: {port: %d, nodeSelector: {%s: %s}},
           target: {pods: {selector: {app: backend}, port: 8080}}"""
-          .formatted(20000 + j, HollowNodes.POOL_LABEL, HollowNodes.pool(j % POOLS)));
+          .formatted(20000 + j, HollowNodes.POOL_LABEL, HollowNodes.pool(j % pools)));
       pool.execute(() -> retrying(() -> {
         try {
           return client.resource(pf).create();
