@@ -132,7 +132,9 @@ final class CheckedDirectChannel extends AbstractServerChannel {
 
   private void connected(IoConnectFuture connected, String user, DefaultOpenFuture opened) {
     if (!connected.isConnected()) {
-      Throwable problem = connected.getException();
+      // No exception: the connect was cancelled, by the channel's own close.
+      Throwable problem = connected.getException() != null ? connected.getException()
+          : new ConnectException("connect cancelled");
       signalChannelOpenFailure(problem);
       try {
         opened.setException(problem instanceof ConnectException
