@@ -11,6 +11,7 @@ import dev.portforward.tunnel.config.TunnelConfigParser;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -245,6 +246,26 @@ class TunnelIT {
     assertThat(curl(laptop, "http://127.0.0.1:9003/").exit()).as("loopback, always denied").isNotZero();
     assertThat(curl(laptop, "http://127.0.0.1:9004/").exit()).as("outside allowedDestinations").isNotZero();
     assertThat(refused("destination")).isEqualTo(3);
+  }
+
+  @Test
+  void closingLocalForwardChannelsStartsNoThreads() throws Exception {
+    int sshPort = ControlPlane.freePort();
+    int localPort = ControlPlane.freePort();
+    server(sshPort, ControlPlane.freePort(), "{interval: 10s, timeout: 30s}");
+    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
+        "-L", "127.0.0.1:" + localPort + ":" + BACKEND + ":" + HTTP_PORT));
+    String url = "http://127.0.0.1:" + localPort + "/";
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> curl(laptop, url).output().contains("served by the backend"));
+    // One curl, 200 URLs: the backend (HTTP/1.0) closes each connection, so each is its own channel.
+    long startedBefore = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount();
+    Result many = in(laptop, "curl", "-sS", "-m", "120", url + "?[1-200]");
+    long started = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount() - startedBefore;
+    assertThat(many.output().split("served by the backend", -1)).hasSize(201);
+    // SSHD's TcpipServerChannel closed each channel's connector on a new cached thread pool
+    // ("TcpIpServerChannel-ConnectorCleanup"): about three threads started per closed channel.
+    assertThat(started).as("threads started for 200 channels").isLessThan(50);
   }
 
   @Test
