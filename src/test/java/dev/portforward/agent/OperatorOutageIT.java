@@ -13,6 +13,7 @@ import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
@@ -20,8 +21,6 @@ import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.List;
@@ -45,12 +44,8 @@ class OperatorOutageIT {
     try (NodeTopology hosts = NodeTopology.create()) {
       NetNs net = hosts.net;
       net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,fork,reuseaddr", "EXEC:cat");
-      String nodeName = ns.name() + "-node";
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName)
-          .withLabels(Map.of("portforward.dev/test", ns.name())).endMetadata().build()).create();
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
-          .endAddress().build());
-      client.resource(node).updateStatus();
+      Node node = OneNode.node(client, ns);
+      String nodeName = node.getMetadata().getName();
       ReadyPods.create(client, ns, "echo", NodeTopology.POD1_IP);
       int port = uniquePort();
       int otherPort = uniquePort();

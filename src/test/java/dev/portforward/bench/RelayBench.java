@@ -10,9 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,7 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
@@ -90,8 +86,8 @@ public final class RelayBench {
       processes.start("sockperf", "sockperf", "server", "--tcp", "-i", LOOPBACK,
           "-p", String.valueOf(Way.DIRECT.port(SOCKPERF)));
       daemon(() -> ConnectRate.serve(Way.DIRECT.port(CONNECT)));
-      EchoServer echo = new EchoServer(Way.DIRECT.port(ECHO));
-      daemon(echo);
+      CountingEchoServer echo = new CountingEchoServer(LOOPBACK, Way.DIRECT.port(ECHO));
+      daemon(echo::serve);
       UdpSink sink = new UdpSink(Way.DIRECT.port(UDP));
       daemon(sink);
 
@@ -475,7 +471,7 @@ public final class RelayBench {
    * Opens {@value #IDLE} idle connections through the way and, while they are open, times a new
    * connect + 1-byte echo; returns [median, p99] in microseconds and the proxy's RSS in KiB.
    */
-  private static double[] idle(Way way, EchoServer echo, Process proxy) throws Exception {
+  private static double[] idle(Way way, CountingEchoServer echo, Process proxy) throws Exception {
     InetSocketAddress target = way.address(ECHO);
     connectAndEcho(target, 2_000); // warm up
     // Through a proxy the backend side closes a little later than the client's.
@@ -498,7 +494,7 @@ public final class RelayBench {
     }
   }
 
-  private static void awaitOpenAtBackend(EchoServer echo, int count, Way way) {
+  private static void awaitOpenAtBackend(CountingEchoServer echo, int count, Way way) {
     Awaitility.await(count + " connections open at the backend via " + way).atMost(Duration.ofMinutes(1))
         .until(() -> echo.open.get() == count);
   }
@@ -671,56 +667,6 @@ public final class RelayBench {
         } catch (InterruptedException e) {
           p.destroyForcibly();
         }
-      }
-    }
-  }
-
-  /** Echoes what it reads and counts the open connections, so the idle test knows they all arrived. */
-  private static final class EchoServer implements Body {
-    final AtomicInteger open = new AtomicInteger();
-    private final ServerSocketChannel server;
-    private final Selector selector;
-
-    EchoServer(int port) throws IOException {
-      server = ServerSocketChannel.open().bind(new InetSocketAddress(LOOPBACK, port), 4096);
-      server.configureBlocking(false);
-      selector = Selector.open();
-      server.register(selector, SelectionKey.OP_ACCEPT);
-    }
-
-    @Override
-    public void run() throws IOException {
-      ByteBuffer buffer = ByteBuffer.allocateDirect(4096);
-      while (true) {
-        selector.select();
-        for (SelectionKey key : selector.selectedKeys()) {
-          if (key.isAcceptable()) {
-            SocketChannel c = server.accept();
-            if (c != null) {
-              c.configureBlocking(false);
-              c.register(selector, SelectionKey.OP_READ);
-              open.incrementAndGet();
-            }
-          } else if (key.isReadable()) {
-            SocketChannel c = (SocketChannel) key.channel();
-            buffer.clear();
-            int n;
-            try {
-              n = c.read(buffer);
-            } catch (IOException reset) {
-              n = -1;
-            }
-            if (n < 0) {
-              key.cancel();
-              c.close();
-              open.decrementAndGet();
-            } else {
-              buffer.flip();
-              c.write(buffer); // a few bytes at a time: fits the send buffer
-            }
-          }
-        }
-        selector.selectedKeys().clear();
       }
     }
   }

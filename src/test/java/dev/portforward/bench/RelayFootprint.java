@@ -3,14 +3,11 @@ package dev.portforward.bench;
 import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.testbed.ControlPlane;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 
@@ -51,8 +47,14 @@ public final class RelayFootprint {
     List<String> variants = new ArrayList<>();
     variants.add(RelayJvm.OPTIONS);
     variants.addAll(Arrays.asList(args));
-    EchoServer echo = new EchoServer();
-    Thread server = new Thread(echo::serve, "echo");
+    CountingEchoServer echo = new CountingEchoServer(LOOPBACK, 0);
+    Thread server = new Thread(() -> {
+      try {
+        echo.serve();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, "echo");
     server.setDaemon(true);
     server.start();
     Path dir = Files.createTempDirectory("relay-footprint-");
@@ -104,7 +106,7 @@ public final class RelayFootprint {
     System.out.printf(Locale.ROOT, "  %-38s %-20s %s%n", metric, figure, verdict);
   }
 
-  private static Run measure(Path dir, String options, EchoServer echo) throws Exception {
+  private static Run measure(Path dir, String options, CountingEchoServer echo) throws Exception {
     int relayPort = freePort();
     int httpPort = freePort();
     Path config = Files.writeString(dir.resolve("relay.yaml"), """
@@ -203,63 +205,6 @@ public final class RelayFootprint {
         .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")))
         .findFirst()
         .orElseThrow();
-  }
-
-  /** Holds connections open, echoes what it reads, and counts them. */
-  private static final class EchoServer {
-    final AtomicInteger open = new AtomicInteger();
-    private final ServerSocketChannel server;
-    private final Selector selector;
-
-    EchoServer() throws IOException {
-      server = ServerSocketChannel.open().bind(new InetSocketAddress(LOOPBACK, 0), 4096);
-      server.configureBlocking(false);
-      selector = Selector.open();
-      server.register(selector, SelectionKey.OP_ACCEPT);
-    }
-
-    int port() throws IOException {
-      return ((InetSocketAddress) server.getLocalAddress()).getPort();
-    }
-
-    void serve() {
-      ByteBuffer buffer = ByteBuffer.allocateDirect(4096);
-      try {
-        while (true) {
-          selector.select();
-          for (SelectionKey key : selector.selectedKeys()) {
-            if (key.isAcceptable()) {
-              SocketChannel c = server.accept();
-              if (c != null) {
-                c.configureBlocking(false);
-                c.register(selector, SelectionKey.OP_READ);
-                open.incrementAndGet();
-              }
-            } else if (key.isReadable()) {
-              SocketChannel c = (SocketChannel) key.channel();
-              buffer.clear();
-              int n;
-              try {
-                n = c.read(buffer);
-              } catch (IOException reset) {
-                n = -1;
-              }
-              if (n < 0) {
-                key.cancel();
-                c.close();
-                open.decrementAndGet();
-              } else {
-                buffer.flip();
-                c.write(buffer);
-              }
-            }
-          }
-          selector.selectedKeys().clear();
-        }
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    }
   }
 
   private RelayFootprint() {}

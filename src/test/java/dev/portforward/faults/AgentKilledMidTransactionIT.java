@@ -8,6 +8,7 @@ import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.EchoSession;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
@@ -15,8 +16,6 @@ import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodIPBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -90,12 +89,8 @@ class AgentKilledMidTransactionIT {
       for (String pod : List.of(hosts.pod1, hosts.pod2)) {
         net.spawn(pod, "socat", "TCP-LISTEN:" + ECHO + ",fork,reuseaddr,backlog=64", "EXEC:cat");
       }
-      String nodeName = ns.name() + "-node";
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName)
-          .withLabels(Map.of("portforward.dev/test", ns.name())).endMetadata().build()).create();
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
-          .endAddress().build());
-      client.resource(node).updateStatus();
+      Node node = OneNode.node(client, ns);
+      String nodeName = node.getMetadata().getName();
       Pod echo = ReadyPods.create(client, ns, "echo", NodeTopology.POD1_IP);
       List<Integer> ports = new ArrayList<>();
       for (int i = 0; i < FORWARDS; i++) {

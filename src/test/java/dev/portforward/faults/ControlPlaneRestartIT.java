@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RealCluster;
@@ -15,8 +16,6 @@ import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
 import java.util.Map;
@@ -43,12 +42,8 @@ class ControlPlaneRestartIT {
     try (NodeTopology hosts = NodeTopology.create()) {
       NetNs net = hosts.net;
       net.spawn(hosts.pod1, "socat", "TCP-LISTEN:9090,fork,reuseaddr,backlog=64", "EXEC:cat");
-      String nodeName = ns.name() + "-node";
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName)
-          .withLabels(Map.of("portforward.dev/test", ns.name())).endMetadata().build()).create();
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
-          .endAddress().build());
-      client.resource(node).updateStatus();
+      Node node = OneNode.node(client, ns);
+      String nodeName = node.getMetadata().getName();
       ReadyPods.create(client, ns, "echo", NodeTopology.POD1_IP);
       // The carried forward stays as it is; the churned ones select the same node, so that the
       // agent rewrites its table all along.

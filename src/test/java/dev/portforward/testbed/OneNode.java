@@ -35,11 +35,7 @@ public final class OneNode implements AutoCloseable {
 
   public static OneNode create(KubernetesClient client, TestNamespace ns) {
     Map<String, String> label = Map.of("portforward.dev/test", ns.name());
-    Node node = client.resource(new NodeBuilder().withNewMetadata().withName(ns.name() + "-node").withLabels(label)
-        .endMetadata().build()).create();
-    node.setStatus(new NodeStatusBuilder()
-        .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
-    client.resource(node).updateStatus();
+    Node node = node(client, ns);
     client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
         .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
     client.resource(new EndpointSliceBuilder()
@@ -51,6 +47,18 @@ public final class OneNode implements AutoCloseable {
         .endEndpoint()
         .build()).create();
     return new OneNode(client, ns, node, label);
+  }
+
+  /**
+   * The Node object alone: named "NAMESPACE-node", labelled portforward.dev/test=NAMESPACE, at the
+   * topology's node address.
+   */
+  public static Node node(KubernetesClient client, TestNamespace ns) {
+    Node node = client.resource(new NodeBuilder().withNewMetadata().withName(ns.name() + "-node")
+        .withLabels(Map.of("portforward.dev/test", ns.name())).endMetadata().build()).create();
+    node.setStatus(new NodeStatusBuilder()
+        .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
+    return client.resource(node).updateStatus();
   }
 
   public String name() {
