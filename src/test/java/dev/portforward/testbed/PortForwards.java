@@ -13,21 +13,29 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** Builders and waits for PortForwards in tests. */
 public final class PortForwards {
 
-  /** Conflicts are cluster-wide, so every test takes listen ports no other test uses. */
-  private static final AtomicInteger NEXT_PORT = new AtomicInteger(20000 + (int) (ProcessHandle.current().pid() % 500) * 20);
+  /**
+   * Conflicts are cluster-wide, so every test takes listen ports no other test uses: from a
+   * window below the NodePort range (30000-32767, reserved), entered at a place of this JVM's own.
+   */
+  private static final int FIRST_PORT = 20000;
+  private static final int PORTS = 10000;
+  private static final AtomicInteger NEXT_PORT = new AtomicInteger((int) (ProcessHandle.current().pid() % 500) * 20);
 
   public static final Duration WAIT = Duration.ofSeconds(60);
 
   private PortForwards() {}
 
   public static int uniquePort() {
-    return NEXT_PORT.getAndIncrement();
+    return FIRST_PORT + Math.floorMod(NEXT_PORT.getAndIncrement(), PORTS);
   }
 
   /** A PortForward whose spec is written as in a manifest, such as {@code "listen: {port: 8080}, ..."}. */
@@ -67,17 +75,44 @@ public final class PortForwards {
     return pf.getStatus().getConditions().stream().filter(c -> type.equals(c.getType())).findFirst();
   }
 
-  /** Waits until the condition has the status and reason, and returns the PortForward then. */
+  /**
+   * Waits until the condition has the status and reason, and returns the PortForward then. A
+   * timeout names the conditions last seen, so a failure read only from its message explains itself.
+   */
   public static PortForward awaitCondition(
       KubernetesClient client, String namespace, String name, String type, String status, String reason) {
-    return Awaitility.await(namespace + "/" + name + " " + type + "=" + status + " (" + reason + ")")
-        .atMost(WAIT)
-        .until(
-            () -> client.resources(PortForward.class).inNamespace(namespace).withName(name).get(),
-            pf -> condition(pf, type)
-                .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason()))
-                .isPresent()
-                && pf.getStatus().getObservedGeneration().equals(pf.getMetadata().getGeneration()));
+    AtomicReference<PortForward> last = new AtomicReference<>();
+    try {
+      return Awaitility.await(namespace + "/" + name + " " + type + "=" + status + " (" + reason + ")")
+          .atMost(WAIT)
+          .until(
+              () -> {
+                PortForward pf = client.resources(PortForward.class).inNamespace(namespace).withName(name).get();
+                last.set(pf);
+                return pf;
+              },
+              pf -> condition(pf, type)
+                  .filter(c -> status.equals(c.getStatus()) && reason.equals(c.getReason()))
+                  .isPresent()
+                  && pf.getStatus().getObservedGeneration().equals(pf.getMetadata().getGeneration()));
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("%s/%s never had %s=%s (%s) within %s; last seen: %s"
+          .formatted(namespace, name, type, status, reason, WAIT, describe(last.get())), e);
+    }
+  }
+
+  /** A forward's generation and conditions, one line each, as a failure message shows them. */
+  public static String describe(PortForward pf) {
+    if (pf == null) {
+      return "no such forward";
+    }
+    if (pf.getStatus() == null) {
+      return "generation " + pf.getMetadata().getGeneration() + ", no status";
+    }
+    return "generation %d, observed %s%s".formatted(pf.getMetadata().getGeneration(),
+        pf.getStatus().getObservedGeneration(), pf.getStatus().getConditions().stream()
+            .map(c -> "%n  %s=%s (%s) %s".formatted(c.getType(), c.getStatus(), c.getReason(), c.getMessage()))
+            .collect(Collectors.joining()));
   }
 
   public static PortForward awaitAccepted(KubernetesClient client, String namespace, String name) {
