@@ -63,6 +63,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -146,11 +147,13 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
         pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
     // A change to any PortForward can move the ownership of its port (or of the port it left), so
     // it wakes the others on the same port and every current loser; and it can free a slot of its
-    // namespace's forward limit, so it wakes the forwards of its namespace the limit left out.
+    // namespace's forward limit, so it wakes the forwards of its namespace the limit left out. Not
+    // itself: its own changes reach it as primary events, and its status writes need no second look.
     claims = informer(context, PortForward.class, "claims", pf -> {
       Set<ResourceID> affected = new HashSet<>(ids(claims.byIndex(BY_CLAIM, PortClaims.key(pf))));
       affected.addAll(ids(claims.byIndex(LOSING_CLAIM, LOSING_CLAIM)));
       affected.addAll(ids(claims.byIndex(LIMITED, pf.getMetadata().getNamespace())));
+      affected.remove(ResourceID.fromResource(pf));
       return affected;
     });
     claims.addIndexers(Map.of(
@@ -190,18 +193,31 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                     || !Objects.equals(NodeReports.notReady(before), NodeReports.notReady(after)))
             .build(),
         context);
-    // A report wakes the forwards it lists and those whose status lists its node (one it dropped).
-    // A report that only renews its sync time wakes nobody.
+    // A report wakes the forwards whose entry it added, changed or dropped: each agent lists every
+    // forward on its node, so waking them all for a change to one made the work grow with nodes
+    // times forwards. The informer hands the mapper only the new version, so the last one seen of
+    // each node's report is kept. A report that appears or goes wakes the forwards whose status
+    // lists its node as well; one that only renews its sync time wakes nobody.
+    Map<String, PortForwardNodeReport> lastReports = new ConcurrentHashMap<>();
     reports = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(PortForwardNodeReport.class, PortForward.class)
             .withName("node-reports")
             .withSecondaryToPrimaryMapper(report -> {
-              Set<ResourceID> affected = new HashSet<>(ids(primaries.byIndex(BY_LISTED_NODE, report.getMetadata().getName())));
-              if (report.getStatus() != null) {
-                report.getStatus().getForwards().forEach(f -> affected.add(new ResourceID(f.getName(), f.getNamespace())));
+              String node = report.getMetadata().getName();
+              boolean gone = reports.get(new ResourceID(node)).isEmpty();
+              PortForwardNodeReport before = gone ? lastReports.remove(node) : lastReports.put(node, report);
+              Set<ResourceID> affected = NodeReports.changedEntries(before, gone ? null : report).stream()
+                  .map(f -> new ResourceID(f.getName(), f.getNamespace()))
+                  .collect(Collectors.toCollection(HashSet::new));
+              if (gone || before == null) {
+                affected.addAll(ids(primaries.byIndex(BY_LISTED_NODE, node)));
               }
               return affected;
             })
+            // Forwards read their nodes' reports by name (InformerSnapshot): without this mapper
+            // JOSDK would index every report's forwards, nodes times forwards entries.
+            .withPrimaryToSecondaryMapper((PortForward pf) -> pf.getStatus() == null ? Set.of()
+                : pf.getStatus().getNodes().stream().map(n -> new ResourceID(n.getName())).collect(Collectors.toSet()))
             .withOnUpdateFilter((before, after) -> !sameExceptSyncTime(before, after))
             .build(),
         context);

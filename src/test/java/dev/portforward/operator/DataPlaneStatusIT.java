@@ -1,6 +1,7 @@
 package dev.portforward.operator;
 
 import static dev.portforward.operator.PortForwardOperatorIT.endpointSlice;
+import static dev.portforward.operator.PortForwardOperatorIT.reconciles;
 import static dev.portforward.operator.PortForwardOperatorIT.service;
 import static dev.portforward.testbed.PortForwards.awaitCondition;
 import static dev.portforward.testbed.PortForwards.condition;
@@ -18,7 +19,9 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ArgoHealth;
 import dev.portforward.testbed.KStatus;
+import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.Node;
@@ -28,6 +31,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -117,6 +122,51 @@ class DataPlaneStatusIT {
     assertThat(ArgoHealth.of(pf).status()).as("Argo CD health").isEqualTo("Progressing");
     assertThat(KStatus.of(pf).status()).as("kstatus: observed, not Ready yet").isEqualTo("InProgress");
     assertThat(pf.getStatus().getEndpoints()).isEmpty();
+  }
+
+  /**
+   * An agent lists every forward on its node in one report; a new version of it wakes only the
+   * forwards whose entry changed, so the operator's work does not grow with nodes times forwards.
+   * Counted with the operator's per-forward reconcile metric: b is reconciled once, for its own
+   * change, not for a's change before it.
+   */
+  @Test
+  void aReportWakesOnlyTheForwardsWhoseEntryChanged(KubernetesClient client, TestNamespace ns, RoleProcess operator)
+      throws Exception {
+    this.client = client;
+    Map<String, String> label = Map.of("portforward.dev/test", ns.name());
+    String n1 = ns.name() + "-a";
+    nodes = List.of(node(n1, label));
+    client.resource(service(ns.name(), "web", 80)).create();
+    for (String name : List.of("a", "b")) {
+      client.resource(toService(ns.name(), name, uniquePort(), "web", 80, spec -> spec.getListen().setNodeSelector(label)))
+          .create();
+    }
+    report(n1, true, null, forward(ns, "a", 1, true, null, "192.0.2.1"), forward(ns, "b", 1, true, null, "192.0.2.1"));
+    awaitCondition(client, ns.name(), "a", Conditions.PROGRAMMED, "True", Reason.PROGRAMMED);
+    awaitCondition(client, ns.name(), "b", Conditions.PROGRAMMED, "True", Reason.PROGRAMMED);
+    double before = awaitSettled(operator, ns, "b");
+
+    report(n1, false, null, forward(ns, "a", 1, false, "rules not applied", "192.0.2.1"),
+        forward(ns, "b", 1, true, null, "192.0.2.1"));
+    awaitCondition(client, ns.name(), "a", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
+    report(n1, false, null, forward(ns, "a", 1, false, "rules not applied", "192.0.2.1"),
+        forward(ns, "b", 1, false, "rules not applied", "192.0.2.1"));
+    awaitCondition(client, ns.name(), "b", Conditions.PROGRAMMED, "False", Reason.NODES_NOT_PROGRAMMED);
+
+    assertThat(awaitSettled(operator, ns, "b")).as("reconciles of b after a's change and then its own")
+        .isEqualTo(before + 1);
+  }
+
+  /** The forward's reconcile count once two readings a metrics scrape apart agree. */
+  private static double awaitSettled(RoleProcess operator, TestNamespace ns, String name) {
+    double[] last = {-1};
+    return Awaitility.await(name + "'s reconcile count settles").atMost(PortForwards.WAIT)
+        .until(() -> {
+          double previous = last[0];
+          last[0] = reconciles(operator, ns.name(), name);
+          return previous == last[0] ? last[0] : null;
+        }, Objects::nonNull);
   }
 
   @AfterEach

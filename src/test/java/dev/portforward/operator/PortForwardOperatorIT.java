@@ -265,7 +265,8 @@ class PortForwardOperatorIT {
         .contains("operator_sdk_reconciliations_success_total", "operator_sdk_controllers_execution_reconcile_seconds");
   }
 
-  private static double reconciles(RoleProcess operator, String namespace, String name) throws Exception {
+  /** How many reconciles of one forward the operator counted (per-resource metrics, on in tests). */
+  static double reconciles(RoleProcess operator, String namespace, String name) throws Exception {
     Matcher m = Pattern.compile(
             "^operator_sdk_reconciliations_success_total\\{[^}]*name=\"" + name + "\",namespace=\"" + namespace
                 + "\"[^}]*} (\\S+)$", Pattern.MULTILINE)

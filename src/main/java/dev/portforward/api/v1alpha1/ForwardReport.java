@@ -3,6 +3,7 @@ package dev.portforward.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Size;
 import java.util.List;
+import java.util.Objects;
 
 /** One forward on one node: which generation of the PortForward is in place, and where it listens. */
 public class ForwardReport {
@@ -86,5 +87,23 @@ public class ForwardReport {
 
   public void setAddresses(List<String> addresses) {
     this.addresses = addresses;
+  }
+
+  /** By value: the operator wakes only the forwards whose entry in a node's report changed. */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ForwardReport other
+        && Objects.equals(namespace, other.namespace)
+        && Objects.equals(name, other.name)
+        && generation == other.generation
+        && programmed == other.programmed
+        && Objects.equals(message, other.message)
+        && Objects.equals(addresses, other.addresses)
+        && Objects.equals(gateway, other.gateway);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(namespace, name, generation, programmed, message, addresses, gateway);
   }
 }

@@ -2,6 +2,7 @@ package dev.portforward.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Size;
+import java.util.Objects;
 
 /**
  * What the gateway granted the node that holds a forward's mapping, or why it did not. Only one
@@ -111,5 +112,25 @@ public class GatewayReport {
 
   public void setMessage(String message) {
     this.message = message;
+  }
+
+  /** By value: the operator wakes only the forwards whose entry in a node's report changed. */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof GatewayReport other
+        && Objects.equals(protocol, other.protocol)
+        && Objects.equals(transport, other.transport)
+        && Objects.equals(internalAddress, other.internalAddress)
+        && Objects.equals(internalPort, other.internalPort)
+        && Objects.equals(address, other.address)
+        && Objects.equals(port, other.port)
+        && Objects.equals(expiresAt, other.expiresAt)
+        && Objects.equals(reason, other.reason)
+        && Objects.equals(message, other.message);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(protocol, transport, internalAddress, internalPort, address, port, expiresAt, reason, message);
   }
 }

@@ -71,12 +71,10 @@ public final class NodeReports {
     Map<String, GatewayReport> gateway = new LinkedHashMap<>();
     for (String node : selected) {
       PortForwardNodeReport report = reportOf.apply(node).orElse(null);
-      Optional<ForwardReport> entry = Optional.ofNullable(report)
-          .map(r -> r.getStatus() == null ? List.<ForwardReport>of() : r.getStatus().getForwards())
-          .flatMap(forwards -> forwards.stream()
-              .filter(f -> pf.getMetadata().getNamespace().equals(f.getNamespace())
-                  && pf.getMetadata().getName().equals(f.getName()))
-              .findFirst());
+      Optional<ForwardReport> entry = entries(report).stream()
+          .filter(f -> pf.getMetadata().getNamespace().equals(f.getNamespace())
+              && pf.getMetadata().getName().equals(f.getName()))
+          .findFirst();
       Optional<String> notReady = notReady(byName.get(node));
       boolean programmed = notReady.isEmpty() && entry.filter(ForwardReport::isProgrammed)
           .filter(f -> f.getGeneration() == pf.getMetadata().getGeneration())
@@ -123,6 +121,27 @@ public final class NodeReports {
         .limit(Limits.MAX_STATUS_NODES)
         .toList();
     return new DataPlaneState(programmed, listed, endpoints, gatewayMapped(pf, gateway), externalEndpoints(gateway));
+  }
+
+  /**
+   * The entries that differ between two versions of one node's report (either may be absent):
+   * added, changed or dropped. Only their forwards can read anything new in the later version.
+   */
+  public static List<ForwardReport> changedEntries(PortForwardNodeReport before, PortForwardNodeReport after) {
+    Map<List<String>, ForwardReport> earlier = new LinkedHashMap<>();
+    entries(before).forEach(f -> earlier.put(List.of(f.getNamespace(), f.getName()), f));
+    List<ForwardReport> changed = new ArrayList<>();
+    for (ForwardReport entry : entries(after)) {
+      if (!entry.equals(earlier.remove(List.of(entry.getNamespace(), entry.getName())))) {
+        changed.add(entry);
+      }
+    }
+    changed.addAll(earlier.values());
+    return changed;
+  }
+
+  private static List<ForwardReport> entries(PortForwardNodeReport report) {
+    return report == null || report.getStatus() == null ? List.of() : report.getStatus().getForwards();
   }
 
   private static String notProgrammed(long done, List<NodeState> states) {

@@ -191,6 +191,35 @@ class NodeReportsTest {
         .containsExactly("edge-1", "203.0.113.9", 8080, GatewayProtocol.PCP, "2026-01-01T01:00:00Z");
   }
 
+  @Test
+  void aNewReportConcernsOnlyTheEntriesItAddedChangedOrDropped() {
+    PortForward kept = named("kept");
+    PortForward changed = named("changed");
+    PortForward dropped = named("dropped");
+    PortForward added = named("added");
+    report("edge-1", "t1", entry(kept, true, "192.0.2.1"), entry(changed, true, "192.0.2.1"),
+        entry(dropped, true, "192.0.2.1"));
+    PortForwardNodeReport before = reports.get("edge-1");
+    // A later sync time and fresh objects of the same values: still the same entry.
+    report("edge-1", "t2", entry(kept, true, "192.0.2.1"), entry(changed, false, "192.0.2.1"),
+        entry(added, true, "192.0.2.1"));
+    PortForwardNodeReport after = reports.get("edge-1");
+
+    assertThat(NodeReports.changedEntries(before, after)).extracting(ForwardReport::getName)
+        .containsExactlyInAnyOrder("changed", "added", "dropped");
+    assertThat(NodeReports.changedEntries(null, after)).extracting(ForwardReport::getName)
+        .containsExactlyInAnyOrder("kept", "changed", "added");
+    assertThat(NodeReports.changedEntries(before, null)).extracting(ForwardReport::getName)
+        .containsExactlyInAnyOrder("kept", "changed", "dropped");
+    assertThat(NodeReports.changedEntries(after, after)).isEmpty();
+  }
+
+  private static PortForward named(String name) {
+    PortForward pf = pf(Map.of("role", "edge"));
+    pf.getMetadata().setName(name);
+    return pf;
+  }
+
   private static ForwardReport entry(PortForward pf, boolean programmed, String address) {
     ForwardReport entry = new ForwardReport();
     entry.setNamespace(pf.getMetadata().getNamespace());
