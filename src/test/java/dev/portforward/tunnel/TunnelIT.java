@@ -268,6 +268,25 @@ class TunnelIT {
     assertThat(started).as("threads started for 200 channels").isLessThan(50);
   }
 
+  /** The -R side: each connection to the bound port is a forwarded-tcpip channel the server opens. */
+  @Test
+  void closingRemoteForwardChannelsStartsNoThreads() throws Exception {
+    int sshPort = ControlPlane.freePort();
+    int remotePort = ControlPlane.freePort();
+    TunnelServer server = server(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
+    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
+        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
+    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    String url = "http://" + BOUND_ADDRESS + ":" + remotePort + "/";
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> curl(client, url).output().contains("served by the laptop"));
+    long startedBefore = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount();
+    Result many = in(client, "curl", "-sS", "-m", "120", url + "?[1-200]");
+    long started = ManagementFactory.getThreadMXBean().getTotalStartedThreadCount() - startedBefore;
+    assertThat(many.output().split("served by the laptop", -1)).hasSize(201);
+    assertThat(started).as("threads started for 200 channels").isLessThan(50);
+  }
+
   @Test
   void dynamicForwardServesSocksWithNamesResolvedByTheServer() throws Exception {
     int sshPort = ControlPlane.freePort();
