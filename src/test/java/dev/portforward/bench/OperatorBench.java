@@ -78,7 +78,8 @@ public final class OperatorBench {
     long start = System.nanoTime();
     ExecutorService pool = Executors.newFixedThreadPool(4);
     for (int i = 0; i < count; i++) {
-      PortForward pf = PortForwards.toService(ns, "pf-" + i, 30000 + i, "web", 80, spec -> {});
+      // Below the NodePort range (30000-32767), which the operator reserves.
+      PortForward pf = PortForwards.toService(ns, "pf-" + i, 20000 + i, "web", 80, spec -> {});
       pool.execute(() -> client.resource(pf).create());
     }
     pool.shutdown();
