@@ -9,6 +9,7 @@ import dev.portforward.testbed.RoleProcess;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -192,11 +193,19 @@ class SlowClientsIT {
     }
   }
 
+  /**
+   * A slow client, connected and non-blocking; closed already when the relay refused it so fast
+   * that its reset came before the connect returned (the relay then counted it as refused).
+   */
   private static SocketChannel connect(String source, int port) throws IOException {
     SocketChannel client = SocketChannel.open();
     client.bind(new InetSocketAddress(source, 0));
-    client.socket().connect(new InetSocketAddress("127.0.0.1", port), 30_000);
-    client.configureBlocking(false);
+    try {
+      client.socket().connect(new InetSocketAddress("127.0.0.1", port), 30_000);
+      client.configureBlocking(false);
+    } catch (SocketException reset) {
+      client.close();
+    }
     return client;
   }
 
