@@ -95,8 +95,12 @@ class UdpFloodIT {
         AtomicInteger peakFlood = new AtomicInteger();
         AtomicInteger peakAll = new AtomicInteger();
         sampler.scheduleWithFixedDelay(() -> {
-          peakAll.accumulateAndGet(conntrackCount(hosts), Math::max);
-          peakFlood.accumulateAndGet(conntrackFlows(hosts, flooded), Math::max);
+          try {
+            peakAll.accumulateAndGet(conntrackCount(hosts), Math::max);
+            peakFlood.accumulateAndGet(conntrackFlows(hosts, flooded), Math::max);
+          } catch (RuntimeException busy) {
+            // conntrack failed once under the flood: the next sample counts (an exception would end the sampling).
+          }
         }, 0, 250, TimeUnit.MILLISECONDS);
         connections.watch();
         List<String> floodArgs = new ArrayList<>(List.of("flood", NodeTopology.NODE_IP, String.valueOf(flooded),
@@ -113,7 +117,7 @@ class UdpFloodIT {
         while (flood.isAlive()) {
           asked++;
           int tries = 1;
-          while (!ask(hosts, udp).equals("pod1") && tries <= 3) {
+          while (tries <= 3 && !ask(hosts, udp).equals("pod1")) {
             tries++;
           }
           firstTry += tries == 1 ? 1 : 0;
@@ -139,9 +143,9 @@ class UdpFloodIT {
                 FLOODERS.size(), MAX_CONNECTIONS, PER_SOURCE, connections.count()),
             ("conntrack at peak: %d of the flood's flows, %d entries in all (nf_conntrack_max %d); the UDP forward"
                 + " beside it answered %d of %d asks (%d at the first try); a new client of the flooded forward"
-                + " dropped during the flood, served %.1f s after it (UDP flows time out in %s s); %d echoes"
+                + " %s during the flood, served %.1f s after it (UDP flows time out in %s s); %d echoes"
                 + " slower than 2 s").formatted(peakFlood.get(), peakAll.get(), conntrackMax, asked - unanswered, asked,
-                firstTry, recovered, udpTimeout, connections.stalls()),
+                firstTry, duringFlood.isEmpty() ? "dropped" : "answered", recovered, udpTimeout, connections.stalls()),
             0, dropped));
         assertThat(peakFlood.get()).as("the flood's conntrack entries, against maxConnections").isLessThanOrEqualTo(
             MAX_CONNECTIONS);
