@@ -1,9 +1,9 @@
 package dev.portforward.relay;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import dev.portforward.common.Resolver;
 import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.RelayConfig;
-import com.sun.management.UnixOperatingSystemMXBean;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.lang.management.ManagementFactory;
