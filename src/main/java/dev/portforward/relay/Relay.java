@@ -1,16 +1,19 @@
 package dev.portforward.relay;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import dev.portforward.common.Resolver;
 import dev.portforward.relay.config.Forward;
 import dev.portforward.relay.config.RelayConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -63,6 +66,7 @@ public final class Relay implements AutoCloseable {
    */
   public synchronized List<String> apply(RelayConfig config) {
     drainTimeout = config.drainTimeout();
+    openFileLimit().flatMap(limit -> DescriptorBudget.shortfall(config.forwards(), limit)).ifPresent(LOG::warn);
     Map<String, Forward> next = new LinkedHashMap<>();
     config.forwards().forEach(forward -> next.put(forward.name(), forward));
     for (String name : List.copyOf(listeners.keySet())) {
@@ -141,6 +145,13 @@ public final class Relay implements AutoCloseable {
     if (Stream.concat(listeners.values().stream(), draining.stream()).noneMatch(l -> metricsKey(l.forward()).equals(key))) {
       metrics.remove(key).close();
     }
+  }
+
+  /** The process's open-file limit (the soft one, which the JVM raises to the hard one), where the JVM tells it. */
+  private static Optional<Long> openFileLimit() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
+        ? Optional.of(unix.getMaxFileDescriptorCount())
+        : Optional.empty();
   }
 
   private static String metricsKey(Forward forward) {

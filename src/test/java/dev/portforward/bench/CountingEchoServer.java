@@ -3,6 +3,7 @@ package dev.portforward.bench;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.io.UncheckedIOException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
@@ -12,10 +13,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A backend for the relay benches: echoes what it reads and counts the open connections, so a
  * bench holding thousands of idle connections knows they all arrived. One thread, one selector.
+ * The fault suite's slow clients use it too.
  */
-final class CountingEchoServer {
+public final class CountingEchoServer implements AutoCloseable {
 
-  final AtomicInteger open = new AtomicInteger();
+  public final AtomicInteger open = new AtomicInteger();
+  private volatile boolean closing;
   private final ServerSocketChannel server;
   private final Selector selector;
 
@@ -27,14 +30,29 @@ final class CountingEchoServer {
     server.register(selector, SelectionKey.OP_ACCEPT);
   }
 
-  int port() throws IOException {
+  /** One bound to a free port of {@code address}, serving on a daemon thread until closed. */
+  public static CountingEchoServer start(String address) throws IOException {
+    CountingEchoServer echo = new CountingEchoServer(address, 0);
+    Thread thread = new Thread(() -> {
+      try {
+        echo.serve();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, "echo");
+    thread.setDaemon(true);
+    thread.start();
+    return echo;
+  }
+
+  public int port() throws IOException {
     return ((InetSocketAddress) server.getLocalAddress()).getPort();
   }
 
-  /** Serves until the process ends; run it on a daemon thread. */
+  /** Serves until closed or the process ends; run it on a daemon thread. */
   void serve() throws IOException {
     ByteBuffer buffer = ByteBuffer.allocateDirect(4096);
-    while (true) {
+    while (!closing) {
       selector.select();
       for (SelectionKey key : selector.selectedKeys()) {
         if (key.isAcceptable()) {
@@ -65,5 +83,16 @@ final class CountingEchoServer {
       }
       selector.selectedKeys().clear();
     }
+    for (SelectionKey key : selector.keys()) {
+      key.channel().close();
+    }
+    selector.close();
+  }
+
+  /** Stops serving: the serving thread closes the server socket and every connection. */
+  @Override
+  public void close() {
+    closing = true;
+    selector.wakeup();
   }
 }

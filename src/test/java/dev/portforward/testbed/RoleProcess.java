@@ -208,6 +208,13 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
         .orElseThrow();
   }
 
+  /** File descriptors the process holds open (/proc/PID/fd): sockets, files, epoll and timer descriptors. */
+  public long openFiles() throws IOException {
+    try (var fds = Files.list(Path.of("/proc", String.valueOf(process.pid()), "fd"))) {
+      return fds.count();
+    }
+  }
+
   /** The name this process goes by, as a pod's name: its HOSTNAME, and so its leader election identity. */
   public String identity() {
     return role + "-" + httpPort;
