@@ -52,6 +52,8 @@ class UdpFloodIT {
   /** The UDP backend in pod1 (NodeTopology's) answers its name. */
   private static final int NAMED = 5353;
   private static final Duration WAIT = Duration.ofSeconds(90);
+  /** Asks of the forward beside the flood, each from a new source port, before one counts as unanswered. */
+  private static final int TRIES = 10;
 
   @Test
   void aUdpFloodAtALimitedForwardStaysInsideIt(KubernetesClient client, TestNamespace ns, ControlPlane cp)
@@ -117,11 +119,12 @@ class UdpFloodIT {
         while (flood.isAlive()) {
           asked++;
           int tries = 1;
-          while (tries <= 3 && !ask(hosts, udp).equals("pod1")) {
+          // The flood and the asks share the client's link and two cores: some asks are lost on the way.
+          while (tries <= TRIES && !ask(hosts, udp).equals("pod1")) {
             tries++;
           }
           firstTry += tries == 1 ? 1 : 0;
-          unanswered += tries > 3 ? 1 : 0;
+          unanswered += tries > TRIES ? 1 : 0;
         }
         String floodOutput = new String(flood.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         long sent = floodOutput.lines().filter(l -> l.startsWith("sent ")).mapToLong(l -> Long.parseLong(l.substring(5)))
@@ -153,7 +156,8 @@ class UdpFloodIT {
             .isLessThan(sent / 100).isLessThan(conntrackMax / 100);
         assertThat(duringFlood).as("a new client of the flooded forward while the flood holds its maxConnections")
             .isEmpty();
-        assertThat(unanswered).as("asks of the UDP forward beside it left unanswered three times in a row").isZero();
+        assertThat(unanswered).as("asks of the UDP forward beside it left unanswered " + TRIES + " times in a row")
+            .isZero();
         assertThat(dropped).as("TCP connections through the forward beside it that broke").isZero();
         assertThat(newOneEchoes).as("a new TCP connection through the forward beside it").isTrue();
       } finally {

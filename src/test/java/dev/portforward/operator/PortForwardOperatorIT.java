@@ -72,8 +72,9 @@ class PortForwardOperatorIT {
     assertThat(condition(pf, Conditions.PROGRAMMED).orElseThrow().getReason()).isEqualTo(Reason.NO_SELECTED_NODES);
     assertThat(condition(pf, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
 
-    assertThat(events(client, ns.name(), "web")).extracting(Event::getReason)
-        .contains(Reason.SERVICE_NOT_FOUND, Reason.RESOLVED_REFS, Reason.NO_SELECTED_NODES);
+    // Events are sent after the status, by their own thread.
+    await().atMost(WAIT).untilAsserted(() -> assertThat(events(client, ns.name(), "web")).extracting(Event::getReason)
+        .contains(Reason.SERVICE_NOT_FOUND, Reason.RESOLVED_REFS, Reason.NO_SELECTED_NODES));
 
     // The operator owns the status and its finalizer, and never touches the user's spec.
     assertThat(pf.getMetadata().getManagedFields())
@@ -252,7 +253,8 @@ class PortForwardOperatorIT {
     await().atMost(WAIT).until(() -> reconciles(restarted, ns.name(), "settled") >= 1);
     assertThat(client.resources(PortForward.class).inNamespace(ns.name()).withName("settled").get()
         .getMetadata().getResourceVersion()).isEqualTo(settled);
-    assertThat(events(client, ns.name(), "waiting")).filteredOn(e -> Reason.RESOLVED_REFS.equals(e.getReason())).hasSize(1);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(events(client, ns.name(), "waiting"))
+        .filteredOn(e -> Reason.RESOLVED_REFS.equals(e.getReason())).hasSize(1));
   }
 
   @Test
