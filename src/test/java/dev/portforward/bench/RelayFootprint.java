@@ -3,7 +3,6 @@ package dev.portforward.bench;
 import dev.portforward.operator.relays.RelayJvm;
 import dev.portforward.testbed.ControlPlane;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -47,16 +46,7 @@ public final class RelayFootprint {
     List<String> variants = new ArrayList<>();
     variants.add(RelayJvm.OPTIONS);
     variants.addAll(Arrays.asList(args));
-    CountingEchoServer echo = new CountingEchoServer(LOOPBACK, 0);
-    Thread server = new Thread(() -> {
-      try {
-        echo.serve();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }, "echo");
-    server.setDaemon(true);
-    server.start();
+    CountingEchoServer echo = CountingEchoServer.start(LOOPBACK);
     Path dir = Files.createTempDirectory("relay-footprint-");
     List<List<Run>> results = new ArrayList<>();
     for (String options : variants) {

@@ -198,6 +198,15 @@ class TunnelIT {
         .mapToDouble(Counter::count).sum();
   }
 
+  /** A tunnel server with {@code keepalive}, and the laptop's app forwarded to {@code remotePort} with -R, bound. */
+  private TunnelServer remoteForwarded(int sshPort, int remotePort, String keepalive) throws Exception {
+    TunnelServer server = server(sshPort, remotePort, keepalive);
+    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
+        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
+    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    return server;
+  }
+
   private static List<Integer> boundPorts(TunnelServer server) {
     return server.clients().stream().flatMap(c -> c.boundPorts().stream()).toList();
   }
@@ -206,10 +215,7 @@ class TunnelIT {
   void remoteForwardExposesTheLaptopsServerToAnotherNamespace() throws Exception {
     int sshPort = ControlPlane.freePort();
     int remotePort = ControlPlane.freePort();
-    TunnelServer server = server(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
-    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
-        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
-    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    TunnelServer server = remoteForwarded(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
     Result result = curl(client, "http://" + BOUND_ADDRESS + ":" + remotePort + "/");
     assertThat(result.output()).contains("served by the laptop");
     ClientView alice = server.clients().get(0);
@@ -273,10 +279,7 @@ class TunnelIT {
   void closingRemoteForwardChannelsStartsNoThreads() throws Exception {
     int sshPort = ControlPlane.freePort();
     int remotePort = ControlPlane.freePort();
-    TunnelServer server = server(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
-    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
-        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
-    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    TunnelServer server = remoteForwarded(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
     String url = "http://" + BOUND_ADDRESS + ":" + remotePort + "/";
     await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
         .until(() -> curl(client, url).output().contains("served by the laptop"));
@@ -364,10 +367,7 @@ class TunnelIT {
   void aNarrowedConfigClosesTheSessionThatHoldsAPortNoLongerAllowed() throws Exception {
     int sshPort = ControlPlane.freePort();
     int remotePort = ControlPlane.freePort();
-    TunnelServer server = server(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
-    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
-        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
-    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    TunnelServer server = remoteForwarded(sshPort, remotePort, "{interval: 10s, timeout: 30s}");
 
     server.apply(config(sshPort, "[]", "{interval: 10s, timeout: 30s}"));
 
@@ -380,10 +380,7 @@ class TunnelIT {
   void aClientThatVanishesIsNoticedAndItsPortReleased() throws Exception {
     int sshPort = ControlPlane.freePort();
     int remotePort = ControlPlane.freePort();
-    TunnelServer server = server(sshPort, remotePort, "{interval: 1s, timeout: 4s}");
-    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
-        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
-    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    TunnelServer server = remoteForwarded(sshPort, remotePort, "{interval: 1s, timeout: 4s}");
     // Cut the laptop's link: no FIN, no RST, the server's TCP connection looks alive.
     netns.run("ip", "-n", laptop, "link", "set", laptopLink(), "down");
     await().atMost(Duration.ofSeconds(60)).until(() -> server.clients().isEmpty());
@@ -397,10 +394,7 @@ class TunnelIT {
     int sshPort = ControlPlane.freePort();
     int remotePort = ControlPlane.freePort();
     // Keepalives far longer than the wait below: only the take-over can free the port in time.
-    TunnelServer server = server(sshPort, remotePort, "{interval: 5m, timeout: 10m}");
-    spawn(laptop, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
-        "-R", remotePort + ":localhost:" + LAPTOP_APP_PORT));
-    await().atMost(Duration.ofSeconds(60)).until(() -> boundPorts(server).contains(remotePort));
+    TunnelServer server = remoteForwarded(sshPort, remotePort, "{interval: 5m, timeout: 10m}");
     netns.run("ip", "-n", laptop, "link", "set", laptopLink(), "down");
     // The same key from another network, as a laptop that moved from Wi-Fi to a phone.
     spawn(laptop2, ssh(sshPort, aliceKey, "-N", "-o", "ExitOnForwardFailure=yes",
