@@ -70,6 +70,9 @@ public final class Judge {
     List<Target> targets = ForwardPolicy.targets(spec).toList();
     List<Resolution> resolutions = targets.stream().map(t -> resolver.resolve(namespace, t, spec.getProtocol())).toList();
     if (refusal.isEmpty()) {
+      refusal = weightedRelay(spec);
+    }
+    if (refusal.isEmpty()) {
       refusal = deniedBackend(policy, targets, resolutions);
     }
     if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
@@ -211,6 +214,21 @@ public final class Judge {
 
   private static RelayMode relayMode(PortForwardSpec spec) {
     return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+  }
+
+  /**
+   * Weights are dealt per connection by the node's kernel (numgen); a relay Deployment dials one
+   * address and a sidecar sits next to one set of pods, so neither carries target.services.
+   */
+  private static Optional<Refusal> weightedRelay(PortForwardSpec spec) {
+    RelayMode mode = relayMode(spec);
+    if (spec.getTarget() == null || spec.getTarget().getServices() == null
+        || (mode != RelayMode.Deployment && mode != RelayMode.Sidecar)) {
+      return Optional.empty();
+    }
+    return Optional.of(new Refusal(Reason.WEIGHTED_SERVICES_NEED_KERNEL, "target.services needs relay.mode None:"
+        + " the node's kernel spreads connections by weight, while relay.mode " + mode + " carries one target;"
+        + " use relay.mode None, or a single target.service"));
   }
 
   private static Optional<Service> targetService(PortForward pf, Snapshot snapshot) {

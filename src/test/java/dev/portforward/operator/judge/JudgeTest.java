@@ -77,6 +77,72 @@ class JudgeTest {
   }
 
   @Test
+  void aMissingWeightedServiceTakesNoShareAndTheStatusSaysSo() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 80},"
+        + " {name: next, port: 80, weight: 20}]}");
+    webService("n", "10.244.0.5");
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.accepted().ok()).isTrue();
+    assertThat(verdict.resolvedRefs()).isEqualTo(Check.ok(Reason.RESOLVED_REFS, "Services web (weight 80, 1 ready);"
+        + " Service next not found in namespace n: taking no share, the others get all the traffic"));
+    assertThat(verdict.ready()).isEqualTo(Check.ok(Reason.READY,
+        "traffic can flow: programmed on 1 node(s), 1 ready backend(s)"));
+    assertThat(verdict.target()).isEqualTo("services/web:80=80,next:80=20");
+  }
+
+  @Test
+  void weightedServicesOfWhichNoneExistsAreNotResolved() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: a, port: 80},"
+        + " {name: b, port: 80}]}");
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.resolvedRefs()).isEqualTo(Check.fail(Reason.SERVICE_NOT_FOUND,
+        "Service a not found in namespace n; Service b not found in namespace n"));
+  }
+
+  @Test
+  void onlyServicesWithAWeightCountAsReadyBackendsButEveryEndpointIsChecked() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 0},"
+        + " {name: next, port: 80}]}");
+    webService("n", "10.244.0.5");
+    cluster.services.add(service("n", "next"));
+    cluster.endpointSlices.add(slice("n", "next", "10.244.0.6", false));
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    assertThat(judge.judge(pf, cluster).verdict().ready()).isEqualTo(Check.fail(Reason.NO_READY_BACKENDS,
+        "programmed, but the target has no ready backend"));
+
+    cluster.endpointSlices.removeIf(slice -> slice.getMetadata().getName().equals("web-1"));
+    cluster.endpointSlices.add(slice("n", "web", "127.0.0.1", true));
+    Check accepted = judge.judge(pf, cluster).verdict().accepted();
+    assertThat(accepted.reason()).as("a Service without share still may not lead anywhere denied")
+        .isEqualTo(Reason.TARGET_DENIED);
+    assertThat(accepted.message()).startsWith("target services/web:80=0,next:80=1 resolves to 127.0.0.1");
+  }
+
+  @Test
+  void weightedServicesThroughARelayAreRefused() {
+    for (String mode : List.of("Deployment", "Sidecar")) {
+      PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80}]},"
+          + " relay: {mode: " + mode + "}");
+      webService("n", "10.244.0.5");
+
+      Judgement judgement = judge.judge(pf, cluster);
+
+      assertThat(judgement.verdict().accepted()).isEqualTo(Check.fail(Reason.WEIGHTED_SERVICES_NEED_KERNEL,
+          "target.services needs relay.mode None: the node's kernel spreads connections by weight, while relay.mode "
+              + mode + " carries one target; use relay.mode None, or a single target.service"));
+      assertThat(judgement.relays()).contains(List.of());
+    }
+  }
+
+  @Test
   void aRefusedForwardGetsNoRelays() {
     PortForward pf = forward("n", "low", "listen: {port: 80}, target: {service: {name: web, port: 80}},"
         + " relay: {mode: Deployment}");
