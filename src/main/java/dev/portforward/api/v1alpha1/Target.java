@@ -27,7 +27,8 @@ public class Target {
   @JsonPropertyDescription("Services in the PortForward's namespace with weights (a canary, or a Gateway API route's"
       + " backendRefs): each new connection goes to one of them in proportion to its weight, and within it to one of"
       + " its ready endpoints. A Service that does not exist or has no ready endpoint takes no share: the others get"
-      + " all the traffic. Kernel forwards only (relay.mode None).")
+      + " all the traffic. With relay.mode None (the node's kernel deals the weights) or Deployment (the relay picks a"
+      + " Service per connection and dials its cluster IP); not with Sidecar.")
   private List<WeightedService> services;
 
   @JsonPropertyDescription("Pods in the PortForward's namespace chosen by labels; traffic goes to the ready ones.")

@@ -11,6 +11,7 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardPolicySpec;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.relays.RelaySettings;
 import dev.portforward.operator.policy.ApiServer;
@@ -19,6 +20,8 @@ import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.policy.Settings;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.Verdict;
+import dev.portforward.relay.config.Forward;
+import dev.portforward.relay.config.RelayConfigParser;
 import dev.portforward.testbed.PortForwards;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -127,19 +130,32 @@ class JudgeTest {
   }
 
   @Test
-  void weightedServicesThroughARelayAreRefused() {
-    for (String mode : List.of("Deployment", "Sidecar")) {
-      PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80}]},"
-          + " relay: {mode: " + mode + "}");
-      webService("n", "10.244.0.5");
+  void weightedServicesWithASidecarAreRefused() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80}]},"
+        + " relay: {mode: Sidecar}");
+    webService("n", "10.244.0.5");
 
-      Judgement judgement = judge.judge(pf, cluster);
+    Judgement judgement = judge.judge(pf, cluster);
 
-      assertThat(judgement.verdict().accepted()).isEqualTo(Check.fail(Reason.WEIGHTED_SERVICES_NEED_KERNEL,
-          "target.services needs relay.mode None: the node's kernel spreads connections by weight, while relay.mode "
-              + mode + " carries one target; use relay.mode None, or a single target.service"));
-      assertThat(judgement.relays()).contains(List.of());
-    }
+    assertThat(judgement.verdict().accepted()).isEqualTo(Check.fail(Reason.WEIGHTED_SERVICES_WITH_SIDECAR,
+        "target.services needs relay.mode None or Deployment: a sidecar runs next to the pods of one target; use a"
+            + " single target.service with relay.mode Sidecar"));
+    assertThat(judgement.relays()).contains(List.of());
+  }
+
+  @Test
+  void aRelayDeploymentDialsTheClusterIpsOfTheWeightedServicesThatHaveAReadyEndpoint() throws Exception {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 3},"
+        + " {name: idle, port: 80, weight: 5}, {name: gone, port: 80}]}, relay: {mode: Deployment}");
+    webService("n", "10.244.0.5");
+    cluster.services.add(service("n", "idle"));
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.verdict().resolvedRefs().ok()).isTrue();
+    ConfigMap config = (ConfigMap) judgement.relays().orElseThrow().get(0);
+    assertThat(RelayConfigParser.parse(config.getData().get(RelayNames.CONFIG_KEY)).forwards().get(0).targets())
+        .containsExactly(new Forward.Target("10.96.7.7", 80, 3));
   }
 
   @Test
