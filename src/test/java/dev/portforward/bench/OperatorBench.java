@@ -35,10 +35,12 @@ public final class OperatorBench {
       Duration ours;
       long rssIdle;
       long rssLoaded;
+      long liveHeap;
       try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start()) {
         rssIdle = operator.rssKiB();
         ours = applyAndAwaitAccepted(client, namespace(client, "bench-operator"), count);
         rssLoaded = operator.rssKiB();
+        liveHeap = operator.liveHeapKiB();
       }
 
       Duration noop;
@@ -63,6 +65,8 @@ public final class OperatorBench {
       System.out.printf("  ratio                 %6.2fx%n", (double) ours.toMillis() / noop.toMillis());
       System.out.printf("operator RSS: %d MiB with 0 PortForwards, %d MiB with %d%n",
           rssIdle / 1024, rssLoaded / 1024, count);
+      System.out.printf("operator live heap with %d PortForwards: %d MiB (of -Xmx256m, as RoleProcess starts it)%n",
+          count, liveHeap / 1024);
     }
     // The client's event loops are not daemon threads.
     System.exit(0);
