@@ -73,8 +73,8 @@ public final class GatewayConformance {
     List<RealNode.Image> images = new ArrayList<>(readImageList(Path.of(required("conformance.images"))));
     images.add(HelmRelease.projectImage());
     int nodes = Integer.getInteger("conformance.nodes", 2);
-    Path dir = Files.createTempDirectory(
-        Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "gateway-conformance-");
+    // A short name: containerd's socket paths under it must stay within 104 characters.
+    Path dir = Files.createTempDirectory(Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "gwc-");
     step(started, "images built; starting " + nodes + " nodes (logs: " + dir + ")");
     try (NodeCluster cluster = NodeCluster.start(dir, nodes, images)) {
       KubernetesClient client = cluster.client();
@@ -138,7 +138,7 @@ public final class GatewayConformance {
           name: %s
         spec:
           controllerName: %s
-          description: Gateways programmed by portforward-operator (node DNAT by the agents, or a relay)
+          description: L4 Gateways by portforward-operator (node DNAT or relay)
         """.formatted(GATEWAY_CLASS, CONTROLLER_NAME)).serverSideApply();
   }
 
