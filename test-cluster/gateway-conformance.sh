@@ -48,7 +48,7 @@ if $check; then
   mkdir -p target/gateway-conformance
   report="${GATEWAY_CONFORMANCE_REPORT:-$PWD/target/gateway-conformance/check-report.yaml}"
   # Long enough for the infrastructure pods to start on a loaded machine, short for the rest.
-  timeouts="${GATEWAY_CONFORMANCE_TIMEOUTS:-NamespacesMustBeReady:240;GatewayMustHaveAddress:20;GatewayMustHaveCondition:20;TCPRouteMustHaveCondition:20;UDPRouteMustHaveCondition:20;RouteMustHaveParents:20;DefaultTestTimeout:20;MaxTimeToConsistency:10}"
+  timeouts="${GATEWAY_CONFORMANCE_TIMEOUTS:-NamespacesMustBeReady:150;GatewayMustHaveAddress:20;GatewayMustHaveCondition:20;TCPRouteMustHaveCondition:20;UDPRouteMustHaveCondition:20;RouteMustHaveParents:20;DefaultTestTimeout:20;MaxTimeToConsistency:10}"
 else
   mkdir -p docs/conformance
   report="${GATEWAY_CONFORMANCE_REPORT:-$PWD/docs/conformance/standard-$version-default-report.yaml}"

@@ -13,8 +13,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,7 +73,9 @@ public final class GatewayConformance {
   private static int run(String[] suiteArgs) throws Exception {
     Instant started = Instant.ofEpochMilli(Long.getLong("conformance.started", System.currentTimeMillis()));
     Path suite = Path.of(required("conformance.suite"));
-    List<RealNode.Image> images = new ArrayList<>(readImageList(Path.of(required("conformance.images"))));
+    Map<String, Path> suiteImages = readImageList(Path.of(required("conformance.images")));
+    List<RealNode.Image> images = new ArrayList<>();
+    suiteImages.values().forEach(tar -> images.add(new RealNode.Image(tar, null)));
     images.add(HelmRelease.projectImage());
     int nodes = Integer.getInteger("conformance.nodes", 2);
     // A short name: containerd's socket paths under it must stay within 104 characters.
@@ -79,6 +84,10 @@ public final class GatewayConformance {
     try (NodeCluster cluster = NodeCluster.start(dir, nodes, images)) {
       KubernetesClient client = cluster.client();
       step(started, "nodes Ready: " + cluster.nodes().stream().map(n -> n.name() + " " + n.address()).toList());
+      for (RealNode node : cluster.nodes()) {
+        requireImages(node, suiteImages.keySet());
+      }
+      step(started, "the suite's images are in every node's containerd: " + suiteImages.keySet());
       GatewayApiCrds.install(client);
       HelmRelease release = new HelmRelease(cluster.controlPlane(), "portforward-operator", "portforward-system");
       List<String> values = new ArrayList<>(List.of("operator.replicas=1"));
@@ -196,9 +205,18 @@ public final class GatewayConformance {
             .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
-  /** The lines "<image name> <tarball>" of images.sh's list; the tarballs carry their full names. */
-  static List<RealNode.Image> readImageList(Path list) throws IOException {
-    List<RealNode.Image> images = new ArrayList<>();
+  /** Fails unless the node's containerd holds every image in {@code names}, where the kubelet looks. */
+  private static void requireImages(RealNode node, Set<String> names) throws IOException, InterruptedException {
+    Set<String> present = new HashSet<>(Arrays.asList(node.ctr("-n", "k8s.io", "images", "ls", "-q").strip().split("\\s+")));
+    List<String> missing = names.stream().filter(name -> !present.contains(name)).toList();
+    if (!missing.isEmpty()) {
+      throw new IllegalStateException(node.name() + "'s containerd lacks " + missing + "; it holds " + present);
+    }
+  }
+
+  /** The lines "<image name> <tarball>" of images.sh's list, by name; the tarballs carry their full names. */
+  static Map<String, Path> readImageList(Path list) throws IOException {
+    Map<String, Path> images = new LinkedHashMap<>();
     for (String line : Files.readAllLines(list)) {
       if (line.isBlank()) {
         continue;
@@ -207,7 +225,7 @@ public final class GatewayConformance {
       if (fields.length != 2) {
         throw new IllegalArgumentException(list + ": expected \"<image name> <tarball>\", got: " + line);
       }
-      images.add(new RealNode.Image(Path.of(fields[1]), null));
+      images.put(fields[0], Path.of(fields[1]));
     }
     return images;
   }
