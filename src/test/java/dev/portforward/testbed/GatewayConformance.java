@@ -1,6 +1,9 @@
 package dev.portforward.testbed;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -11,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -22,12 +26,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 
 /**
  * The upstream Gateway API conformance suite against a real-node cluster: nodes with the project
- * image and the suite's images (echo-basic, coredns) imported, the Gateway API CRDs
- * (src/main/crds/gateway-api/), the chart (operator and agents) installed with helm, and the
+ * image and the suite's images (echo-basic, coredns) imported, the Gateway API's standard-channel
+ * CRDs (src/main/crds/gateway-api/ and the rest from the suite's module), the chart (operator and agents) installed with helm, and the
  * GatewayClass the suite is told to use; then the suite's test binary runs with the cluster's
  * kubeconfig and the suite flags given as arguments, and this program exits with its exit code.
  * While the suite runs, it reports once when every pod of the suite's infrastructure namespaces
@@ -89,6 +94,7 @@ public final class GatewayConformance {
       }
       step(started, "the suite's images are in every node's containerd: " + suiteImages.keySet());
       GatewayApiCrds.install(client);
+      installStandardChannel(client);
       HelmRelease release = new HelmRelease(cluster.controlPlane(), "portforward-operator", "portforward-system");
       List<String> values = new ArrayList<>(List.of("operator.replicas=1"));
       values.addAll(helmSet());
@@ -138,6 +144,42 @@ public final class GatewayConformance {
     }
   }
 
+  /**
+   * The rest of the Gateway API's standard channel, from the module the suite is built with
+   * (sigs.k8s.io/gateway-api v1.6.3, config/crd/standard/), as users install it with
+   * standard-install.yaml: the project's own files (GatewayApiCrds) hold only the kinds it
+   * implements, and the suite's Gateway tests apply HTTPRoutes (GatewayModifyListeners) and name
+   * other route kinds. Files that are not CRDs (the safe-upgrades admission policy) are left out.
+   */
+  static void installStandardChannel(KubernetesClient client) throws Exception {
+    Set<String> installed = new HashSet<>();
+    for (Path file : GatewayApiCrds.files()) {
+      installed.add(file.getFileName().toString());
+    }
+    try (Stream<Path> files = Files.list(standardChannelDir())) {
+      for (Path file : files.sorted().toList()) {
+        String name = file.getFileName().toString();
+        if (name.endsWith(".yaml") && !installed.contains(name)
+            && Files.readString(file).contains("\nkind: CustomResourceDefinition\n")) {
+          RealCluster.applyCrd(client, file);
+        }
+      }
+    }
+  }
+
+  /** config/crd/standard/ of the sigs.k8s.io/gateway-api module pinned in test-cluster/gateway-conformance/go.mod. */
+  static Path standardChannelDir() throws IOException, InterruptedException {
+    Process go = new ProcessBuilder("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api")
+        .directory(ControlPlane.projectRoot().resolve("test-cluster/gateway-conformance").toFile())
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+    JsonNode module = new ObjectMapper().readTree(go.getInputStream());
+    if (go.waitFor() != 0 || module == null || !module.hasNonNull("Dir")) {
+      throw new IllegalStateException("go mod download sigs.k8s.io/gateway-api failed; see its output above");
+    }
+    return Path.of(module.get("Dir").asText(), "config/crd/standard");
+  }
+
   /** The class the suite's manifests name ({GATEWAY_CLASS_NAME}), owned by the operator's controller. */
   static void applyGatewayClass(KubernetesClient client) {
     client.resource("""
@@ -158,11 +200,11 @@ public final class GatewayConformance {
     Map<String, Object> accepted = Map.of("type", "Accepted", "status", "True", "reason", "Accepted",
         "message", "marked by the conformance runner's stand-in: no controller has accepted this class",
         "observedGeneration", gwc.getMetadata().getGeneration(),
-        "lastTransitionTime", Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+        "lastTransitionTime", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     GenericKubernetesResource status = new GenericKubernetesResource();
     status.setApiVersion(gwc.getApiVersion());
     status.setKind(gwc.getKind());
-    status.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(GATEWAY_CLASS).build());
+    status.setMetadata(new ObjectMetaBuilder().withName(GATEWAY_CLASS).build());
     status.setAdditionalProperty("status", Map.of("conditions", List.of(accepted)));
     classes.resource(status).subresource("status").patch(new PatchContext.Builder()
         .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager("gateway-conformance-stand-in")
