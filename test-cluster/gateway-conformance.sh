@@ -45,15 +45,16 @@ features="${GATEWAY_CONFORMANCE_FEATURES:-Gateway,ReferenceGrant,TCPRoute,UDPRou
 stand_in=false
 if $check; then
   stand_in=true
-  mkdir -p target/gateway-conformance
   report="${GATEWAY_CONFORMANCE_REPORT:-$PWD/target/gateway-conformance/check-report.yaml}"
   # Long enough for the infrastructure pods to start on a loaded machine, short for the rest.
   timeouts="${GATEWAY_CONFORMANCE_TIMEOUTS:-NamespacesMustBeReady:150;GatewayMustHaveAddress:20;GatewayMustHaveCondition:20;TCPRouteMustHaveCondition:20;UDPRouteMustHaveCondition:20;RouteMustHaveParents:20;DefaultTestTimeout:20;MaxTimeToConsistency:10}"
 else
-  mkdir -p docs/conformance
   report="${GATEWAY_CONFORMANCE_REPORT:-$PWD/docs/conformance/standard-$version-default-report.yaml}"
   timeouts="${GATEWAY_CONFORMANCE_TIMEOUTS:-}"
 fi
+# The suite runs in the cluster's work directory: the report's path must not be relative.
+report="$(realpath -m "$report")"
+mkdir -p "$(dirname "$report")"
 suite_flags=(
   -conformance-profiles=GATEWAY-TCP,GATEWAY-UDP
   -supported-features="$features"
