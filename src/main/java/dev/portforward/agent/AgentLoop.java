@@ -8,6 +8,7 @@ import dev.portforward.api.v1alpha1.NodeReportStatus;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.common.ForwardSlices;
+import dev.portforward.common.WithoutManagedFields;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -162,6 +163,7 @@ public final class AgentLoop implements AutoCloseable {
   }
 
   private <T extends HasMetadata> SharedIndexInformer<T> watch(SharedIndexInformer<T> informer) {
+    informer.itemStore(new WithoutManagedFields<>());
     // Keep listing and watching through any API outage, however long: never give up on a cache.
     informer.exceptionHandler((started, error) -> {
       LOG.warnf("node %s: watch failed, retrying: %s", nodeName, error.getMessage());

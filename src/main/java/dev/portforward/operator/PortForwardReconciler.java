@@ -11,6 +11,7 @@ import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.ForwardSlices;
+import dev.portforward.common.WithoutManagedFields;
 import dev.portforward.operator.dataplane.BackendSlices;
 import dev.portforward.operator.dataplane.DeletionHold;
 import dev.portforward.operator.dataplane.NodeReports;
@@ -40,6 +41,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -75,7 +77,7 @@ import org.jboss.logging.Logger;
  * a {@link Snapshot} of the informer caches; this class watches everything a verdict depends on
  * (so a change anywhere re-evaluates exactly the PortForwards it affects), and writes the result.
  */
-@ControllerConfiguration(name = PortForwardReconciler.NAME)
+@ControllerConfiguration(name = PortForwardReconciler.NAME, informer = @Informer(itemStore = WithoutManagedFields.class))
 public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<PortForward> {
 
   private static final Logger LOG = Logger.getLogger(PortForwardReconciler.class);
@@ -172,6 +174,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     InformerEventSource<PortForwardPolicy, PortForward> policies = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(PortForwardPolicy.class, PortForward.class)
             .withName("policies")
+            .withItemStore(new WithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(policy -> ids(primaries.list().toList()))
             .build(),
         context);
@@ -179,6 +182,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     namespaces = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Namespace.class, PortForward.class)
             .withName("namespaces")
+            .withItemStore(new WithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(ns -> ids(primaries.list(ns.getMetadata().getName()).toList()))
             .withOnUpdateFilter((before, after) ->
                 !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels()))
@@ -190,6 +194,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     InformerEventSource<Node, PortForward> nodes = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Node.class, PortForward.class)
             .withName("nodes")
+            .withItemStore(new WithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(node -> ids(primaries.list().toList()))
             .withOnUpdateFilter((before, after) ->
                 !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels())
@@ -206,6 +211,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     reports = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(PortForwardNodeReport.class, PortForward.class)
             .withName("node-reports")
+            .withItemStore(new WithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(report -> {
               String node = report.getMetadata().getName();
               boolean gone = reports.get(new ResourceID(node)).isEmpty();
@@ -371,6 +377,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     return new InformerEventSource<>(
         InformerEventSourceConfiguration.from(type, PortForward.class)
             .withName(name)
+            .withItemStore(new WithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(mapper)
             .build(),
         context);
