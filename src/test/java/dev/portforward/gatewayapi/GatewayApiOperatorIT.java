@@ -117,6 +117,41 @@ class GatewayApiOperatorIT {
     assertThat(listener.getConditions()).extracting(c -> c.getType())
         .containsExactlyInAnyOrder("Accepted", "Programmed", "ResolvedRefs", "Conflicted");
 
+    // A tenant's edit of the derived forward is put back by the controller's forced apply.
+    client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
+      pf.getSpec().getTarget().getService().setName("elsewhere");
+      return pf;
+    });
+    await("the derived PortForward's target put back",
+        () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
+        pf -> "echo".equals(pf.getSpec().getTarget().getService().getName()));
+
+    // Another controller's entry in the route's status stays when this one rewrites its own.
+    Parents foreign = Serialization.unmarshal("""
+        parentRef: {group: gateway.networking.k8s.io, kind: Gateway, namespace: %s, name: other-gw}
+        controllerName: example.com/other-controller
+        conditions: [{type: Accepted, status: "True", reason: Accepted, message: theirs, observedGeneration: 1,
+          lastTransitionTime: "2026-01-01T00:00:00Z"}]
+        """.formatted(ns.name()), Parents.class);
+    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
+      r.getStatus().setParents(new java.util.ArrayList<>(r.getStatus().getParents()));
+      r.getStatus().getParents().add(foreign);
+      return r;
+    });
+    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
+      r.getSpec().getParentRefs().add(Serialization.unmarshal("name: gw\nsectionName: missing\n",
+          io.k8s.networking.gateway.v1.tcproutespec.ParentRefs.class));
+      return r;
+    });
+    TCPRoute both = await("the route's status with both controllers' entries",
+        () -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get(),
+        r -> r.getStatus().getParents().stream().anyMatch(p -> "missing".equals(p.getParentRef().getSectionName())
+            && condition(p, "Accepted", "False", "NoMatchingParent")));
+    assertThat(both.getStatus().getParents()).extracting(p -> p.getControllerName() + " " + p.getParentRef().getName()
+        + "/" + p.getParentRef().getSectionName())
+        .containsExactlyInAnyOrder(CONTROLLER + " gw/tcp", CONTROLLER + " gw/missing",
+            "example.com/other-controller other-gw/null");
+
     client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").delete();
     await("the derived PortForward gone with its Gateway",
         () -> Optional.ofNullable(client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get()),
