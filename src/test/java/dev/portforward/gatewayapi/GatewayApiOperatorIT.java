@@ -82,6 +82,9 @@ class GatewayApiOperatorIT {
             "Accepted".equals(c.getType()) && "True".equals(c.getStatus().getValue())));
     assertThat(accepted.getStatus().getConditions()).filteredOn(c -> "Accepted".equals(c.getType())).singleElement()
         .satisfies(c -> assertThat(c.getObservedGeneration()).isEqualTo(accepted.getMetadata().getGeneration()));
+    // The test bed's CRDs are the v1.6.3 release the models are built from.
+    assertThat(accepted.getStatus().getConditions()).filteredOn(c -> "SupportedVersion".equals(c.getType()))
+        .singleElement().satisfies(c -> assertThat(c.getStatus().getValue()).isEqualTo("True"));
 
     PortForward derived = await("the derived PortForward",
         () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(), Objects::nonNull);

@@ -1,6 +1,7 @@
 package dev.portforward.operator.gatewayapi;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.k8s.networking.gateway.v1.GatewayClass;
@@ -13,9 +14,12 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 
 /**
- * Writes Accepted on the GatewayClasses whose controllerName is this operator's; leaves every
+ * Writes Accepted and SupportedVersion on the GatewayClasses whose controllerName is this operator's; leaves every
  * other class alone. Started by {@link GatewayApiControllers} only when the Gateway API is served
  * ({@link Ignore}: not registered with the operator's main framework instance).
  */
@@ -38,7 +42,8 @@ public final class GatewayClassReconciler implements Reconciler<GatewayClass> {
     }
     List<?> before = gatewayClass.getStatus() == null ? null : gatewayClass.getStatus().getConditions();
     GatewayClassStatus status = new GatewayClassStatus();
-    status.setConditions(StatusConditions.render(List.of(GatewayClasses.accepted(gatewayClass)), before, clock.instant())
+    status.setConditions(StatusConditions.render(List.of(GatewayClasses.accepted(gatewayClass),
+            GatewayClasses.supportedVersion(gatewayClass, bundleVersions(context))), before, clock.instant())
         .stream().map(c -> StatusConditions.as(c, Conditions.class)).toList());
     if (gatewayClass.getStatus() != null && StatusConditions.same(gatewayClass.getStatus().getConditions(),
         status.getConditions())) {
@@ -53,5 +58,22 @@ public final class GatewayClassReconciler implements Reconciler<GatewayClass> {
         .withForce(true)
         .build());
     return UpdateControl.noUpdate();
+  }
+
+  /** Each watched Gateway API CRD's bundle-version annotation, read by name (RBAC grants just these). */
+  private static Map<String, Optional<String>> bundleVersions(Context<GatewayClass> context) {
+    Map<String, Optional<String>> versions = new TreeMap<>();
+    for (String kind : GatewayApiControllers.KINDS) {
+      String name = kind + "." + GatewayApi.GROUP;
+      try {
+        versions.put(name, Optional.ofNullable(context.getClient().apiextensions().v1().customResourceDefinitions()
+                .withName(name).get())
+            .map(crd -> crd.getMetadata().getAnnotations())
+            .map(annotations -> annotations.get(GatewayClasses.BUNDLE_VERSION)));
+      } catch (KubernetesClientException e) {
+        versions.put(name, Optional.empty());
+      }
+    }
+    return versions;
   }
 }
