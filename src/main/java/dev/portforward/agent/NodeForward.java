@@ -63,8 +63,28 @@ public record NodeForward(
     this(namespace, name, generation, protocol, listenAddresses, port, sourceRanges, routes, backends, Limits.NONE);
   }
 
-  /** An address and port that traffic is rewritten to. */
-  public record Backend(InetAddress address, int port) {}
+  /**
+   * An address and port that traffic is rewritten to, and its share of new connections against
+   * the other backends of its list: {@code weight} slots of their sum (target.services); 1 for
+   * every backend of an unweighted target, which spreads connections evenly.
+   */
+  public record Backend(InetAddress address, int port, int weight) {
+    public Backend {
+      if (weight < 1) {
+        throw new IllegalArgumentException("a backend's weight is at least 1 (one without share is left out): " + weight);
+      }
+    }
+
+    /** A backend of an unweighted target. */
+    public Backend(InetAddress address, int port) {
+      this(address, port, 1);
+    }
+
+    /** Whether this is {@code address:port}, whatever its weight. */
+    public boolean is(InetAddress address, int port) {
+      return this.address.equals(address) && this.port == port;
+    }
+  }
 
   /** Clients from these ranges go to these backends. */
   public record SourceRoute(List<Cidr> sources, List<Backend> backends) {}

@@ -13,6 +13,7 @@ import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
 import dev.portforward.common.ForwardSlices;
@@ -20,6 +21,7 @@ import dev.portforward.common.Durations;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.TargetEndpoints;
+import dev.portforward.common.WeightedShares;
 import dev.portforward.gateway.MappingRequest;
 import dev.portforward.gateway.Method;
 import dev.portforward.gateway.Transport;
@@ -33,12 +35,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * Decides what one node must program: the PortForwards the operator accepted (for their current
@@ -186,21 +191,21 @@ public final class NodePlanner {
         String ns = pf.getMetadata().getNamespace();
         List<SourceRoute> routes = new ArrayList<>();
         List<TargetEndpoints.Endpoint> endpoints = new ArrayList<>();
-        List<TargetEndpoints.Endpoint> defaults;
+        List<Weighted> defaults;
         if (relayMode(spec) == RelayMode.Deployment || relayMode(spec) == RelayMode.Socks5) {
           // The relay pods dial the target; this node only takes clients to the ready ones.
-          defaults = serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT);
+          defaults = evenly(serviceBackends(view, ns, RelayNames.service(pf), RelayNames.RELAY_PORT));
         } else {
           List<Route> specRoutes = Optional.ofNullable(spec.getRoutes()).orElse(List.of());
           for (int i = 0; i < specRoutes.size(); i++) {
             Route route = specRoutes.get(i);
-            List<TargetEndpoints.Endpoint> routed = backends(view, pf, route.getTarget(), ForwardSlices.route(i));
-            endpoints.addAll(routed);
+            List<Weighted> routed = backends(view, pf, route.getTarget(), ForwardSlices.route(i));
+            routed.forEach(w -> endpoints.add(w.endpoint()));
             routes.add(new SourceRoute(cidrs(route.getSourceRanges()), asBackends(routed)));
           }
           defaults = withSidecar(view, pf, backends(view, pf, spec.getTarget(), ForwardSlices.TARGET));
         }
-        endpoints.addAll(defaults);
+        defaults.forEach(w -> endpoints.add(w.endpoint()));
         List<Backend> backends = asBackends(defaults);
         checkAllowed(backends, routes, denied);
         forwards.add(new NodeForward(ns, pf.getMetadata().getName(), pf.getMetadata().getGeneration(),
@@ -344,14 +349,13 @@ public final class NodePlanner {
    * With relay.mode Sidecar, only pods that carry this forward's sidecar have a listener on the
    * pod address; packets sent to any other pod would reach nothing.
    */
-  private static List<TargetEndpoints.Endpoint> withSidecar(View view, PortForward pf,
-      List<TargetEndpoints.Endpoint> backends) {
+  private static List<Weighted> withSidecar(View view, PortForward pf, List<Weighted> backends) {
     if (relayMode(pf.getSpec()) != RelayMode.Sidecar) {
       return backends;
     }
     Set<InetAddress> carrying = ForwardSlices.endpoints(forwardSlices(view, pf), ForwardSlices.SIDECARS).stream()
         .map(TargetEndpoints.Endpoint::address).collect(Collectors.toSet());
-    return backends.stream().filter(b -> carrying.contains(b.address())).toList();
+    return backends.stream().filter(b -> carrying.contains(b.endpoint().address())).toList();
   }
 
   /**
@@ -372,8 +376,53 @@ public final class NodePlanner {
         .toList();
   }
 
-  private static List<Backend> asBackends(List<TargetEndpoints.Endpoint> endpoints) {
-    return endpoints.stream().map(e -> new Backend(e.address(), e.port())).distinct().toList();
+  /** A ready endpoint and its slots of the target's traffic ({@link WeightedShares}; 1 when unweighted). */
+  private record Weighted(TargetEndpoints.Endpoint endpoint, int slots) {}
+
+  /**
+   * One backend per address and port: an endpoint that two Services of target.services share
+   * gets the slots of both.
+   */
+  private static List<Backend> asBackends(List<Weighted> weighted) {
+    Map<Backend, Integer> slots = new LinkedHashMap<>();
+    weighted.forEach(w -> slots.merge(new Backend(w.endpoint().address(), w.endpoint().port()), w.slots(), Integer::sum));
+    return slots.entrySet().stream()
+        .map(e -> new Backend(e.getKey().address(), e.getKey().port(), e.getValue()))
+        .toList();
+  }
+
+  /** Each endpoint once (by address and port), with one slot each: connections spread evenly. */
+  private static List<Weighted> evenly(List<TargetEndpoints.Endpoint> endpoints) {
+    Set<Backend> seen = new HashSet<>();
+    return endpoints.stream()
+        .filter(e -> seen.add(new Backend(e.address(), e.port())))
+        .map(e -> new Weighted(e, 1))
+        .toList();
+  }
+
+  /**
+   * target.services: each Service's weight shared among its ready endpoints; a Service that is
+   * missing, lacks the port or has no ready endpoint takes no share, and one with weight 0 gets no
+   * slot at all, so that it is not even a backend. Every endpoint that gets a slot is checked
+   * against the denylist with the rest.
+   */
+  private static List<Weighted> weightedServices(View view, String namespace, List<WeightedService> services) {
+    List<List<Weighted>> perService = services.stream()
+        .map(s -> evenly(serviceBackends(view, namespace, s.getName(), s.getPort())))
+        .toList();
+    List<int[]> slots = WeightedShares.slots(IntStream.range(0, services.size())
+        .mapToObj(i -> new WeightedShares.Group(services.get(i).getWeight(), perService.get(i).size()))
+        .toList());
+    List<Weighted> weighted = new ArrayList<>();
+    for (int i = 0; i < services.size(); i++) {
+      List<Weighted> endpoints = perService.get(i);
+      for (int e = 0; e < endpoints.size(); e++) {
+        if (slots.get(i)[e] > 0) {
+          weighted.add(new Weighted(endpoints.get(e).endpoint(), slots.get(i)[e]));
+        }
+      }
+    }
+    return weighted;
   }
 
   /**
@@ -414,8 +463,11 @@ public final class NodePlanner {
   }
 
   /** {@code resolves}: which of the forward's published slices hold the target's pods ({@link ForwardSlices}). */
-  private static List<TargetEndpoints.Endpoint> backends(View view, PortForward pf, Target target, String resolves) {
+  private static List<Weighted> backends(View view, PortForward pf, Target target, String resolves) {
     String namespace = pf.getMetadata().getNamespace();
+    if (target.getServices() != null) {
+      return weightedServices(view, namespace, target.getServices());
+    }
     List<TargetEndpoints.Endpoint> backends;
     if (target.getService() != null) {
       backends = serviceBackends(view, namespace, target.getService().getName(), target.getService().getPort());
@@ -428,7 +480,7 @@ public final class NodePlanner {
       }
       backends = List.of(new TargetEndpoints.Endpoint(Cidr.parseAddress(host), target.getExternal().getPort(), true));
     }
-    return backends;
+    return evenly(backends);
   }
 
   private static List<EndpointSlice> forwardSlices(View view, PortForward pf) {

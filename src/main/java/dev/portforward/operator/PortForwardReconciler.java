@@ -7,7 +7,9 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
+import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.ForwardSlices;
 import dev.portforward.operator.dataplane.BackendSlices;
 import dev.portforward.operator.dataplane.DeletionHold;
@@ -121,8 +123,10 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     IndexerResourceCache<PortForward> primaries = context.getPrimaryCache();
     primaries.addIndexers(
         Map.of(
-            BY_SERVICE, pf -> targets(pf).filter(t -> t.getService() != null)
-                .map(t -> key(pf.getMetadata().getNamespace(), t.getService().getName()))
+            BY_SERVICE, pf -> targets(pf)
+                .flatMap(t -> Stream.concat(Stream.ofNullable(t.getService()).map(ServiceTarget::getName),
+                    Optional.ofNullable(t.getServices()).orElse(List.of()).stream().map(WeightedService::getName)))
+                .map(name -> key(pf.getMetadata().getNamespace(), name))
                 .distinct().toList(),
             BY_PODS_NAMESPACE, pf -> targets(pf).anyMatch(t -> t.getPods() != null) || SidecarSelection.isSidecar(pf)
                 ? List.of(pf.getMetadata().getNamespace()) : List.of(),

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
 
 /** A TCP forward's client connection: connect to the fixed target, then pump. */
@@ -29,7 +30,7 @@ final class DirectForwarding extends ChannelInboundHandlerAdapter {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     Channel client = ctx.channel();
-    Target target = forward.target().orElseThrow();
+    Target target = forward.pick(ThreadLocalRandom.current());
     resolver.resolve(target.host(), ctx.executor()).addListener(resolved -> {
       if (!resolved.isSuccess()) {
         metrics.failed(Failure.RESOLVE);

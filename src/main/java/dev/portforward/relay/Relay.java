@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
@@ -128,7 +129,8 @@ public final class Relay implements AutoCloseable {
       retire(previous);
     }
     LOG.infof("forward=%s protocol=%s listen=%s target=%s serving", forward.name(), forward.protocol(),
-        forward.listen(), forward.target().map(Object::toString).orElse("(SOCKS5 clients name it)"));
+        forward.listen(), forward.targets().isEmpty() ? "(SOCKS5 clients name it)"
+            : forward.targets().stream().map(Object::toString).collect(Collectors.joining(",")));
   }
 
   /** Stops accepting now and closes what is left when the drain timeout is up. */

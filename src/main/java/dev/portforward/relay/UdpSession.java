@@ -18,6 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Queue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,7 +44,7 @@ final class UdpSession extends ChannelInboundHandlerAdapter {
     this.client = client;
     this.metrics = metrics;
     this.onClose = onClose;
-    Target target = forward.target().orElseThrow();
+    Target target = forward.pick(ThreadLocalRandom.current());
     resolver.resolve(target.host(), server.eventLoop()).addListener(resolved -> {
       if (!resolved.isSuccess()) {
         metrics.failed(Failure.RESOLVE);

@@ -15,6 +15,7 @@ import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Route;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
@@ -374,6 +375,79 @@ class NodePlannerTest {
 
     NodePlanner.Plan allowed = NodePlanner.plan(node, view(), new NodePlanner.Policy(false, List.of(), true));
     assertThat(allowed.forwards()).extracting(NodeForward::name).contains("to-node");
+  }
+
+  @Test
+  void weightedServicesShareTheirWeightAmongTheirReadyEndpointsAndMissingOrZeroWeightServicesTakeNothing() {
+    forwards.add(weightedForward("canary", weighted("v1", 80), weighted("v2", 20), weighted("gone", 50),
+        weighted("off", 0), weighted("idle", 30)));
+    services.add(selectorless("v1"));
+    slices.add(slice("v1", "10.244.0.1"));
+    services.add(selectorless("v2"));
+    slices.add(slice("v2", "10.244.0.2", "10.244.0.3"));
+    services.add(selectorless("off"));
+    slices.add(slice("off", "10.244.0.4"));
+    services.add(selectorless("idle"));
+    slices.add(slice("idle"));
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT);
+
+    // 80 on one endpoint, 20 on two: 80, 10, 10 slots, reduced to 8, 1, 1; "gone" and "idle"
+    // have no endpoint and "off" has weight 0, so none of them is a backend.
+    assertThat(plan.forwards()).singleElement().extracting(NodeForward::backends).asList().containsExactly(
+        new NodeForward.Backend(Cidr.parseAddress("10.244.0.1"), 2222, 8),
+        new NodeForward.Backend(Cidr.parseAddress("10.244.0.2"), 2222, 1),
+        new NodeForward.Backend(Cidr.parseAddress("10.244.0.3"), 2222, 1));
+  }
+
+  @Test
+  void anEndpointTwoWeightedServicesShareGetsBothSharesAndEveryEndpointIsCheckedAgainstTheDenylist() {
+    forwards.add(weightedForward("shared", weighted("a", 1), weighted("b", 1)));
+    services.add(selectorless("a"));
+    slices.add(slice("a", "10.244.0.1", "10.244.0.2"));
+    services.add(selectorless("b"));
+    slices.add(slice("b", "10.244.0.2"));
+    forwards.add(weightedForward("sneaky", weighted("c", 1), weighted("node", 1)));
+    services.add(selectorless("c"));
+    slices.add(slice("c", "10.244.0.5"));
+    services.add(selectorless("node"));
+    slices.add(slice("node", "192.0.2.1"));
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT);
+
+    // a: 1/2 per endpoint, b: 1 on its one: not whole, so shares of a million, then reduced.
+    assertThat(plan.forwards()).singleElement().extracting(NodeForward::backends).asList().containsExactly(
+        new NodeForward.Backend(Cidr.parseAddress("10.244.0.1"), 2222, 1),
+        new NodeForward.Backend(Cidr.parseAddress("10.244.0.2"), 2222, 3));
+    assertThat(plan.report()).filteredOn(r -> r.getName().equals("sneaky")).singleElement()
+        .extracting(ForwardReport::getMessage).asString().startsWith("backend 192.0.2.1 is refused: it is an address of this node");
+  }
+
+  @Test
+  void weightedServicesWithoutAnyReadyEndpointAreProgrammedToDropAsAServiceWithoutEndpoints() {
+    forwards.add(weightedForward("empty", weighted("gone", 1), weighted("idle", 1)));
+    services.add(selectorless("idle"));
+    slices.add(slice("idle"));
+
+    NodePlanner.Plan plan = NodePlanner.plan(node, view(), NodePlanner.Policy.DEFAULT);
+
+    assertThat(plan.forwards()).singleElement().extracting(NodeForward::backends).asList().isEmpty();
+    assertThat(plan.report()).singleElement().extracting(ForwardReport::isProgrammed).isEqualTo(true);
+  }
+
+  private static PortForward weightedForward(String name, WeightedService... services) {
+    PortForward pf = serviceForward(name, "unused");
+    pf.getSpec().getTarget().setService(null);
+    pf.getSpec().getTarget().setServices(List.of(services));
+    return pf;
+  }
+
+  private static WeightedService weighted(String service, int weight) {
+    WeightedService weighted = new WeightedService();
+    weighted.setName(service);
+    weighted.setPort(80);
+    weighted.setWeight(weight);
+    return weighted;
   }
 
   private static PortForward serviceForward(String name, String service) {

@@ -2,11 +2,13 @@ package dev.portforward.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -27,6 +29,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CrdValidationIT {
 
   private static final String SERVICE_TARGET = "target: {service: {name: web, port: 8080}}";
+  /** One more than target.services may hold. */
+  private static final String SEVENTEEN_SERVICES = IntStream.range(0, 17)
+      .mapToObj(i -> "{name: web" + i + ", port: 8080}").collect(Collectors.joining(", "));
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', textBlock = """
@@ -35,11 +40,19 @@ class CrdValidationIT {
       port 65536        | listen: {port: 65536}, %1$s                  | spec.listen.port: Invalid value: 65536: spec.listen.port in body should be less than or equal to 65535
       string port       | listen: {port: "80"}, %1$s                   | spec.listen.port: Invalid value: "string": spec.listen.port in body must be of type integer: "string"
       unknown protocol  | protocol: SCTP, listen: {port: 8080}, %1$s   | spec.protocol: Unsupported value: "SCTP": supported values: "TCP", "UDP"
-      no target         | listen: {port: 8080}                         | spec.target: Required value: spec.target is required: set exactly one of service, pods or external
-      two targets       | listen: {port: 8080}, target: {service: {name: web, port: 80}, pods: {selector: {app: web}, port: 80}} | spec.target: Invalid value: target must set exactly one of service, pods or external
+      no target         | listen: {port: 8080}                         | spec.target: Required value: spec.target is required: set exactly one of service, services, pods or external
+      two targets       | listen: {port: 8080}, target: {service: {name: web, port: 80}, pods: {selector: {app: web}, port: 80}} | spec.target: Invalid value: target must set exactly one of service, services, pods or external
       invalid CIDR      | listen: {port: 8080}, %1$s, sourceRanges: [10.0.0.1/33] | spec.sourceRanges: Invalid value: sourceRanges must be CIDRs such as 10.0.0.0/8 or 2001:db8::/32
       listen address    | listen: {port: 8080, addresses: [eth0]}, %1$s | spec.listen.addresses: Invalid value: listen.addresses must be IP addresses such as 192.0.2.10 or 2001:db8::10
       service port 0    | listen: {port: 8080}, target: {service: {name: web, port: 0}} | spec.target.service.port: Invalid value: 0: spec.target.service.port in body should be greater than or equal to 1
+      services and service | listen: {port: 8080}, target: {service: {name: web, port: 80}, services: [{name: web, port: 80}]} | spec.target: Invalid value: target must set exactly one of service, services, pods or external
+      17 services       | listen: {port: 8080}, target: {services: [%2$s]} | spec.target.services: Too many: 17: must have at most 16 items
+      no services       | listen: {port: 8080}, target: {services: []} | spec.target.services: Invalid value: 0: spec.target.services in body should have at least 1 items
+      weight -1         | listen: {port: 8080}, target: {services: [{name: a, port: 80, weight: -1}]} | spec.target.services[0].weight: Invalid value: -1: spec.target.services[0].weight in body should be greater than or equal to 0
+      weight 1000001    | listen: {port: 8080}, target: {services: [{name: a, port: 80, weight: 1000001}]} | spec.target.services[0].weight: Invalid value: 1000001: spec.target.services[0].weight in body should be less than or equal to 1000000
+      duplicate service | listen: {port: 8080}, target: {services: [{name: a, port: 80, weight: 1}, {name: a, port: 80, weight: 2}]} | spec.target.services: Invalid value: services must not name the same Service and port twice
+      all weights 0     | listen: {port: 8080}, target: {services: [{name: a, port: 80, weight: 0}, {name: b, port: 80, weight: 0}]} | spec.target.services: Invalid value: services needs a weight above 0 on at least one Service: with all weights 0 nothing gets traffic
+      route services 0  | listen: {port: 8080}, %1$s, routes: [{sourceRanges: [10.0.0.0/8], target: {services: [{name: a, port: 80, weight: 0}]}}] | spec.routes[0].target.services: Invalid value: services needs a weight above 0 on at least one Service
       proxy without relay | listen: {port: 8080}, %1$s, relay: {proxyProtocol: V2} | spec.relay: Invalid value: relay.proxyProtocol needs relay.mode Sidecar or Deployment: kernel DNAT cannot add a header
       idle without relay | listen: {port: 8080}, %1$s, relay: {idleTimeout: 30m} | spec.relay: Invalid value: relay.idleTimeout needs a relay: set relay.mode to Sidecar, Deployment or Socks5
       open SOCKS5       | listen: {port: 1080}, relay: {mode: Socks5, socks5: {allowedDestinations: [10.0.0.0/8]}} | spec: Required value: relay.mode Socks5 needs relay.socks5.usersSecretName or spec.sourceRanges: an open SOCKS5 proxy is not allowed
@@ -60,7 +73,7 @@ class CrdValidationIT {
   void rejectsWithTheFieldAndTheReason(String description, String spec, String expected,
       KubernetesClient client, TestNamespace ns) {
     KubernetesClientException error = catchThrowableOfType(KubernetesClientException.class,
-        () -> client.resource(yaml(ns, spec.formatted(SERVICE_TARGET))).create());
+        () -> client.resource(yaml(ns, spec.formatted(SERVICE_TARGET, SEVENTEEN_SERVICES))).create());
 
     assertThat(error).as(description).isNotNull();
     assertThat(error.getCode()).isEqualTo(422);
@@ -85,6 +98,17 @@ class CrdValidationIT {
     PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("pf").get();
     assertThat(pf.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
     assertThat(pf.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
+  }
+
+  @Test
+  void acceptsWeightedServicesAndDefaultsTheWeightToOne(KubernetesClient client, TestNamespace ns) {
+    client.resource(yaml(ns, "listen: {port: 8080}, target: {services: [{name: web-v1, port: 8080, weight: 0},"
+        + " {name: web-v2, port: 8080}]}")).create();
+
+    PortForward pf = client.resources(PortForward.class).inNamespace(ns.name()).withName("pf").get();
+    assertThat(pf.getSpec().getTarget().getServices())
+        .extracting(WeightedService::getName, WeightedService::getWeight)
+        .containsExactly(tuple("web-v1", 0), tuple("web-v2", 1));
   }
 
   @Test

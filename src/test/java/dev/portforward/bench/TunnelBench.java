@@ -169,7 +169,7 @@ public final class TunnelBench {
           connectRate(way, seconds);
         }
       }
-      Map<Way, List<double[]>> single = runs("stream", "iperf3 -P 1", all, way -> new double[] {iperf(way, 1)});
+      Map<Way, List<double[]>> single = runs("stream", "iperf3 -P 1", all, way -> streamWithCpu(way, servers));
       Map<Way, List<double[]>> eight = runs("streams", "iperf3 -P 8", all, way -> new double[] {iperf(way, 8)});
       Map<Way, List<double[]>> connects = runs("connect", "connects/s", all,
           way -> new double[] {connectRate(way, SECONDS)});
@@ -378,6 +378,39 @@ public final class TunnelBench {
   }
 
   /**
+   * One stream's Gbit/s and the CPU its server spent per GiB carried (all its processes: sshd's
+   * per-connection children too). CPU per byte compares across machines and loads where
+   * throughput on two shared cores does not: a loaded machine takes cores from whichever server
+   * runs more threads.
+   */
+  private static double[] streamWithCpu(Way way, Map<String, Process> servers) throws Exception {
+    Optional<ProcessHandle> server = Optional.ofNullable(servers.get(way.server())).map(Process::toHandle);
+    double cpuBefore = server.map(TunnelBench::cpuSeconds).orElse(Double.NaN);
+    double gbits = iperf(way, 1);
+    double cpu = server.map(TunnelBench::cpuSeconds).orElse(Double.NaN) - cpuBefore;
+    double gib = gbits * 1e9 / 8 * SECONDS / (1L << 30);
+    return new double[] {gbits, cpu / gib};
+  }
+
+  /** User and system CPU seconds of a process and its descendants, from /proc (clock ticks of 1/100 s). */
+  private static double cpuSeconds(ProcessHandle root) {
+    List<ProcessHandle> all = new ArrayList<>(root.descendants().toList());
+    all.add(root);
+    long ticks = 0;
+    for (ProcessHandle p : all) {
+      try {
+        String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+        // Fields after the command (which may hold spaces): state is the 3rd, utime the 14th, stime the 15th.
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+      } catch (IOException gone) {
+        // a process that ended meanwhile is not counted
+      }
+    }
+    return ticks / 100.0;
+  }
+
+  /**
    * iperf3 throughput in Gbit/s. A test whose control connection broke (iperf3 through chisel
    * now and then) is tried again, twice; then it counts as 0 and says so.
    */
@@ -478,15 +511,16 @@ public final class TunnelBench {
   private static void report(List<Way> ways, Map<Way, List<double[]>> single, Map<Way, List<double[]>> eight,
       Map<Way, List<double[]>> connects, Map<Way, List<double[]>> latency, Map<String, Double> perClient) {
     System.out.println();
-    System.out.printf("%-14s %22s %22s %22s %22s %22s%n", "way", "Gbit/s, 1 stream", "Gbit/s, 8 streams",
-        "connections/s", "added p50 (us)", "added p99 (us)");
+    System.out.printf("%-14s %22s %22s %22s %22s %22s %22s%n", "way", "Gbit/s, 1 stream", "Gbit/s, 8 streams",
+        "connections/s", "added p50 (us)", "added p99 (us)", "server CPU s/GiB");
     List<Way> all = new ArrayList<>(ways);
     all.add(DIRECT);
     for (Way way : all) {
-      System.out.printf("%-14s %22s %22s %22s %22s %22s%n", way, cell(single, way, 0, "%.2f"),
+      System.out.printf("%-14s %22s %22s %22s %22s %22s %22s%n", way, cell(single, way, 0, "%.2f"),
           cell(eight, way, 0, "%.2f"), cell(connects, way, 0, "%.0f"),
           way == DIRECT ? "(RTT " + cell(latency, way, 0, "%.1f") + ")" : cell(latency, way, 0, "%.1f"),
-          way == DIRECT ? "(RTT " + cell(latency, way, 1, "%.1f") + ")" : cell(latency, way, 1, "%.1f"));
+          way == DIRECT ? "(RTT " + cell(latency, way, 1, "%.1f") + ")" : cell(latency, way, 1, "%.1f"),
+          way == DIRECT ? "-" : cell(single, way, 1, "%.2f"));
     }
     System.out.println();
     for (char kind : new char[] {'L', 'R'}) {
@@ -501,6 +535,7 @@ public final class TunnelBench {
         List<String> ratios = new ArrayList<>();
         ratios.add(ratio(single, tunnel, peer, 0, "1 stream", peer.server().equals("sshd") ? 1.0
             : peer.server().equals("chisel") ? 2.0 : 0, true));
+        ratios.add(ratio(single, tunnel, peer, 1, "server CPU per byte", 0, false));
         ratios.add(ratio(eight, tunnel, peer, 0, "8 streams", peer.server().equals("sshd") ? 1.0
             : peer.server().equals("chisel") ? 2.0 : 0, true));
         ratios.add(ratio(connects, tunnel, peer, 0, "connections/s", 0, true));
@@ -521,6 +556,9 @@ public final class TunnelBench {
       return null;
     }
     double median = median(runs.get(tunnel), index) / median(runs.get(peer), index);
+    if (Double.isNaN(median)) {
+      return null; // a figure the peer does not have (rathole's server is not one process of the bench)
+    }
     double min = Double.MAX_VALUE;
     double max = -Double.MAX_VALUE;
     for (int round = 0; round < runs.get(tunnel).size(); round++) {

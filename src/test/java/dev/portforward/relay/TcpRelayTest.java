@@ -14,6 +14,8 @@ import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -71,6 +73,40 @@ class TcpRelayTest {
       assertThat(fixture.counter("portforward.relay.connections", "forward", "web")).isEqualTo(1);
       assertThat(fixture.gauge("portforward.relay.connections.active", "forward", "web")).isZero();
     });
+  }
+
+  @Test
+  void weightedTargetsShareNewConnectionsByWeightAndAReloadMovesThemAll() throws Exception {
+    int v1 = backends.tcpNamed("v1");
+    int v2 = backends.tcpNamed("v2");
+    int port = RelayFixture.freePort();
+    String config = """
+        forwards:
+          - name: canary
+            listen: {address: 127.0.0.1, port: %d}
+            targets: [%s]
+        """;
+    fixture.apply(config.formatted(port, "{host: 127.0.0.1, port: %d, weight: 80}, {host: 127.0.0.1, port: %d, weight: 20}"
+        .formatted(v1, v2)));
+
+    // v2 expects 60 of 300 (standard deviation 7): "v1 more than twice v2" fails about once in a billion runs.
+    Map<String, Long> weighted = tally(port, 300);
+    assertThat(weighted.keySet()).as("%s", weighted).containsExactlyInAnyOrder("v1", "v2");
+    assertThat(weighted.get("v1")).as("weight 80 against 20: %s", weighted).isGreaterThan(2 * weighted.get("v2"));
+
+    fixture.apply(config.formatted(port, "{host: 127.0.0.1, port: %d, weight: 20}".formatted(v2)));
+    assertThat(tally(port, 100)).as("the other target gone from the config").isEqualTo(Map.of("v2", 100L));
+  }
+
+  /** Who answers {@code connections} new connections, by the name each backend says first. */
+  private Map<String, Long> tally(int port, int connections) throws IOException {
+    Map<String, Long> answers = new TreeMap<>();
+    for (int i = 0; i < connections; i++) {
+      try (Socket client = connect(port)) {
+        answers.merge(new String(client.getInputStream().readNBytes(2)), 1L, Long::sum);
+      }
+    }
+    return answers;
   }
 
   @Test

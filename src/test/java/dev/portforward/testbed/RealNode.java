@@ -186,6 +186,11 @@ public final class RealNode implements AutoCloseable {
     }
   }
 
+  /** Runs ctr against the node's containerd, inside the node, and returns its output. */
+  public String ctr(String... args) throws IOException, InterruptedException {
+    return containerd.ctr(args);
+  }
+
   /** Imports an image into the node's containerd, where pods with imagePullPolicy Never find it. */
   public void importImage(Image image) throws IOException, InterruptedException {
     containerd.importImage(image.tar(), image.baseName());

@@ -43,8 +43,10 @@ public final class FlowCuts {
     }
 
     static Dnat of(NodeForward f) {
-      Set<Backend> all = new HashSet<>(f.backends());
-      f.routes().forEach(r -> all.addAll(r.backends()));
+      // Where flows may go, not how often: a listing read back from the kernel has no weights.
+      Set<Backend> all = new HashSet<>();
+      f.backends().forEach(b -> all.add(new Backend(b.address(), b.port())));
+      f.routes().forEach(r -> r.backends().forEach(b -> all.add(new Backend(b.address(), b.port()))));
       return new Dnat(f.protocol(), Set.copyOf(f.listenAddresses()), f.port(), all);
     }
   }
@@ -92,8 +94,7 @@ public final class FlowCuts {
     Dispatch<NodeForward> is = dispatch(after);
     Set<String> lines = new TreeSet<>();
     for (Flow f : cut) {
-      Backend backend = new Backend(f.backend(), f.backendPort());
-      String sources = is.owner(f).filter(n -> reaches(n, backend))
+      String sources = is.owner(f).filter(n -> reaches(n, f))
           .map(n -> " --orig-src " + uniformAround(n, f.source())).orElse("");
       lines.add("-D -p " + name(f.protocol()) + sources
           + " --orig-dst " + NetUtil.toAddressString(f.destination()) + " --dport " + f.destinationPort()
@@ -102,8 +103,12 @@ public final class FlowCuts {
     return String.join("", lines);
   }
 
-  private static boolean reaches(NodeForward n, Backend backend) {
-    return n.backends().contains(backend) || n.routes().stream().anyMatch(r -> r.backends().contains(backend));
+  private static boolean reaches(NodeForward n, Flow f) {
+    return leadsTo(n.backends(), f) || n.routes().stream().anyMatch(r -> leadsTo(r.backends(), f));
+  }
+
+  private static boolean leadsTo(List<Backend> backends, Flow f) {
+    return backends.stream().anyMatch(b -> b.is(f.backend(), f.backendPort()));
   }
 
   /**
@@ -150,7 +155,7 @@ public final class FlowCuts {
           List<Backend> pick = n.routes().stream()
               .filter(r -> r.sources().stream().anyMatch(c -> c.contains(f.source())))
               .findFirst().map(SourceRoute::backends).orElse(n.backends());
-          return pick.contains(new Backend(f.backend(), f.backendPort()));
+          return leadsTo(pick, f);
         })
         .orElse(false);
   }

@@ -105,6 +105,8 @@ public final class RulesetRenderer {
    * rate) refills in one second, so forgetting it after two loses nothing and keeps the set small.
    */
   private static final String RATE_MEMORY = "2s";
+  /** numgen's modulus is a 32-bit number; weighted slots stay far below it (common/WeightedShares). */
+  private static final long MAX_SLOTS = 0xffffffffL;
 
   private RulesetRenderer() {}
 
@@ -349,7 +351,12 @@ public final class RulesetRenderer {
     }
   }
 
-  /** DNAT per address family, spreading new connections evenly over the backends. */
+  /**
+   * DNAT per address family, spreading new connections over the backends: evenly with one slot
+   * each while their weights are equal (every unweighted target), else in proportion to their
+   * weights, each backend taking an interval of slots of numgen's range. Either way the map holds
+   * one element per backend.
+   */
   private static void dnat(StringBuilder out, String proto, List<Backend> backends) {
     for (Family family : Family.values()) {
       List<Backend> mine = backends.stream().filter(b -> family.has(b.address())).toList();
@@ -360,14 +367,22 @@ public final class RulesetRenderer {
           .append(" dnat ").append(family.match).append(" to ");
       if (mine.size() == 1) {
         out.append(family.hostPort(mine.get(0))).append('\n');
-      } else {
-        List<String> entries = new ArrayList<>();
-        for (int i = 0; i < mine.size(); i++) {
-          entries.add(i + " : " + NetUtil.toAddressString(mine.get(i).address()) + " . " + mine.get(i).port());
-        }
-        out.append("numgen random mod ").append(mine.size()).append(" map { ")
-            .append(String.join(", ", entries)).append(" }\n");
+        continue;
       }
+      boolean even = mine.stream().mapToInt(Backend::weight).distinct().count() == 1;
+      List<String> entries = new ArrayList<>();
+      long slot = 0;
+      for (int i = 0; i < mine.size(); i++) {
+        Backend b = mine.get(i);
+        String slots = even ? String.valueOf(i) : b.weight() == 1 ? String.valueOf(slot) : slot + "-" + (slot + b.weight() - 1);
+        entries.add(slots + " : " + NetUtil.toAddressString(b.address()) + " . " + b.port());
+        slot += b.weight();
+      }
+      if (slot > MAX_SLOTS) {
+        throw new IllegalArgumentException("backend weights add up to " + slot + " slots, more than numgen's " + MAX_SLOTS);
+      }
+      out.append("numgen random mod ").append(even ? mine.size() : slot).append(" map { ")
+          .append(String.join(", ", entries)).append(" }\n");
     }
     out.append("    drop\n");
   }

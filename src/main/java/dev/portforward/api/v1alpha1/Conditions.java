@@ -29,6 +29,8 @@ public final class Conditions {
     public static final String MODE_NOT_ALLOWED = "ModeNotAllowed";
     public static final String UNSUPPORTED_VALUE = "UnsupportedValue";
     public static final String FORWARD_LIMIT_REACHED = "ForwardLimitReached";
+    /** target.services with relay.mode Sidecar: a sidecar sits next to the pods of one target. */
+    public static final String WEIGHTED_SERVICES_WITH_SIDECAR = "WeightedServicesWithSidecar";
     /** An object the forward's relay needs exists under its name, and the operator did not create it. */
     public static final String RELAY_OBJECT_CONFLICT = "RelayObjectConflict";
     /** An object an SSHTunnel needs exists under its name, and the operator did not create it. */

@@ -7,6 +7,8 @@ public final class Limits {
   public static final int MAX_LISTEN_ADDRESSES = 16;
   public static final int MAX_SELECTOR_LABELS = 16;
   public static final int MAX_DESTINATIONS = 64;
+  /** Services of one target.services, as Gateway API allows 16 backendRefs per rule. */
+  public static final int MAX_WEIGHTED_SERVICES = 16;
   /** Keeps a node's report well below etcd's object size limit. */
   public static final int MAX_FORWARDS_PER_NODE = 5000;
   /** PortForward status lists at most this many nodes. */

@@ -10,7 +10,7 @@ import java.util.List;
 /** What to forward: where it listens, where it leads, and who may use it. */
 @ValidationRule(
     value = "has(self.target) || (has(self.relay) && self.relay.mode == 'Socks5')",
-    message = "spec.target is required: set exactly one of service, pods or external",
+    message = "spec.target is required: set exactly one of service, services, pods or external",
     fieldPath = ".target",
     reason = "FieldValueRequired")
 @ValidationRule(
@@ -72,7 +72,7 @@ public class PortForwardSpec {
   private Listen listen;
 
   @JsonPropertyDescription(
-      "Where traffic goes: exactly one of service, pods or external. Not set with relay.mode Socks5.")
+      "Where traffic goes: exactly one of service, services, pods or external. Not set with relay.mode Socks5.")
   private Target target;
 
   @JsonPropertyDescription(

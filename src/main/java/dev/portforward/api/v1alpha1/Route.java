@@ -18,7 +18,7 @@ public class Route {
   private List<@Size(max = Limits.MAX_CIDR) String> sourceRanges;
 
   @Required
-  @JsonPropertyDescription("Where these clients go: exactly one of service, pods or external.")
+  @JsonPropertyDescription("Where these clients go: exactly one of service, services, pods or external.")
   private Target target;
 
   public List<String> getSourceRanges() {

@@ -4,6 +4,7 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
@@ -71,6 +72,9 @@ public final class Judge {
     List<Target> targets = ForwardPolicy.targets(spec).toList();
     List<Resolution> resolutions = targets.stream().map(t -> resolver.resolve(namespace, t, spec.getProtocol())).toList();
     if (refusal.isEmpty()) {
+      refusal = weightedSidecar(spec);
+    }
+    if (refusal.isEmpty()) {
       refusal = deniedBackend(policy, targets, resolutions);
     }
     if (refusal.isEmpty() && SidecarSelection.isSidecar(pf)) {
@@ -101,7 +105,7 @@ public final class Judge {
           policy.name()),
           Optional.empty());
     }
-    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf, snapshot),
+    RelayPlan relayPlan = RelayPlans.plan(pf, targetService(pf, snapshot), serviceShares(pf, snapshot, resolver),
         resolutions.isEmpty() ? List.of() : resolutions.get(0).backends(), relaySettings, policy.deniedDestinations(),
         carrierAddresses(spec, nodes));
     if (relayPlan.problem().isPresent()) {
@@ -231,6 +235,38 @@ public final class Judge {
 
   private static RelayMode relayMode(PortForwardSpec spec) {
     return spec.getRelay() == null ? RelayMode.None : spec.getRelay().getMode();
+  }
+
+  /**
+   * A sidecar sits next to the pods of one target; which pods a weighted list would put it next
+   * to, and by which weight the agent would spread over them, has no answer yet.
+   */
+  private static Optional<Refusal> weightedSidecar(PortForwardSpec spec) {
+    if (spec.getTarget() == null || spec.getTarget().getServices() == null || relayMode(spec) != RelayMode.Sidecar) {
+      return Optional.empty();
+    }
+    return Optional.of(new Refusal(Reason.WEIGHTED_SERVICES_WITH_SIDECAR, "target.services needs relay.mode None or"
+        + " Deployment: a sidecar runs next to the pods of one target; use a single target.service with relay.mode"
+        + " Sidecar"));
+  }
+
+  /** target.services of a relay Deployment: each Service as found, with its ready endpoints. */
+  private static List<RelayPlans.ServiceShare> serviceShares(PortForward pf, Snapshot snapshot,
+      TargetResolver resolver) {
+    Target target = pf.getSpec().getTarget();
+    if (target == null || target.getServices() == null || relayMode(pf.getSpec()) != RelayMode.Deployment) {
+      return List.of();
+    }
+    String namespace = pf.getMetadata().getNamespace();
+    return target.getServices().stream().map(weighted -> {
+      ServiceTarget one = new ServiceTarget();
+      one.setName(weighted.getName());
+      one.setPort(weighted.getPort());
+      Target single = new Target();
+      single.setService(one);
+      return new RelayPlans.ServiceShare(weighted, snapshot.service(namespace, weighted.getName()),
+          resolver.resolve(namespace, single, pf.getSpec().getProtocol()).readyBackends());
+    }).toList();
   }
 
   private static Optional<Service> targetService(PortForward pf, Snapshot snapshot) {

@@ -39,6 +39,30 @@ public final class RelayConfigs {
     return render(forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), host, port, nodeAddresses));
   }
 
+  /** One target of a relay Deployment that dials by weight: a Service's cluster IP and its weight. */
+  public record WeightedDial(String host, int port, int weight) {}
+
+  /**
+   * A relay Deployment's config for target.services: each new connection goes to one of {@code
+   * dials} by weight (the relay draws per connection), where kube-proxy balances over the endpoints.
+   */
+  public static String weightedDeployment(PortForward pf, List<WeightedDial> dials, List<String> nodeAddresses) {
+    Map<String, Object> forward = forward(pf, forwardName(pf), Map.of("port", RelayNames.RELAY_PORT), null, 0,
+        nodeAddresses);
+    // After name, protocol and listen, where a reader looks for the target.
+    Map<String, Object> ordered = new LinkedHashMap<>();
+    forward.entrySet().stream().limit(3).forEach(e -> ordered.put(e.getKey(), e.getValue()));
+    ordered.put("targets", dials.stream().map(d -> {
+      Map<String, Object> target = new LinkedHashMap<>();
+      target.put("host", d.host());
+      target.put("port", d.port());
+      target.put("weight", d.weight());
+      return target;
+    }).toList());
+    forward.forEach(ordered::putIfAbsent);
+    return render(ordered);
+  }
+
   /**
    * A sidecar's config: it listens on the target port with no address (the sidecar's default
    * listen address is the pod IP, next to an app bound to 127.0.0.1 on the same port) and forwards

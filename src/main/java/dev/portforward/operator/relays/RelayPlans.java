@@ -4,6 +4,7 @@ import dev.portforward.api.v1alpha1.Conditions.Reason;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.status.Check;
@@ -33,7 +34,19 @@ public final class RelayPlans {
     }
   }
 
+  /**
+   * One Service of target.services as the operator sees it: whether it exists, and how many ready
+   * endpoints it has (a relay Deployment dials its cluster IP only while it has one).
+   */
+  public record ServiceShare(WeightedService service, Optional<Service> found, long readyEndpoints) {}
+
   private RelayPlans() {}
+
+  /** A plan for a target without weighted Services. */
+  public static RelayPlan plan(PortForward pf, Optional<Service> service, List<Backend> backends,
+      OperatorConfig.Relays settings, List<String> deniedDestinations, List<String> nodeAddresses) {
+    return plan(pf, service, List.of(), backends, settings, deniedDestinations, nodeAddresses);
+  }
 
   /**
    * {@code deniedDestinations}: the operator's denylist, which SOCKS5 relays check every CONNECT
@@ -41,12 +54,14 @@ public final class RelayPlans {
    * reach a relay on another node with their own address (masqueraded), and which the relay
    * therefore admits besides sourceRanges.
    */
-  public static RelayPlan plan(PortForward pf, Optional<Service> service, List<Backend> backends,
-      OperatorConfig.Relays settings, List<String> deniedDestinations, List<String> nodeAddresses) {
+  public static RelayPlan plan(PortForward pf, Optional<Service> service, List<ServiceShare> shares,
+      List<Backend> backends, OperatorConfig.Relays settings, List<String> deniedDestinations,
+      List<String> nodeAddresses) {
     RelayMode mode = pf.getSpec().getRelay() == null ? RelayMode.None : pf.getSpec().getRelay().getMode();
     Target target = pf.getSpec().getTarget();
     return switch (mode) {
-      case Deployment -> deployment(pf, target, service, backends, settings, nodeAddresses);
+      case Deployment -> target.getServices() != null ? weighted(pf, shares, settings, nodeAddresses)
+          : deployment(pf, target, service, backends, settings, nodeAddresses);
       case Sidecar -> sidecar(pf, target, service, nodeAddresses);
       case Socks5 -> RelayPlan.of(
           RelayWorkload.configMap(pf, RelayConfigs.socks5(pf, deniedDestinations, nodeAddresses)),
@@ -89,6 +104,40 @@ public final class RelayPlans {
     }
     return RelayPlan.of(
         RelayWorkload.configMap(pf, RelayConfigs.deployment(pf, host, port, nodeAddresses)),
+        RelayWorkload.deployment(pf, settings),
+        RelayWorkload.service(pf));
+  }
+
+  /**
+   * target.services through a relay Deployment: the relay picks one Service per connection by
+   * weight and dials its cluster IP (kube-proxy balances over its endpoints). A Service without
+   * a ready endpoint takes no share, as in the kernel; while none with a weight has one, the relay
+   * dials them all as a service target without endpoints is dialled, and nothing answers.
+   */
+  private static RelayPlan weighted(PortForward pf, List<ServiceShare> shares, OperatorConfig.Relays settings,
+      List<String> nodeAddresses) {
+    List<ServiceShare> existing = shares.stream()
+        .filter(s -> s.service().getWeight() > 0 && s.found().isPresent())
+        .toList();
+    for (ServiceShare share : existing) {
+      String clusterIp = share.found().get().getSpec().getClusterIP();
+      if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
+        return RelayPlan.refused(Reason.UNSUPPORTED_SERVICE, "Service " + share.service().getName()
+            + " is headless (no cluster IP); relay.mode Deployment dials each Service's cluster IP");
+      }
+    }
+    List<ServiceShare> ready = existing.stream().filter(s -> s.readyEndpoints() > 0).toList();
+    List<ServiceShare> dialled = ready.isEmpty() ? existing : ready;
+    if (dialled.isEmpty()) {
+      return RelayPlan.refused(Reason.SERVICE_NOT_FOUND,
+          "no Service of target.services with a weight above 0 exists in namespace " + pf.getMetadata().getNamespace());
+    }
+    List<RelayConfigs.WeightedDial> dials = dialled.stream()
+        .map(s -> new RelayConfigs.WeightedDial(s.found().get().getSpec().getClusterIP(), s.service().getPort(),
+            s.service().getWeight()))
+        .toList();
+    return RelayPlan.of(
+        RelayWorkload.configMap(pf, RelayConfigs.weightedDeployment(pf, dials, nodeAddresses)),
         RelayWorkload.deployment(pf, settings),
         RelayWorkload.service(pf));
   }

@@ -6,17 +6,21 @@ import dev.portforward.api.v1alpha1.PodsTarget;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.ServiceTarget;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.TargetEndpoints;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /** Resolves a target to backends from the operator's view of the cluster. */
@@ -38,7 +42,10 @@ public final class TargetResolver {
 
   public Resolution resolve(String namespace, Target target, Protocol protocol) {
     if (target.getService() != null) {
-      return service(namespace, target.getService(), protocol);
+      return service(namespace, target.getService().getName(), target.getService().getPort(), protocol);
+    }
+    if (target.getServices() != null) {
+      return services(namespace, target.getServices(), protocol);
     }
     if (target.getPods() != null) {
       return pods(namespace, target.getPods());
@@ -51,13 +58,53 @@ public final class TargetResolver {
     if (target.getService() != null) {
       return "service/" + target.getService().getName() + ":" + target.getService().getPort();
     }
+    if (target.getServices() != null) {
+      return "services/" + target.getServices().stream()
+          .map(s -> s.getName() + ":" + s.getPort() + "=" + s.getWeight())
+          .collect(Collectors.joining(","));
+    }
     if (target.getPods() != null) {
       return "pods/" + selector(target.getPods().getSelector()) + ":" + target.getPods().getPort();
     }
     return "external/" + target.getExternal().getHost() + ":" + target.getExternal().getPort();
   }
 
-  private Resolution service(String namespace, ServiceTarget target, Protocol protocol) {
+  /**
+   * target.services: resolved while any of them is; one that is missing (or lacks the port, or is
+   * of type ExternalName) takes no share and is named in the message. Every endpoint of every
+   * resolved Service is a backend, checked against the policy like a service target's; only those
+   * of Services with a weight above 0 count as ready backends, since only they get traffic.
+   */
+  private Resolution services(String namespace, List<WeightedService> services, Protocol protocol) {
+    List<Backend> backends = new ArrayList<>();
+    Set<Backend> carrying = new HashSet<>();
+    List<String> shares = new ArrayList<>();
+    List<Resolution> unresolved = new ArrayList<>();
+    for (WeightedService weighted : services) {
+      Resolution one = service(namespace, weighted.getName(), weighted.getPort(), protocol);
+      if (!one.resolved()) {
+        unresolved.add(one);
+        continue;
+      }
+      backends.addAll(one.backends());
+      if (weighted.getWeight() > 0) {
+        one.backends().stream().filter(Backend::ready).forEach(carrying::add);
+      }
+      shares.add(weighted.getName() + " (weight " + weighted.getWeight() + ", " + one.readyBackends() + " ready)");
+    }
+    String problems = unresolved.stream().map(Resolution::message).collect(Collectors.joining("; "));
+    if (shares.isEmpty()) {
+      return Resolution.unresolved(unresolved.get(0).reason(), problems);
+    }
+    return Resolution.resolved("Services " + String.join(", ", shares)
+        + (unresolved.isEmpty() ? "" : "; " + problems + ": taking no share, the others get all the traffic"),
+        backends, carrying.size());
+  }
+
+  private Resolution service(String namespace, String name, int servicePort, Protocol protocol) {
+    ServiceTarget target = new ServiceTarget();
+    target.setName(name);
+    target.setPort(servicePort);
     Optional<Service> found = cluster.service(namespace, target.getName());
     if (found.isEmpty()) {
       return Resolution.unresolved(

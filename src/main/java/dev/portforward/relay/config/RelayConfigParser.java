@@ -39,7 +39,7 @@ import java.util.stream.Stream;
  *   - name: web
  *     protocol: TCP                         # TCP | UDP | SOCKS5
  *     listen: {address: 0.0.0.0, port: 8080}
- *     target: {host: 10.0.0.5, port: 80}
+ *     target: {host: 10.0.0.5, port: 80}     # or targets: [{host, port, weight}, ...], chosen by weight
  *     proxyProtocol: V2                     # None | V1 | V2 (TCP)
  *     maxConnections: 10000
  *     idleTimeout: 1h
@@ -56,6 +56,9 @@ import java.util.stream.Stream;
 public final class RelayConfigParser {
 
   static final int MAX_FORWARDS = 1000;
+  /** Targets of one forward, as a PortForward's target.services. */
+  static final int MAX_TARGETS = 16;
+  static final int MAX_WEIGHT = 1_000_000;
   static final int MAX_CIDRS = 64;
   static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
   static final int DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -75,6 +78,7 @@ public final class RelayConfigParser {
       String protocol,
       ListenEntry listen,
       TargetEntry target,
+      List<TargetEntry> targets,
       String proxyProtocol,
       Integer maxConnections,
       String idleTimeout,
@@ -84,7 +88,7 @@ public final class RelayConfigParser {
 
   record ListenEntry(String address, Integer port) {}
 
-  record TargetEntry(String host, Integer port) {}
+  record TargetEntry(String host, Integer port, Integer weight) {}
 
   record Socks5Entry(List<String> allowedDestinations, Boolean allowSmtp, String usersDirectory) {}
 
@@ -215,13 +219,15 @@ public final class RelayConfigParser {
     }
     Protocol protocol = choice(field + ".protocol", entry.protocol(), Protocol.class, Protocol.TCP);
     InetSocketAddress listen = listen(field + ".listen", entry.listen());
-    Optional<Target> target = Optional.empty();
+    List<Target> targets = List.of();
     if (protocol == Protocol.SOCKS5) {
-      if (entry.target() != null) {
+      if (entry.target() != null || entry.targets() != null) {
         problem(field + ".target", "not allowed with protocol SOCKS5: clients name the target");
       }
+    } else if (entry.targets() != null) {
+      targets = targets(field, entry);
     } else {
-      target = Optional.ofNullable(target(field + ".target", entry.target()));
+      targets = Stream.ofNullable(target(field + ".target", entry.target(), false)).toList();
     }
     ProxyHeader header = choice(field + ".proxyProtocol", entry.proxyProtocol(), ProxyHeader.class, ProxyHeader.None);
     if (protocol == Protocol.UDP && header != ProxyHeader.None) {
@@ -244,7 +250,7 @@ public final class RelayConfigParser {
     if (problems.size() > before) {
       return null;
     }
-    return new Forward(name, protocol, listen, target, header, maxConnections, idle, connect, sources, socks5);
+    return new Forward(name, protocol, listen, targets, header, maxConnections, idle, connect, sources, socks5);
   }
 
   private InetSocketAddress listen(String field, ListenEntry entry) {
@@ -261,12 +267,38 @@ public final class RelayConfigParser {
     }
   }
 
-  private Target target(String field, TargetEntry entry) {
+  /** targets: the weighted alternative to target (a PortForward's target.services), 1-16 of them. */
+  private List<Target> targets(String field, ForwardEntry entry) {
+    if (entry.target() != null) {
+      problem(field + ".targets", "set target or targets, not both");
+    }
+    if (entry.targets().isEmpty() || entry.targets().size() > MAX_TARGETS) {
+      problem(field + ".targets", "must hold 1-" + MAX_TARGETS + " targets, got " + entry.targets().size());
+      return List.of();
+    }
+    List<Target> targets = new ArrayList<>();
+    for (int i = 0; i < entry.targets().size(); i++) {
+      Target target = target(field + ".targets[" + i + "]", entry.targets().get(i), true);
+      if (target != null) {
+        targets.add(target);
+      }
+    }
+    return targets;
+  }
+
+  private Target target(String field, TargetEntry entry, boolean weighted) {
     if (entry == null || entry.host() == null || entry.host().isBlank()) {
       problem(field + ".host", "required: the backend's address or DNS name");
       return null;
     }
-    return new Target(entry.host(), port(field + ".port", entry.port()));
+    int weight = Optional.ofNullable(entry.weight()).orElse(1);
+    if (!weighted && entry.weight() != null) {
+      problem(field + ".weight", "only in targets: a single target takes every connection");
+    } else if (weight < 1 || weight > MAX_WEIGHT) {
+      problem(field + ".weight", "must be 1-" + MAX_WEIGHT + ", got " + weight + " (leave a target without share out)");
+      return null;
+    }
+    return new Target(entry.host(), port(field + ".port", entry.port()), weight);
   }
 
   private int port(String field, Integer port) {

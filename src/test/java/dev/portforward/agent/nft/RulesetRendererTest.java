@@ -40,6 +40,25 @@ class RulesetRendererTest {
   }
 
   @Test
+  void weightedBackendsTakeIntervalsOfSlotsAndEqualWeightsRenderAsUnweighted() throws Exception {
+    List<NodeForward> forwards = List.of(
+        // A canary: 80 to v1's one endpoint, 20 shared by v2's two (slots 8, 1, 1), dual-stack.
+        forward("shop", "canary", Protocol.TCP, List.of("192.0.2.10", "2001:db8::10"), 80, List.of(), List.of(),
+            new Backend(Cidr.parseAddress("10.244.1.5"), 8080, 8), new Backend(Cidr.parseAddress("10.244.2.7"), 8080, 1),
+            new Backend(Cidr.parseAddress("10.244.2.8"), 8080, 1), new Backend(Cidr.parseAddress("fd00::5"), 8080, 3),
+            new Backend(Cidr.parseAddress("fd00::6"), 8080, 1)),
+        // Equal weights (50/50 reduced to 1 and 1): exactly the rule of an unweighted Service.
+        forward("shop", "even", Protocol.UDP, List.of("192.0.2.10"), 53, List.of(), List.of(),
+            backend("10.244.3.1", 53), backend("10.244.3.2", 53)));
+
+    String rendered = RulesetRenderer.render(forwards);
+
+    assertGolden("weighted.nft", rendered);
+    assertThat(rendered).contains("numgen random mod 10 map { 0-7 : 10.244.1.5 . 8080, 8 : 10.244.2.7 . 8080,"
+        + " 9 : 10.244.2.8 . 8080 }", "numgen random mod 2 map { 0 : 10.244.3.1 . 53, 1 : 10.244.3.2 . 53 }");
+  }
+
+  @Test
   void anUpdateTouchesOnlyWhatChanged() throws Exception {
     NodeForward kept = forward("shop", "web", Protocol.TCP, List.of("192.0.2.10"), 80, List.of(), List.of(),
         backend("10.244.1.5", 8080));

@@ -11,6 +11,7 @@ import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.api.v1alpha1.PortForwardPolicy;
 import dev.portforward.api.v1alpha1.PortForwardPolicySpec;
 import dev.portforward.common.Cidr;
+import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
 import dev.portforward.operator.relays.RelaySettings;
 import dev.portforward.operator.policy.ApiServer;
@@ -19,6 +20,8 @@ import dev.portforward.operator.policy.ReservedPorts;
 import dev.portforward.operator.policy.Settings;
 import dev.portforward.operator.status.Check;
 import dev.portforward.operator.status.Verdict;
+import dev.portforward.relay.config.Forward;
+import dev.portforward.relay.config.RelayConfigParser;
 import dev.portforward.testbed.PortForwards;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -74,6 +77,85 @@ class JudgeTest {
         .isEqualTo(Check.fail(Reason.SERVICE_NOT_FOUND, "Service web not found in namespace n"));
     assertThat(judgement.verdict().programmed().reason()).isEqualTo(Reason.REFS_NOT_RESOLVED);
     assertThat(judgement.relays()).as("a target gone for a moment must not take the relays down").isEmpty();
+  }
+
+  @Test
+  void aMissingWeightedServiceTakesNoShareAndTheStatusSaysSo() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 80},"
+        + " {name: next, port: 80, weight: 20}]}");
+    webService("n", "10.244.0.5");
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.accepted().ok()).isTrue();
+    assertThat(verdict.resolvedRefs()).isEqualTo(Check.ok(Reason.RESOLVED_REFS, "Services web (weight 80, 1 ready);"
+        + " Service next not found in namespace n: taking no share, the others get all the traffic"));
+    assertThat(verdict.ready()).isEqualTo(Check.ok(Reason.READY,
+        "traffic can flow: programmed on 1 node(s), 1 ready backend(s)"));
+    assertThat(verdict.target()).isEqualTo("services/web:80=80,next:80=20");
+  }
+
+  @Test
+  void weightedServicesOfWhichNoneExistsAreNotResolved() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: a, port: 80},"
+        + " {name: b, port: 80}]}");
+
+    Verdict verdict = judge.judge(pf, cluster).verdict();
+
+    assertThat(verdict.resolvedRefs()).isEqualTo(Check.fail(Reason.SERVICE_NOT_FOUND,
+        "Service a not found in namespace n; Service b not found in namespace n"));
+  }
+
+  @Test
+  void onlyServicesWithAWeightCountAsReadyBackendsButEveryEndpointIsChecked() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 0},"
+        + " {name: next, port: 80}]}");
+    webService("n", "10.244.0.5");
+    cluster.services.add(service("n", "next"));
+    cluster.endpointSlices.add(slice("n", "next", "10.244.0.6", false));
+    cluster.nodes.add(node("node-1", "10.77.1.1"));
+    report("node-1", pf, true);
+
+    assertThat(judge.judge(pf, cluster).verdict().ready()).isEqualTo(Check.fail(Reason.NO_READY_BACKENDS,
+        "programmed, but the target has no ready backend"));
+
+    cluster.endpointSlices.removeIf(slice -> slice.getMetadata().getName().equals("web-1"));
+    cluster.endpointSlices.add(slice("n", "web", "127.0.0.1", true));
+    Check accepted = judge.judge(pf, cluster).verdict().accepted();
+    assertThat(accepted.reason()).as("a Service without share still may not lead anywhere denied")
+        .isEqualTo(Reason.TARGET_DENIED);
+    assertThat(accepted.message()).startsWith("target services/web:80=0,next:80=1 resolves to 127.0.0.1");
+  }
+
+  @Test
+  void weightedServicesWithASidecarAreRefused() {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80}]},"
+        + " relay: {mode: Sidecar}");
+    webService("n", "10.244.0.5");
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.verdict().accepted()).isEqualTo(Check.fail(Reason.WEIGHTED_SERVICES_WITH_SIDECAR,
+        "target.services needs relay.mode None or Deployment: a sidecar runs next to the pods of one target; use a"
+            + " single target.service with relay.mode Sidecar"));
+    assertThat(judgement.relays()).contains(List.of());
+  }
+
+  @Test
+  void aRelayDeploymentDialsTheClusterIpsOfTheWeightedServicesThatHaveAReadyEndpoint() throws Exception {
+    PortForward pf = forward("n", "canary", "listen: {port: 8080}, target: {services: [{name: web, port: 80, weight: 3},"
+        + " {name: idle, port: 80, weight: 5}, {name: gone, port: 80}]}, relay: {mode: Deployment}");
+    webService("n", "10.244.0.5");
+    cluster.services.add(service("n", "idle"));
+
+    Judgement judgement = judge.judge(pf, cluster);
+
+    assertThat(judgement.verdict().resolvedRefs().ok()).isTrue();
+    ConfigMap config = (ConfigMap) judgement.relays().orElseThrow().get(0);
+    assertThat(RelayConfigParser.parse(config.getData().get(RelayNames.CONFIG_KEY)).forwards().get(0).targets())
+        .containsExactly(new Forward.Target("10.96.7.7", 80, 3));
   }
 
   @Test

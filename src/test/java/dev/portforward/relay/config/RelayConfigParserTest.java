@@ -10,6 +10,9 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,6 +41,39 @@ class RelayConfigParserTest {
   }
 
   @Test
+  void weightedTargetsArePickedInProportionToTheirWeights() throws Exception {
+    Forward web = RelayConfigParser.parse("""
+        forwards:
+          - name: web
+            listen: {port: 8080}
+            targets: [{host: 10.96.0.10, port: 80, weight: 3}, {host: 10.96.0.11, port: 80}]
+        """).forwards().get(0);
+    assertThat(web.targets()).containsExactly(new Forward.Target("10.96.0.10", 80, 3), new Forward.Target("10.96.0.11", 80));
+    assertThat(web.target()).as("not one target").isEmpty();
+
+    // Slots 0-2 are the first target's, slot 3 the second's.
+    assertThat(web.pick(fixed(0)).host()).isEqualTo("10.96.0.10");
+    assertThat(web.pick(fixed(2)).host()).isEqualTo("10.96.0.10");
+    assertThat(web.pick(fixed(3)).host()).isEqualTo("10.96.0.11");
+    SplittableRandom random = new SplittableRandom(7);
+    long first = IntStream.range(0, 4000).filter(i -> web.pick(random).weight() == 3).count();
+    assertThat(first).as("3 of 4 of 4000 picks, give or take a few standard deviations (27)").isBetween(2850L, 3150L);
+  }
+
+  /** A generator whose every draw is {@code slot}. */
+  private static RandomGenerator fixed(long slot) {
+    return new RandomGenerator() {
+      @Override public long nextLong() {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override public long nextLong(long bound) {
+        return slot;
+      }
+    };
+  }
+
+  @Test
   void udpSessionsExpireSoonerByDefault() throws Exception {
     Forward dns = RelayConfigParser.parse("""
         forwards:
@@ -56,6 +92,10 @@ class RelayConfigParserTest {
       "{name: web, idleTimeout: 5 minutes, listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].idleTimeout: '5 minutes' is not a duration",
       "{name: web, sourceRanges: [10.0.0.0/33], listen: {port: 80}, target: {host: a, port: 80}}| forwards[0].sourceRanges[0]: prefix length must be 0-32",
       "{name: dns, protocol: UDP, proxyProtocol: V2, listen: {port: 53}, target: {host: a, port: 53}}| forwards[0].proxyProtocol: only TCP and SOCKS5",
+      "{name: web, listen: {port: 80}, targets: []}| forwards[0].targets: must hold 1-16 targets, got 0",
+      "{name: web, listen: {port: 80}, targets: [{host: a, port: 80, weight: 0}]}| forwards[0].targets[0].weight: must be 1-1000000, got 0",
+      "{name: web, listen: {port: 80}, target: {host: a, port: 80}, targets: [{host: a, port: 80}]}| forwards[0].targets: set target or targets, not both",
+      "{name: web, listen: {port: 80}, target: {host: a, port: 80, weight: 2}}| forwards[0].target.weight: only in targets",
       "{name: s, protocol: SOCKS5, listen: {port: 1080}, socks5: {allowedDestinations: [10.0.0.0/8]}}| forwards[0].socks5: needs users (usersDirectory) or sourceRanges",
       "{name: s, protocol: SOCKS5, sourceRanges: [10.0.0.0/8], listen: {port: 1080}, socks5: {}}| forwards[0].socks5.allowedDestinations: required",
       "{name: s, protocol: SOCKS5, sourceRanges: [10.0.0.0/8], listen: {port: 1080}, target: {host: a, port: 1}, socks5: {allowedDestinations: [10.0.0.0/8]}}| forwards[0].target: not allowed with protocol SOCKS5",
