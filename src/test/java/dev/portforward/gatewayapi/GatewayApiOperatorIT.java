@@ -91,8 +91,11 @@ class GatewayApiOperatorIT {
     assertThat(derived.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
     assertThat(derived.getSpec().getListen().getPort()).isEqualTo(port);
     assertThat(derived.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
-    assertThat(derived.getSpec().getTarget().getService().getName()).isEqualTo("echo");
-    assertThat(derived.getSpec().getTarget().getService().getPort()).isEqualTo(3000);
+    assertThat(derived.getSpec().getTarget().getServices()).singleElement().satisfies(s -> {
+      assertThat(s.getName()).isEqualTo("echo");
+      assertThat(s.getPort()).isEqualTo(3000);
+      assertThat(s.getWeight()).isEqualTo(1);
+    });
     Gateway gateway = client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get();
     assertThat(derived.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
       assertThat(o.getUid()).isEqualTo(gateway.getMetadata().getUid());
@@ -122,12 +125,12 @@ class GatewayApiOperatorIT {
 
     // A tenant's edit of the derived forward is put back by the controller's forced apply.
     client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
-      pf.getSpec().getTarget().getService().setName("elsewhere");
+      pf.getSpec().getTarget().getServices().get(0).setName("elsewhere");
       return pf;
     });
     await("the derived PortForward's target put back",
         () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
-        pf -> "echo".equals(pf.getSpec().getTarget().getService().getName()));
+        pf -> "echo".equals(pf.getSpec().getTarget().getServices().get(0).getName()));
 
     // Another controller's entry in the route's status stays when this one rewrites its own.
     Parents foreign = Serialization.unmarshal("""

@@ -23,6 +23,9 @@ import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.GatewayClass;
 import io.k8s.networking.gateway.v1.TCPRoute;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -31,7 +34,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The whole path for a Gateway: a GatewayClass of ours, a Gateway with a TCP listener and a
  * TCPRoute applied to the real API server, the derived PortForward programmed by a real node agent
  * into a node namespace, and a TCP connection from a client namespace reaching the backend pod
- * through the listener's port; the Gateway's status.addresses name the node.
+ * through the listener's port, then spread over two weighted backends; the Gateway's
+ * status.addresses name the node.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
 class GatewayTrafficIT {
@@ -97,6 +101,28 @@ class GatewayTrafficIT {
         assertThat(programmed.getStatus().getListeners()).singleElement().satisfies(l ->
             assertThat(l.getConditions()).filteredOn(c -> "Programmed".equals(c.getType())).singleElement()
                 .satisfies(c -> assertThat(c.getStatus().getValue()).isEqualTo("True")));
+
+        // A second backend with an equal weight: new connections reach both pods (weighted DNAT).
+        client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web2").endMetadata()
+            .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+        client.resource(new EndpointSliceBuilder()
+            .withNewMetadata().withNamespace(ns.name()).withName("web2-1")
+            .addToLabels("kubernetes.io/service-name", "web2").endMetadata()
+            .withAddressType("IPv4")
+            .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+            .addNewEndpoint().withAddresses(NodeTopology.POD2_IP).withNewConditions().withReady(true).endConditions()
+            .endEndpoint()
+            .build()).create();
+        client.resources(TCPRoute.class).inNamespace(ns.name()).withName("web").edit(r -> {
+          r.getSpec().getRules().get(0).getBackendRefs().add(Serialization.unmarshal("name: web2\nport: 80\n",
+              io.k8s.networking.gateway.v1.tcproutespec.rules.BackendRefs.class));
+          return r;
+        });
+        Set<String> seen = new HashSet<>();
+        await("connections spread over both backends").atMost(WAIT).until(() -> {
+          seen.add(hosts.tcpAsk(port));
+          return seen.containsAll(List.of("pod1", "pod2"));
+        });
 
         // The route goes: its listener has nothing to carry, and the port stops answering.
         client.resources(TCPRoute.class).inNamespace(ns.name()).withName("web").delete();

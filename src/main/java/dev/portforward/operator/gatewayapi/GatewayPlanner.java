@@ -49,6 +49,9 @@ public final class GatewayPlanner {
   /** Longest name a derived PortForward gets (a DNS label: relay objects are named after it). */
   static final int MAX_NAME = 63;
 
+  /** The protocols the Gateway API defines for listeners (of which this controller serves TCP and UDP). */
+  private static final Set<String> KNOWN_PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP", "UDP");
+
   private GatewayPlanner() {}
 
   /** A listener as judged on its own: its route kinds, and why it can carry nothing, if it cannot. */
@@ -197,7 +200,11 @@ public final class GatewayPlanner {
     } else if (accepted == listeners) {
       acceptedCond = cond(GatewayApi.ACCEPTED, true, Reason.ACCEPTED, "every listener is valid", generation);
     } else {
-      acceptedCond = cond(GatewayApi.ACCEPTED, accepted > 0, Reason.LISTENERS_NOT_VALID,
+      // A Gateway is refused only when none of its listeners even names a Gateway API protocol; one
+      // with HTTP listeners, which this controller does not serve, is valid and stays accepted.
+      boolean anyKnown = Optional.ofNullable(gateway.getSpec().getListeners()).orElse(List.of()).stream()
+          .anyMatch(l -> KNOWN_PROTOCOLS.contains(l.getProtocol()));
+      acceptedCond = cond(GatewayApi.ACCEPTED, accepted > 0 || anyKnown, Reason.LISTENERS_NOT_VALID,
           (listeners - accepted) + " of " + listeners + " listener(s) are not accepted (see status.listeners)",
           generation);
     }
@@ -207,10 +214,14 @@ public final class GatewayPlanner {
     } else if (!waiting.isEmpty()) {
       programmedCond = cond(GatewayApi.PROGRAMMED, false, Reason.PENDING,
           "listener(s) " + waiting + " not programmed yet (see status.listeners)", generation);
+    } else if (programmed == 0) {
+      // Everything this Gateway asks of the data plane is there: nothing (as for a Gateway whose
+      // listeners are all HTTP, or have no route yet). Addresses come with the first programmed listener.
+      programmedCond = cond(GatewayApi.PROGRAMMED, true, Reason.PROGRAMMED,
+          "no listener carries a route: nothing to program", generation);
     } else if (addresses.isEmpty()) {
       programmedCond = cond(GatewayApi.PROGRAMMED, false, Reason.ADDRESS_NOT_ASSIGNED,
-          programmed == 0 ? "no listener is programmed (a listener needs an accepted route with a resolved backend)"
-              : "no node carries the listeners yet", generation);
+          "no node carries the listeners yet", generation);
     } else {
       programmedCond = cond(GatewayApi.PROGRAMMED, true, Reason.PROGRAMMED,
           programmed + " listener(s) programmed on the selected nodes", generation);

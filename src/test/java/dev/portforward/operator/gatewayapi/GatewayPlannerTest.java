@@ -7,6 +7,7 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.operator.gatewayapi.GatewayApi.Reason;
 import dev.portforward.operator.gatewayapi.GatewayPlan.Cond;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ListenerState;
@@ -61,8 +62,9 @@ class GatewayPlannerTest {
     assertThat(pf.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
     assertThat(pf.getSpec().getListen().getPort()).isEqualTo(9300);
     assertThat(pf.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
-    assertThat(pf.getSpec().getTarget().getService().getName()).isEqualTo("echo");
-    assertThat(pf.getSpec().getTarget().getService().getPort()).isEqualTo(3000);
+    assertThat(pf.getSpec().getTarget().getServices()).singleElement()
+        .extracting(WeightedService::getName, WeightedService::getPort, WeightedService::getWeight)
+        .containsExactly("echo", 3000, 1);
 
     ListenerState listener = plan.gateway().listeners().get(0);
     assertThat(listener.attachedRoutes()).isEqualTo(1);
@@ -122,8 +124,9 @@ class GatewayPlannerTest {
             "PortForward infra/gw-tcp is refused: port TCP/22 is reserved by the cluster admin");
     assertThat(cond(listener.conditions(), "Programmed")).extracting(Cond::status, Cond::reason)
         .containsExactly(false, Reason.INVALID);
+    // The Gateway itself is valid: only its listener's port is refused.
     assertThat(cond(plan.gateway().conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
-        .containsExactly(false, Reason.LISTENERS_NOT_VALID);
+        .containsExactly(true, Reason.LISTENERS_NOT_VALID);
   }
 
   @Test
@@ -257,7 +260,7 @@ class GatewayPlannerTest {
     GatewayPlan plan = plan(gateway);
 
     assertThat(plan.forwards()).extracting(pf -> pf.getMetadata().getName() + "->"
-        + pf.getSpec().getTarget().getService().getName())
+        + pf.getSpec().getTarget().getServices().get(0).getName())
         .containsExactly("gw-one->echo-one", "gw-two->echo-two", "gw-three->echo-three");
     assertThat(plan.gateway().listeners()).extracting(ListenerState::attachedRoutes).containsExactly(1, 1, 1);
     assertThat(cond(parent(plan, "TCPRoute infra/mismatch").conditions(), "Accepted").reason())
@@ -299,9 +302,24 @@ class GatewayPlannerTest {
     assertThat(listener.supportedKinds()).isEmpty();
     assertThat(cond(parent(plan, "TCPRoute infra/tcp-route").conditions(), "Accepted").reason())
         .isEqualTo(Reason.NOT_ALLOWED_BY_LISTENERS);
+    // HTTP is a Gateway API protocol this controller does not serve: the Gateway stays accepted, and
+    // programmed, with nothing to program (the conformance suite's base Gateways are such).
+    assertThat(cond(plan.gateway().conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
+        .containsExactly(true, Reason.LISTENERS_NOT_VALID);
+    assertThat(cond(plan.gateway().conditions(), "Programmed")).extracting(Cond::status, Cond::reason)
+        .containsExactly(true, Reason.PROGRAMMED);
+    assertThat(plan.forwards()).isEmpty();
+  }
+
+  @Test
+  void aGatewayWhoseListenersAllNameNoGatewayApiProtocolIsNotAccepted() {
+    GatewayPlan plan = plan(gateway("listeners: [{name: invalid, protocol: INVALID, port: 1111}]"));
+
+    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
+        .containsExactly(false, Reason.UNSUPPORTED_PROTOCOL);
     assertThat(cond(plan.gateway().conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
         .containsExactly(false, Reason.LISTENERS_NOT_VALID);
-    assertThat(plan.forwards()).isEmpty();
+    assertThat(cond(plan.gateway().conditions(), "Programmed").status()).isFalse();
   }
 
   @Test
@@ -358,23 +376,43 @@ class GatewayPlannerTest {
     assertThat(cond(parent(plan, "TCPRoute infra/newer").conditions(), "Accepted").status()).isTrue();
     assertThat(cond(parent(plan, "TCPRoute infra/older").conditions(), "Accepted").status()).isTrue();
     assertThat(plan.forwards()).singleElement()
-        .satisfies(pf -> assertThat(pf.getSpec().getTarget().getService().getName()).isEqualTo("backend-1"));
+        .satisfies(pf -> assertThat(pf.getSpec().getTarget().getServices().get(0).getName()).isEqualTo("backend-1"));
   }
 
   @Test
-  void aRouteSplittingTrafficOverSeveralServicesIsNotCarriedYetAndTheListenerSaysWhy() {
+  void aRouteSplittingTrafficOverSeveralServicesBecomesWeightedServices() {
     Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300}]");
     service(NS, "a");
     service(NS, "b");
     service(NS, "c");
     tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw}]",
-        "[{name: a, port: 1, weight: 80}, {name: b, port: 1, weight: 20}, {name: c, port: 1, weight: 0}]");
+        "[{name: a, port: 1, weight: 80}, {name: b, port: 1, weight: 20}, {name: c, port: 1, weight: 0},"
+            + " {name: a, port: 1, weight: 5}, {name: a, port: 2}]");
+
+    GatewayPlan plan = plan(gateway);
+
+    // Two refs to one Service and port are one entry with their weights added; weight 0 is left out.
+    assertThat(plan.forwards()).singleElement().satisfies(pf -> assertThat(pf.getSpec().getTarget().getServices())
+        .extracting(s -> s.getName() + ":" + s.getPort() + "=" + s.getWeight())
+        .containsExactly("a:1=85", "b:1=20", "a:2=1"));
+    assertThat(pf(plan).getSpec().getTarget().getService()).isNull();
+  }
+
+  @Test
+  void aRouteOverMoreServicesThanAForwardTakesIsNotCarriedAndTheListenerSaysWhy() {
+    Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300}]");
+    StringBuilder refs = new StringBuilder("[");
+    for (int i = 0; i < 17; i++) {
+      service(NS, "s" + i);
+      refs.append(i == 0 ? "" : ", ").append("{name: s").append(i).append(", port: 1}");
+    }
+    tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw}]", refs.append("]").toString());
 
     GatewayPlan plan = plan(gateway);
 
     assertThat(plan.forwards()).isEmpty();
     assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Programmed").message())
-        .contains("splits traffic over 2 backendRefs");
+        .contains("splits traffic over 17 Services; a listener carries at most 16");
     assertThat(cond(parent(plan, "TCPRoute infra/r").conditions(), "ResolvedRefs").status()).isTrue();
   }
 
@@ -387,7 +425,7 @@ class GatewayPlannerTest {
         "[{name: a, port: 1, weight: 0}, {name: b, port: 2}]");
 
     assertThat(plan(gateway).forwards()).singleElement()
-        .satisfies(pf -> assertThat(pf.getSpec().getTarget().getService().getName()).isEqualTo("b"));
+        .satisfies(pf -> assertThat(pf.getSpec().getTarget().getServices().get(0).getName()).isEqualTo("b"));
   }
 
   @Test
@@ -438,6 +476,10 @@ class GatewayPlannerTest {
     String b = GatewayPlanner.forwardName(gateway, "listener-b");
     assertThat(a).hasSizeLessThanOrEqualTo(63).matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?").isNotEqualTo(b);
     assertThat(GatewayPlanner.forwardName("gw", "tcp.one")).isEqualTo("gw-tcp-one");
+  }
+
+  private static PortForward pf(GatewayPlan plan) {
+    return plan.forwards().get(0);
   }
 
   private GatewayPlan plan(Gateway gateway) {
