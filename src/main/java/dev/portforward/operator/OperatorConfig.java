@@ -28,6 +28,25 @@ public interface OperatorConfig {
 
   Tunnels tunnels();
 
+  GatewayApi gatewayApi();
+
+  /** Gateway API (L4): Gateways of the class portforward.dev/gateway-controller (docs/gateway-api.md). */
+  interface GatewayApi {
+    /**
+     * Serve Gateways with TCP and UDP listeners as derived PortForwards. Off by default: it lets
+     * whoever may write Gateways in a namespace have PortForwards made there, so the cluster
+     * admin turns it on (the chart's gatewayApi.enabled). While on, the controllers start once the
+     * Gateway API CRDs (v1 GatewayClass, Gateway, TCPRoute, UDPRoute, ReferenceGrant) are served;
+     * the operator runs without them.
+     */
+    @WithDefault("false")
+    boolean enabled();
+
+    /** How often the operator looks for the Gateway API CRDs until they are served. */
+    @WithDefault("30s")
+    Duration discoveryInterval();
+  }
+
   /** SSHTunnels: tunnel servers for the stock OpenSSH client (docs/tunnel.md). */
   interface Tunnels {
     /**

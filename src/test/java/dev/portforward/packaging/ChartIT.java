@@ -202,10 +202,13 @@ class ChartIT {
         "--kube-version", "1.36.0",
         "--set", "policy.privilegedPorts=true,policy.externalTargets=true,networkPolicy.enabled=true",
         "--set", "policy.externalTargetCidrs={203.0.113.0/24,198.51.100.0/24}",
-        "--set", "agent.enabled=false,operator.replicas=1,sidecarInjection.enabled=false");
+        "--set", "agent.enabled=false,operator.replicas=1,sidecarInjection.enabled=false",
+        "--set", "gatewayApi.enabled=true,gatewayApi.discoveryIntervalSeconds=5");
     assertThat(rendered.exitCode()).isZero();
     assertThat(rendered.out()).contains("value: \"203.0.113.0/24,198.51.100.0/24\"").doesNotContain("DaemonSet")
-        .doesNotContain("MutatingWebhookConfiguration");
+        .doesNotContain("MutatingWebhookConfiguration")
+        .contains("custom-own-derived-forwards", "resources: [gatewayclasses, gateways, tcproutes, udproutes,"
+            + " referencegrants]", "name: PORTFORWARD_GATEWAY_API_DISCOVERY_INTERVAL\n          value: \"5s\"");
     Path file = Files.createTempFile("custom-", ".yaml");
     Files.writeString(file, rendered.out());
     // The render holds the CRDs, which RealCluster applied as another field manager: forcing a dry

@@ -19,6 +19,7 @@ import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -45,6 +46,8 @@ class OperatorAdmissionPolicyIT {
   private static final String RELEASE = "admission-test";
   private static final String NAMESPACE = "pf-admission-test";
   private static final String STATUS_REFUSED = "PortForward status is written only by the portforward operator";
+  private static final String NOT_DERIVED =
+      "the portforward operator creates, changes and deletes only PortForwards a Gateway owns";
   private static final String NOT_ITS_OWN = "the portforward operator writes only its own relay objects";
 
   @Test
@@ -159,6 +162,49 @@ class OperatorAdmissionPolicyIT {
       assertThatThrownBy(() -> operator.secrets().inNamespace(ns.name()).list())
           .as("no listing of Secrets").isInstanceOf(KubernetesClientException.class).hasMessageContaining("forbidden");
       assertThat(operator.resources(SshTunnel.class).inAnyNamespace().list().getItems()).isEmpty();
+    }
+  }
+
+  /**
+   * With gatewayApi.enabled the operator may create and delete PortForwards, but only those a
+   * Gateway owns: told to make one in a tenant's name, or to delete or retarget a tenant's, it is
+   * refused; its finalizer writes on a tenant's forward still pass.
+   */
+  @Test
+  void withTheGatewayApiTheOperatorWritesOnlyPortForwardsAGatewayOwns(KubernetesClient admin, ControlPlane cp,
+      TestNamespace ns) throws Exception {
+    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE, "gatewayApi.enabled=true");
+        KubernetesClient operator = chart.asOperator()) {
+      PortForward tenants = admin.resource(PortForwards.of(ns.name(), "tenants",
+          "listen: {port: 8080}, target: {service: {name: web, port: 80}}")).create();
+      PortForward unowned = PortForwards.of(ns.name(), "made-up",
+          "listen: {port: 8081}, target: {service: {name: web, port: 80}}");
+      PortForward derived = PortForwards.of(ns.name(), "gw-tcp",
+          "listen: {port: 8082}, target: {service: {name: web, port: 80}}");
+      derived.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder()
+          .withApiVersion("gateway.networking.k8s.io/v1").withKind("Gateway").withName("gw")
+          .withUid("00000000-0000-0000-0000-000000000001").withController(true).build()));
+
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+          assertThatThrownBy(() -> operator.resource(unowned).dryRun().create()).hasMessageContaining(NOT_DERIVED));
+      assertThatThrownBy(() -> operator.resource(unowned).create())
+          .hasMessageContaining(NOT_DERIVED + "; " + ns.name() + "/made-up is not one");
+      assertThatThrownBy(() -> operator.resources(PortForward.class).inNamespace(ns.name()).withName("tenants").delete())
+          .hasMessageContaining(NOT_DERIVED);
+      assertThatThrownBy(() -> operator.resources(PortForward.class).inNamespace(ns.name()).withName("tenants")
+          .edit(pf -> {
+            pf.getSpec().getTarget().getService().setName("elsewhere");
+            return pf;
+          })).hasMessageContaining(NOT_DERIVED);
+      // Its metadata (the finalizer the PortForward reconciler holds) it still writes.
+      operator.resources(PortForward.class).inNamespace(ns.name()).withName("tenants").edit(pf -> {
+        pf.getMetadata().setLabels(Map.of("touched-by", "operator"));
+        return pf;
+      });
+      assertThat(admin.resources(PortForward.class).inNamespace(ns.name()).withName("tenants").get().getSpec()
+          .getTarget().getService().getName()).isEqualTo(tenants.getSpec().getTarget().getService().getName());
+      // A PortForward a Gateway owns it creates.
+      assertThat(operator.resource(derived).dryRun().create().getMetadata().getName()).isEqualTo("gw-tcp");
     }
   }
 

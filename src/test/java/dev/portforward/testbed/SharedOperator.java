@@ -33,19 +33,22 @@ public final class SharedOperator implements BeforeEachCallback, ParameterResolv
   private static final Path HOSTS = hostsFile();
 
   /** The settings every operator test runs under; tests rely on these values. */
-  public static final Map<String, String> TEST_SETTINGS = Map.of(
-      "jdk.net.hosts.file", HOSTS.toString(),
-      "portforward.metrics.per-resource", "true",
-      "portforward.policy.external-targets", "true",
-      "portforward.policy.external-target-cidrs", "203.0.113.0/24",
-      "portforward.policy.target-denylist", "198.51.100.0/24",
-      "portforward.policy.socks5", "true",
-      "portforward.policy.gateway-mapping", "true",
-      "portforward.tunnels.enabled", "true",
+  public static final Map<String, String> TEST_SETTINGS = Map.ofEntries(
+      Map.entry("jdk.net.hosts.file", HOSTS.toString()),
+      Map.entry("portforward.metrics.per-resource", "true"),
+      Map.entry("portforward.policy.external-targets", "true"),
+      Map.entry("portforward.policy.external-target-cidrs", "203.0.113.0/24"),
+      Map.entry("portforward.policy.target-denylist", "198.51.100.0/24"),
+      Map.entry("portforward.policy.socks5", "true"),
+      Map.entry("portforward.policy.gateway-mapping", "true"),
+      Map.entry("portforward.tunnels.enabled", "true"),
       // SshTunnelOperatorIT waits for the tunnel server's reports.
-      "portforward.tunnels.status-interval", "3s",
+      Map.entry("portforward.tunnels.status-interval", "3s"),
       // DeletionHoldIT waits for this bound with a stopped agent.
-      "portforward.deletion.data-plane-timeout", DATA_PLANE_TIMEOUT.getSeconds() + "s");
+      Map.entry("portforward.deletion.data-plane-timeout", DATA_PLANE_TIMEOUT.getSeconds() + "s"),
+      // GatewayApiOperatorIT installs the Gateway API CRDs after the operator has started.
+      Map.entry("portforward.gateway-api.enabled", "true"),
+      Map.entry("portforward.gateway-api.discovery-interval", "2s"));
 
   private static RoleProcess running;
 

@@ -9,6 +9,7 @@ import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.operator.OperatorConfig;
+import dev.portforward.operator.gatewayapi.GatewayApi;
 import dev.portforward.operator.dataplane.DataPlaneState;
 import dev.portforward.operator.dataplane.NodeReports;
 import dev.portforward.operator.policy.ForwardLimit;
@@ -174,11 +175,30 @@ public final class Judge {
           return allowed.test(c) && ForwardLimit.check(c, snapshot.forwards(namespace), policy, allowed).isEmpty();
         })
         .map(owner -> Check.fail(Reason.PORT_CONFLICT,
-            "port " + port + " is already claimed by PortForward " + owner.getMetadata().getNamespace() + "/"
-                + owner.getMetadata().getName() + " (created " + owner.getMetadata().getCreationTimestamp()
+            "port " + port + " is already claimed by " + holder(owner) + " (created " + owner.getMetadata().getCreationTimestamp()
                 + "); a port stays with the forward that holds it, else goes to the oldest claimant; pick another"
                 + " listen.port, listen.addresses or listen.nodeSelector"))
         .orElse(Check.ok(Reason.ACCEPTED, "the forward is valid and allowed, and owns port " + port));
+  }
+
+  /**
+   * A port's holder as its loser reads it: a Gateway listener's derived forward (controller owner a
+   * Gateway, listener label set by the Gateway controller) names the Gateway and listener, and
+   * always the PortForward itself.
+   */
+  private static String holder(PortForward owner) {
+    String namespace = owner.getMetadata().getNamespace();
+    String forward = "PortForward " + namespace + "/" + owner.getMetadata().getName();
+    Optional<String> gateway = Optional.ofNullable(owner.getMetadata().getOwnerReferences()).orElse(List.of()).stream()
+        .filter(o -> Boolean.TRUE.equals(o.getController()) && GatewayApi.GATEWAY.equals(o.getKind())
+            && o.getApiVersion() != null && o.getApiVersion().startsWith(GatewayApi.GROUP + "/"))
+        .map(o -> o.getName())
+        .findFirst();
+    String listener = Optional.ofNullable(owner.getMetadata().getLabels()).map(l -> l.get(GatewayApi.LISTENER_LABEL))
+        .orElse(null);
+    return gateway.isPresent() && listener != null
+        ? "Gateway " + namespace + "/" + gateway.get() + " listener " + listener + " (" + forward + ")"
+        : forward;
   }
 
   /** Whether a forward's spec alone passes: not on a reserved port, and allowed by its policy. */

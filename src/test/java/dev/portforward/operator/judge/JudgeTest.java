@@ -268,6 +268,28 @@ class JudgeTest {
   }
 
   @Test
+  void aForwardLosingToAGatewayListenerIsToldWhichGatewayAndListenerHoldThePort() {
+    PortForward derived = forward("a", "gw-tcp", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    derived.getMetadata().setCreationTimestamp("2026-01-01T00:00:00Z");
+    derived.getMetadata().setLabels(java.util.Map.of("gateway.portforward.dev/gateway", "gw",
+        "gateway.portforward.dev/listener", "tcp"));
+    derived.getMetadata().setOwnerReferences(List.of(new io.fabric8.kubernetes.api.model.OwnerReferenceBuilder()
+        .withApiVersion("gateway.networking.k8s.io/v1").withKind("Gateway").withName("gw").withUid("u")
+        .withController(true).build()));
+    PortForward young = forward("b", "young", "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+    young.getMetadata().setCreationTimestamp("2026-01-02T00:00:00Z");
+    cluster.portForwards.addAll(List.of(young, derived));
+    webService("a", "10.244.0.5");
+    webService("b", "10.244.0.6");
+
+    Check lost = judge.judge(young, cluster).verdict().accepted();
+
+    assertThat(lost.reason()).isEqualTo(Reason.PORT_CONFLICT);
+    assertThat(lost.message())
+        .startsWith("port TCP/8080 is already claimed by Gateway a/gw listener tcp (PortForward a/gw-tcp) (created");
+  }
+
+  @Test
   void theNamespacesPolicyIsNamedAndItsLimitLeavesTheNewestOutOfEveryClaim() {
     PortForwardPolicy teamA = new PortForwardPolicy();
     teamA.setMetadata(new ObjectMetaBuilder().withName("team-a").build());

@@ -1,0 +1,28 @@
+package dev.portforward.operator.gatewayapi;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import io.fabric8.kubernetes.api.model.Service;
+import io.k8s.networking.gateway.v1.Gateway;
+import io.k8s.networking.gateway.v1.ReferenceGrant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything a Gateway's plan depends on, read from the caches by the reconciler, handed in as
+ * plain values by a test: the Gateway, whether its class is accepted, the routes that name it,
+ * the ReferenceGrants, the Services and namespace labels the routes refer to ({@code "ns/name"}
+ * and {@code "ns"} keys), and the PortForwards it owns (with their statuses).
+ */
+public record GatewayInput(Gateway gateway, boolean classAccepted, List<RouteView> routes,
+    List<ReferenceGrant> grants, Map<String, Service> services, Map<String, Map<String, String>> namespaceLabels,
+    List<PortForward> derived) {
+
+  Optional<Service> service(String namespace, String name) {
+    return Optional.ofNullable(services.get(namespace + "/" + name));
+  }
+
+  Map<String, String> labels(String namespace) {
+    return namespaceLabels.getOrDefault(namespace, Map.of());
+  }
+}

@@ -1,0 +1,314 @@
+package dev.portforward.operator.gatewayapi;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.operator.gatewayapi.GatewayPlan.GatewayState;
+import dev.portforward.operator.gatewayapi.GatewayPlan.ListenerState;
+import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Ignore;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.SecondaryToPrimaryMapper;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.k8s.networking.gateway.v1.Gateway;
+import io.k8s.networking.gateway.v1.GatewayClass;
+import io.k8s.networking.gateway.v1.GatewayStatus;
+import io.k8s.networking.gateway.v1.ReferenceGrant;
+import io.k8s.networking.gateway.v1.TCPRoute;
+import io.k8s.networking.gateway.v1.UDPRoute;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Turns each Gateway of this controller's class into derived PortForwards and statuses. The
+ * decision is the {@link GatewayPlanner}'s, over the informer caches; this class watches what a
+ * plan depends on (class, routes, grants, Services, namespaces, its own PortForwards) and writes
+ * the result: forwards by forced server-side apply (a tenant's edit is put back), the Gateway's
+ * status, and only its own entries in each route's status.parents.
+ */
+@Ignore
+@ControllerConfiguration(name = GatewayReconciler.NAME)
+public final class GatewayReconciler implements Reconciler<Gateway> {
+
+  static final String NAME = "gateway";
+
+  private final Clock clock;
+
+  private InformerEventSource<GatewayClass, Gateway> classes;
+  private InformerEventSource<TCPRoute, Gateway> tcpRoutes;
+  private InformerEventSource<UDPRoute, Gateway> udpRoutes;
+  private InformerEventSource<ReferenceGrant, Gateway> grants;
+  private InformerEventSource<Service, Gateway> services;
+  private InformerEventSource<Namespace, Gateway> namespaces;
+  private InformerEventSource<PortForward, Gateway> forwards;
+
+  GatewayReconciler(Clock clock) {
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, Gateway>> prepareEventSources(EventSourceContext<Gateway> context) {
+    IndexerResourceCache<Gateway> gateways = context.getPrimaryCache();
+    classes = informer(context, GatewayClass.class, "gatewayclasses",
+        gc -> ids(gateways.list(g -> gc.getMetadata().getName().equals(g.getSpec().getGatewayClassName()))));
+    tcpRoutes = informer(context, TCPRoute.class, "tcproutes", route -> parents(RouteView.of(route), route));
+    udpRoutes = informer(context, UDPRoute.class, "udproutes", route -> parents(RouteView.of(route), route));
+    // Grants change rarely and may open or close any route's backend: every Gateway looks again.
+    grants = informer(context, ReferenceGrant.class, "referencegrants", grant -> ids(gateways.list()));
+    services = informer(context, Service.class, "services", svc -> routes()
+        .filter(r -> r.backendRefs().stream().anyMatch(b -> b.namespace().equals(svc.getMetadata().getNamespace())
+            && b.name().equals(svc.getMetadata().getName())))
+        .flatMap(r -> r.parentRefs().stream())
+        .filter(p -> GatewayApi.GROUP.equals(p.group()) && GatewayApi.GATEWAY.equals(p.kind()))
+        .map(p -> new ResourceID(p.name(), p.namespace()))
+        .collect(Collectors.toSet()));
+    namespaces = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Namespace.class, Gateway.class)
+            .withName("namespaces")
+            .withSecondaryToPrimaryMapper(ns -> ids(gateways.list()))
+            .withOnUpdateFilter((before, after) ->
+                !Objects.equals(before.getMetadata().getLabels(), after.getMetadata().getLabels()))
+            .build(),
+        context);
+    forwards = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(PortForward.class, Gateway.class)
+            .withName("derived-portforwards")
+            .withLabelSelector(GatewayApi.GATEWAY_LABEL)
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Gateway.class, false))
+            .build(),
+        context);
+    return List.of(classes, tcpRoutes, udpRoutes, grants, services, namespaces, forwards);
+  }
+
+  @Override
+  public UpdateControl<Gateway> reconcile(Gateway gateway, Context<Gateway> context) {
+    KubernetesClient client = context.getClient();
+    Optional<GatewayClass> gatewayClass = classes.get(new ResourceID(gateway.getSpec().getGatewayClassName()));
+    List<PortForward> owned = forwards.list(gateway.getMetadata().getNamespace(),
+        pf -> ownedBy(pf, gateway)).toList();
+    if (gatewayClass.filter(GatewayClasses::ours).isEmpty()) {
+      // Not (or no longer) ours: what it had from this controller goes; its status is another's.
+      owned.forEach(pf -> client.resource(pf).delete());
+      return UpdateControl.noUpdate();
+    }
+    List<RouteView> routes = routes().toList();
+    GatewayPlan plan = GatewayPlanner.plan(new GatewayInput(gateway,
+        GatewayClasses.accepted(gatewayClass.get()).status(), routes, grants.list().toList(),
+        referencedServices(routes), namespaceLabels(routes), owned));
+
+    Set<String> desired = plan.forwards().stream().map(pf -> pf.getMetadata().getName()).collect(Collectors.toSet());
+    for (PortForward pf : plan.forwards()) {
+      client.resource(pf).patch(apply());
+    }
+    owned.stream().filter(pf -> !desired.contains(pf.getMetadata().getName()))
+        .forEach(pf -> client.resource(pf).delete());
+
+    Instant now = clock.instant();
+    writeGatewayStatus(gateway, plan.gateway(), now, client);
+    for (TCPRoute route : tcpRoutes.list().toList()) {
+      RouteView view = RouteView.of(route);
+      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+          parents -> {
+            // A copy: the informer's cached object must not change under it.
+            TCPRoute copy = StatusConditions.as(route, TCPRoute.class);
+            io.k8s.networking.gateway.v1.TCPRouteStatus status = new io.k8s.networking.gateway.v1.TCPRouteStatus();
+            status.setParents(parents.stream()
+                .map(p -> StatusConditions.as(p, io.k8s.networking.gateway.v1.tcproutestatus.Parents.class)).toList());
+            copy.setStatus(status);
+            return copy;
+          }, now, client);
+    }
+    for (UDPRoute route : udpRoutes.list().toList()) {
+      RouteView view = RouteView.of(route);
+      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+          parents -> {
+            // A copy: the informer's cached object must not change under it.
+            UDPRoute copy = StatusConditions.as(route, UDPRoute.class);
+            io.k8s.networking.gateway.v1.UDPRouteStatus status = new io.k8s.networking.gateway.v1.UDPRouteStatus();
+            status.setParents(parents.stream()
+                .map(p -> StatusConditions.as(p, io.k8s.networking.gateway.v1.udproutestatus.Parents.class)).toList());
+            copy.setStatus(status);
+            return copy;
+          }, now, client);
+    }
+    return UpdateControl.noUpdate();
+  }
+
+  private void writeGatewayStatus(Gateway gateway, GatewayState state, Instant now, KubernetesClient client) {
+    GatewayStatus before = gateway.getStatus();
+    Map<String, Object> status = new LinkedHashMap<>();
+    status.put("addresses", state.addresses().stream().map(a -> Map.of("type", "IPAddress", "value", a)).toList());
+    status.put("conditions", StatusConditions.render(state.conditions(), before == null ? null : before.getConditions(),
+        now));
+    List<Map<String, Object>> listeners = new ArrayList<>();
+    for (ListenerState listener : state.listeners()) {
+      List<?> previous = before == null || before.getListeners() == null ? null : before.getListeners().stream()
+          .filter(l -> listener.name().equals(l.getName())).findFirst().map(l -> l.getConditions()).orElse(null);
+      Map<String, Object> map = new LinkedHashMap<>();
+      map.put("name", listener.name());
+      map.put("supportedKinds", listener.supportedKinds().stream()
+          .map(k -> Map.of("group", GatewayApi.GROUP, "kind", k)).toList());
+      map.put("attachedRoutes", listener.attachedRoutes());
+      map.put("conditions", StatusConditions.render(listener.conditions(), previous, now));
+      listeners.add(map);
+    }
+    status.put("listeners", listeners);
+    GatewayStatus next = StatusConditions.as(status, GatewayStatus.class);
+    if (before != null && StatusConditions.same(before, next)) {
+      return;
+    }
+    Gateway patch = new Gateway();
+    patch.setMetadata(new ObjectMetaBuilder().withName(gateway.getMetadata().getName())
+        .withNamespace(gateway.getMetadata().getNamespace()).build());
+    patch.setStatus(next);
+    client.resource(patch).subresource("status").patch(apply());
+  }
+
+  /**
+   * Replaces this controller's entries for this Gateway in a route's status.parents, keeping every
+   * other entry (other controllers', other Gateways'), with optimistic locking: parents is not a
+   * list that server-side apply merges by key.
+   */
+  private static <R extends HasMetadata> void writeRouteStatus(R route, Gateway gateway, List<ParentStatus> ours,
+      List<?> current, java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now,
+      KubernetesClient client) {
+    List<Map<String, Object>> existing = current == null ? List.of()
+        : current.stream().map(p -> StatusConditions.as(p, Map.class)).map(m -> (Map<String, Object>) m).toList();
+    List<Map<String, Object>> kept = new ArrayList<>();
+    Map<RouteView.ParentRef, Map<String, Object>> previous = new HashMap<>();
+    for (Map<String, Object> entry : existing) {
+      RouteView.ParentRef ref = StatusConditions.as(entry.get("parentRef"), RouteView.ParentRef.class);
+      RouteView.ParentRef withDefaults = ref.withDefaults(route.getMetadata().getNamespace());
+      if (GatewayApi.CONTROLLER_NAME.equals(entry.get("controllerName"))
+          && withDefaults.names(gateway.getMetadata().getNamespace(), gateway.getMetadata().getName())) {
+        previous.put(withDefaults, entry);
+      } else {
+        kept.add(entry);
+      }
+    }
+    if (ours.isEmpty() && previous.isEmpty()) {
+      return;
+    }
+    List<Map<String, Object>> parents = new ArrayList<>(kept);
+    for (ParentStatus parent : ours) {
+      Map<String, Object> entry = new LinkedHashMap<>();
+      Map<String, Object> ref = new LinkedHashMap<>();
+      ref.put("group", parent.parentRef().group());
+      ref.put("kind", parent.parentRef().kind());
+      ref.put("namespace", parent.parentRef().namespace());
+      ref.put("name", parent.parentRef().name());
+      Optional.ofNullable(parent.parentRef().sectionName()).ifPresent(s -> ref.put("sectionName", s));
+      Optional.ofNullable(parent.parentRef().port()).ifPresent(p -> ref.put("port", p));
+      entry.put("parentRef", ref);
+      entry.put("controllerName", GatewayApi.CONTROLLER_NAME);
+      Object before = Optional.ofNullable(previous.get(parent.parentRef())).map(e -> e.get("conditions")).orElse(null);
+      entry.put("conditions", StatusConditions.render(parent.conditions(), (List<?>) before, now));
+      parents.add(entry);
+    }
+    if (StatusConditions.same(existing, parents)) {
+      return;
+    }
+    try {
+      client.resource(withParents.apply(parents)).updateStatus();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      // Someone else wrote the route meanwhile: its event brings this Gateway back with the new version.
+    }
+  }
+
+  private Stream<RouteView> routes() {
+    return Stream.concat(tcpRoutes.list().map(RouteView::of), udpRoutes.list().map(RouteView::of));
+  }
+
+  private Map<String, Service> referencedServices(List<RouteView> routes) {
+    Map<String, Service> found = new HashMap<>();
+    routes.stream().flatMap(r -> r.backendRefs().stream()).forEach(b -> services
+        .get(new ResourceID(b.name(), b.namespace()))
+        .ifPresent(svc -> found.put(b.namespace() + "/" + b.name(), svc)));
+    return found;
+  }
+
+  private Map<String, Map<String, String>> namespaceLabels(List<RouteView> routes) {
+    Map<String, Map<String, String>> labels = new HashMap<>();
+    routes.stream().map(RouteView::namespace).distinct().forEach(ns -> namespaces.get(new ResourceID(ns))
+        .ifPresent(n -> labels.put(ns, Optional.ofNullable(n.getMetadata().getLabels()).orElse(Map.of()))));
+    return labels;
+  }
+
+  /** The Gateways a route names, and those whose entries of this controller its status still holds. */
+  private static Set<ResourceID> parents(RouteView view, HasMetadata route) {
+    Set<ResourceID> ids = view.parentRefs().stream()
+        .filter(p -> GatewayApi.GROUP.equals(p.group()) && GatewayApi.GATEWAY.equals(p.kind()))
+        .map(p -> new ResourceID(p.name(), p.namespace()))
+        .collect(Collectors.toCollection(java.util.HashSet::new));
+    Object status = StatusConditions.as(route, Map.class).get("status");
+    if (status instanceof Map<?, ?> map && map.get("parents") instanceof List<?> entries) {
+      for (Object entry : entries) {
+        if (entry instanceof Map<?, ?> e && GatewayApi.CONTROLLER_NAME.equals(e.get("controllerName"))) {
+          RouteView.ParentRef ref = StatusConditions.as(e.get("parentRef"), RouteView.ParentRef.class)
+              .withDefaults(route.getMetadata().getNamespace());
+          ids.add(new ResourceID(ref.name(), ref.namespace()));
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** Owned by this Gateway by uid: a PortForward that only carries the labels is not its. */
+  static boolean ownedBy(PortForward pf, Gateway gateway) {
+    return Optional.ofNullable(pf.getMetadata().getOwnerReferences()).orElse(List.of()).stream()
+        .anyMatch(o -> Boolean.TRUE.equals(o.getController()) && GatewayApi.GATEWAY.equals(o.getKind())
+            && gateway.getMetadata().getUid().equals(o.getUid()));
+  }
+
+  private static PatchContext apply() {
+    return new PatchContext.Builder()
+        .withPatchType(PatchType.SERVER_SIDE_APPLY)
+        .withFieldManager(GatewayApiControllers.FIELD_MANAGER)
+        .withForce(true)
+        .build();
+  }
+
+  private static Set<ResourceID> ids(Stream<Gateway> gateways) {
+    return gateways.map(ResourceID::fromResource).collect(Collectors.toSet());
+  }
+
+  private static <R extends HasMetadata> InformerEventSource<R, Gateway> informer(
+      EventSourceContext<Gateway> context, Class<R> type, String name, SecondaryToPrimaryMapper<R> mapper) {
+    return new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(type, Gateway.class)
+            .withName(name)
+            .withSecondaryToPrimaryMapper(mapper)
+            .build(),
+        context);
+  }
+}

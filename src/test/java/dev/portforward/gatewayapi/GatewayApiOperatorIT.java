@@ -1,0 +1,273 @@
+package dev.portforward.gatewayapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.api.v1alpha1.Protocol;
+import dev.portforward.api.v1alpha1.RelayMode;
+import dev.portforward.testbed.GatewayApiCrds;
+import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.k8s.networking.gateway.v1.Gateway;
+import io.k8s.networking.gateway.v1.GatewayClass;
+import io.k8s.networking.gateway.v1.TCPRoute;
+import io.k8s.networking.gateway.v1.gatewaystatus.Listeners;
+import io.k8s.networking.gateway.v1.tcproutestatus.Parents;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The Gateway API controllers in the operator's own process against the real API server: a
+ * GatewayClass of ours accepted, a Gateway's TCP listener with a TCPRoute turned into a derived
+ * PortForward that the PortForward path judges like any other, and the route and listener
+ * conditions the spec asks for. The CRDs are installed after the operator started, as a user
+ * installs them into a running cluster: the controllers find them by discovery.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class GatewayApiOperatorIT {
+
+  private static final String CONTROLLER = "portforward.dev/gateway-controller";
+  /** Discovery, informers and the first reconcile on a loaded machine. */
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  private String className;
+
+  @BeforeAll
+  static void installGatewayApi(KubernetesClient client) throws Exception {
+    GatewayApiCrds.install(client);
+  }
+
+  @BeforeEach
+  void gatewayClass(KubernetesClient client, TestNamespace ns) {
+    className = "pf-" + ns.name();
+    client.resource(Serialization.unmarshal("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: GatewayClass
+        metadata: {name: %s}
+        spec: {controllerName: %s}
+        """.formatted(className, CONTROLLER), GatewayClass.class)).create();
+  }
+
+  @AfterEach
+  void removeClass(KubernetesClient client) {
+    client.resources(GatewayClass.class).withName(className).delete();
+  }
+
+  @Test
+  void aTcpListenerWithARouteBecomesADerivedPortForwardThatGoesWithTheGateway(KubernetesClient client,
+      TestNamespace ns) {
+    int port = PortForwards.uniquePort();
+    client.resource(service(ns.name(), "echo", 3000)).create();
+    client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + port + "}]")).create();
+    client.resource(tcpRoute(ns.name(), "route", "[{name: gw, sectionName: tcp}]", "echo", ns.name())).create();
+
+    GatewayClass accepted = await("GatewayClass " + className + " Accepted",
+        () -> client.resources(GatewayClass.class).withName(className).get(),
+        gc -> gc.getStatus() != null && gc.getStatus().getConditions().stream().anyMatch(c ->
+            "Accepted".equals(c.getType()) && "True".equals(c.getStatus().getValue())));
+    assertThat(accepted.getStatus().getConditions()).filteredOn(c -> "Accepted".equals(c.getType())).singleElement()
+        .satisfies(c -> assertThat(c.getObservedGeneration()).isEqualTo(accepted.getMetadata().getGeneration()));
+    // The test bed's CRDs are the v1.6.3 release the models are built from.
+    assertThat(accepted.getStatus().getConditions()).filteredOn(c -> "SupportedVersion".equals(c.getType()))
+        .singleElement().satisfies(c -> assertThat(c.getStatus().getValue()).isEqualTo("True"));
+
+    PortForward derived = await("the derived PortForward",
+        () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(), Objects::nonNull);
+    assertThat(derived.getSpec().getProtocol()).isEqualTo(Protocol.TCP);
+    assertThat(derived.getSpec().getListen().getPort()).isEqualTo(port);
+    assertThat(derived.getSpec().getRelay().getMode()).isEqualTo(RelayMode.None);
+    assertThat(derived.getSpec().getTarget().getServices()).singleElement().satisfies(s -> {
+      assertThat(s.getName()).isEqualTo("echo");
+      assertThat(s.getPort()).isEqualTo(3000);
+      assertThat(s.getWeight()).isEqualTo(1);
+    });
+    Gateway gateway = client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get();
+    assertThat(derived.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
+      assertThat(o.getUid()).isEqualTo(gateway.getMetadata().getUid());
+      assertThat(o.getController()).isTrue();
+    });
+    assertThat(derived.getMetadata().getLabels()).containsEntry("gateway.portforward.dev/gateway", "gw")
+        .containsEntry("gateway.portforward.dev/listener", "tcp");
+    // The PortForward path judges it as any other forward: the port is free, the Service exists.
+    PortForwards.awaitAccepted(client, ns.name(), "gw-tcp");
+
+    Parents parent = awaitParent(client, ns.name(), "route",
+        p -> condition(p, "Accepted", "True", "Accepted") && condition(p, "ResolvedRefs", "True", "ResolvedRefs"));
+    TCPRoute route = client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get();
+    assertThat(parent.getConditions()).allSatisfy(c ->
+        assertThat(c.getObservedGeneration()).isEqualTo(route.getMetadata().getGeneration()));
+    assertThat(parent.getParentRef().getName()).isEqualTo("gw");
+    assertThat(parent.getParentRef().getNamespace()).isEqualTo(ns.name());
+    assertThat(parent.getParentRef().getSectionName()).isEqualTo("tcp");
+
+    Listeners listener = awaitListener(client, ns.name(), "gw", l -> l.getAttachedRoutes() == 1
+        && l.getConditions().stream().anyMatch(c -> "Accepted".equals(c.getType())
+            && "True".equals(c.getStatus().getValue())));
+    assertThat(listener.getSupportedKinds()).singleElement()
+        .satisfies(k -> assertThat(k.getKind()).isEqualTo("TCPRoute"));
+    assertThat(listener.getConditions()).extracting(c -> c.getType())
+        .containsExactlyInAnyOrder("Accepted", "Programmed", "ResolvedRefs", "Conflicted");
+
+    // A tenant's edit of the derived forward is put back by the controller's forced apply.
+    client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
+      pf.getSpec().getTarget().getServices().get(0).setName("elsewhere");
+      return pf;
+    });
+    await("the derived PortForward's target put back",
+        () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
+        pf -> "echo".equals(pf.getSpec().getTarget().getServices().get(0).getName()));
+
+    // Another controller's entry in the route's status stays when this one rewrites its own.
+    Parents foreign = Serialization.unmarshal("""
+        parentRef: {group: gateway.networking.k8s.io, kind: Gateway, namespace: %s, name: other-gw}
+        controllerName: example.com/other-controller
+        conditions: [{type: Accepted, status: "True", reason: Accepted, message: theirs, observedGeneration: 1,
+          lastTransitionTime: "2026-01-01T00:00:00Z"}]
+        """.formatted(ns.name()), Parents.class);
+    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
+      r.getStatus().setParents(new java.util.ArrayList<>(r.getStatus().getParents()));
+      r.getStatus().getParents().add(foreign);
+      return r;
+    });
+    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
+      r.getSpec().getParentRefs().add(Serialization.unmarshal("name: gw\nsectionName: missing\n",
+          io.k8s.networking.gateway.v1.tcproutespec.ParentRefs.class));
+      return r;
+    });
+    TCPRoute both = await("the route's status with both controllers' entries",
+        () -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get(),
+        r -> r.getStatus().getParents().stream().anyMatch(p -> "missing".equals(p.getParentRef().getSectionName())
+            && condition(p, "Accepted", "False", "NoMatchingParent")));
+    assertThat(both.getStatus().getParents()).extracting(p -> p.getControllerName() + " " + p.getParentRef().getName()
+        + "/" + p.getParentRef().getSectionName())
+        .containsExactlyInAnyOrder(CONTROLLER + " gw/tcp", CONTROLLER + " gw/missing",
+            "example.com/other-controller other-gw/null");
+
+    client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").delete();
+    await("the derived PortForward gone with its Gateway",
+        () -> Optional.ofNullable(client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get()),
+        Optional::isEmpty);
+  }
+
+  @Test
+  void aRouteFromANamespaceTheListenerDoesNotAllowIsNotAllowedByListeners(KubernetesClient client,
+      TestNamespace ns) {
+    String other = ns.name() + "-o";
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build())
+        .create();
+    try {
+      client.resource(service(other, "echo", 3000)).create();
+      client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + PortForwards.uniquePort() + "}]"))
+          .create();
+      client.resource(tcpRoute(other, "route", "[{name: gw, namespace: " + ns.name() + "}]", "echo", other)).create();
+
+      awaitParent(client, other, "route", p -> condition(p, "Accepted", "False", "NotAllowedByListeners"));
+      awaitListener(client, ns.name(), "gw", l -> l.getAttachedRoutes() == 0);
+      assertThat(client.resources(PortForward.class).inNamespace(ns.name()).list().getItems()).isEmpty();
+    } finally {
+      client.namespaces().withName(other).delete();
+    }
+  }
+
+  @Test
+  void aMissingServiceIsBackendNotFound(KubernetesClient client, TestNamespace ns) {
+    client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + PortForwards.uniquePort() + "}]"))
+        .create();
+    client.resource(tcpRoute(ns.name(), "route", "[{name: gw}]", "nonexistent-service", ns.name())).create();
+
+    awaitParent(client, ns.name(), "route", p -> condition(p, "Accepted", "True", "Accepted")
+        && condition(p, "ResolvedRefs", "False", "BackendNotFound"));
+    // Nothing listens: connections to the port are refused, as the spec asks for an invalid backend.
+    assertThat(client.resources(PortForward.class).inNamespace(ns.name()).list().getItems()).isEmpty();
+  }
+
+  /** The derived forward passes the same Judge as a tenant's own: a reserved port refuses the listener. */
+  @Test
+  void aListenerOnAReservedPortIsRefusedWithTheForwardsMessage(KubernetesClient client, TestNamespace ns) {
+    client.resource(service(ns.name(), "echo", 3000)).create();
+    client.resource(gateway(ns.name(), "gw", "[{name: kubelet, protocol: TCP, port: 10250}]")).create();
+    client.resource(tcpRoute(ns.name(), "route", "[{name: gw}]", "echo", ns.name())).create();
+
+    Listeners listener = awaitListener(client, ns.name(), "gw", l -> l.getConditions().stream()
+        .anyMatch(c -> "Accepted".equals(c.getType()) && "False".equals(c.getStatus().getValue())
+            && "PortUnavailable".equals(c.getReason())));
+    assertThat(listener.getConditions()).filteredOn(c -> "Accepted".equals(c.getType())).singleElement()
+        .satisfies(c -> assertThat(c.getMessage()).startsWith("PortForward " + ns.name()
+            + "/gw-kubelet is refused: listen.port 10250 is reserved: kubelet API;"));
+    Gateway gateway = client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get();
+    assertThat(gateway.getStatus().getConditions()).filteredOn(c -> "Accepted".equals(c.getType())).singleElement()
+        .satisfies(c -> assertThat(c.getReason()).isEqualTo("ListenersNotValid"));
+  }
+
+  private Gateway gateway(String namespace, String name, String listeners) {
+    return Serialization.unmarshal("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {name: %s, namespace: %s}
+        spec: {gatewayClassName: %s, listeners: %s}
+        """.formatted(name, namespace, className, listeners), Gateway.class);
+  }
+
+  private static TCPRoute tcpRoute(String namespace, String name, String parentRefs, String service,
+      String serviceNamespace) {
+    return Serialization.unmarshal("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: TCPRoute
+        metadata: {name: %s, namespace: %s}
+        spec:
+          parentRefs: %s
+          rules: [{backendRefs: [{name: %s, namespace: %s, port: 3000}]}]
+        """.formatted(name, namespace, parentRefs, service, serviceNamespace), TCPRoute.class);
+  }
+
+  private static io.fabric8.kubernetes.api.model.Service service(String namespace, String name, int port) {
+    return new ServiceBuilder()
+        .withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
+        .withNewSpec().addNewPort().withName("tcp").withPort(port).withProtocol("TCP").endPort().endSpec()
+        .build();
+  }
+
+  private static Parents awaitParent(KubernetesClient client, String namespace, String route,
+      Predicate<Parents> matches) {
+    TCPRoute found = await("TCPRoute " + namespace + "/" + route + " parent status",
+        () -> client.resources(TCPRoute.class).inNamespace(namespace).withName(route).get(),
+        r -> r.getStatus() != null && r.getStatus().getParents() != null
+            && r.getStatus().getParents().stream().anyMatch(p -> CONTROLLER.equals(p.getControllerName())
+                && matches.test(p)));
+    return found.getStatus().getParents().stream().filter(p -> CONTROLLER.equals(p.getControllerName()))
+        .filter(matches).findFirst().orElseThrow();
+  }
+
+  private static Listeners awaitListener(KubernetesClient client, String namespace, String gateway,
+      Predicate<Listeners> matches) {
+    Gateway found = await("Gateway " + namespace + "/" + gateway + " listener status",
+        () -> client.resources(Gateway.class).inNamespace(namespace).withName(gateway).get(),
+        g -> g.getStatus() != null && g.getStatus().getListeners() != null
+            && g.getStatus().getListeners().stream().anyMatch(matches));
+    return found.getStatus().getListeners().stream().filter(matches).findFirst().orElseThrow();
+  }
+
+  private static boolean condition(Parents parent, String type, String status, String reason) {
+    return Optional.ofNullable(parent.getConditions()).orElse(List.of()).stream().anyMatch(c -> type.equals(c.getType())
+        && status.equals(c.getStatus().getValue()) && reason.equals(c.getReason()));
+  }
+
+  private static <T> T await(String what, java.util.concurrent.Callable<T> read, Predicate<T> done) {
+    return Awaitility.await(what).atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(read, done::test);
+  }
+}

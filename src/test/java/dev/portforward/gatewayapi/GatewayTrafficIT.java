@@ -1,0 +1,139 @@
+package dev.portforward.gatewayapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.GatewayApiCrds;
+import dev.portforward.testbed.NetNs;
+import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.RealCluster;
+import dev.portforward.testbed.RoleProcess;
+import dev.portforward.testbed.SharedOperator;
+import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.k8s.networking.gateway.v1.Gateway;
+import io.k8s.networking.gateway.v1.GatewayClass;
+import io.k8s.networking.gateway.v1.TCPRoute;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The whole path for a Gateway: a GatewayClass of ours, a Gateway with a TCP listener and a
+ * TCPRoute applied to the real API server, the derived PortForward programmed by a real node agent
+ * into a node namespace, and a TCP connection from a client namespace reaching the backend pod
+ * through the listener's port, then spread over two weighted backends; the Gateway's
+ * status.addresses name the node.
+ */
+@ExtendWith({RealCluster.class, SharedOperator.class})
+class GatewayTrafficIT {
+
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  @Test
+  void aGatewayListenerCarriesATcpConnectionToTheRoutesBackend(KubernetesClient client, TestNamespace ns,
+      ControlPlane cp) throws Exception {
+    GatewayApiCrds.install(client);
+    String className = "pf-" + ns.name();
+    String nodeName = ns.name() + "-node";
+    try (NodeTopology hosts = NodeTopology.create()) {
+      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build())
+          .create();
+      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
+          .endAddress().build());
+      client.resource(node).updateStatus();
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
+          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+      client.resource(new EndpointSliceBuilder()
+          .withNewMetadata().withNamespace(ns.name()).withName("web-1")
+          .addToLabels("kubernetes.io/service-name", "web").endMetadata()
+          .withAddressType("IPv4")
+          .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+          .addNewEndpoint().withAddresses(NodeTopology.POD1_IP).withNewConditions().withReady(true).endConditions()
+          .endEndpoint()
+          .build()).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: GatewayClass
+          metadata: {name: %s}
+          spec: {controllerName: portforward.dev/gateway-controller}
+          """.formatted(className), GatewayClass.class)).create();
+      int port = PortForwards.uniquePort();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: {name: gw, namespace: %s}
+          spec: {gatewayClassName: %s, listeners: [{name: tcp, protocol: TCP, port: %d}]}
+          """.formatted(ns.name(), className, port), Gateway.class)).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: TCPRoute
+          metadata: {name: web, namespace: %s}
+          spec:
+            parentRefs: [{name: gw, sectionName: tcp}]
+            rules: [{backendRefs: [{name: web, port: 80}]}]
+          """.formatted(ns.name()), TCPRoute.class)).create();
+
+      RoleProcess agent = RoleProcess.agent(cp, Map.of(
+          "portforward.agent.node-name", nodeName,
+          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)))).start();
+      try {
+        await("a connection through the Gateway's listener").atMost(WAIT)
+            .until(() -> hosts.tcpAsk(port), "pod1"::equals);
+        Gateway programmed = await("the Gateway Programmed with the node's address").atMost(WAIT)
+            .until(() -> client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get(),
+                g -> g.getStatus() != null && g.getStatus().getAddresses() != null
+                    && !g.getStatus().getAddresses().isEmpty());
+        assertThat(programmed.getStatus().getAddresses()).extracting(a -> a.getValue())
+            .containsExactly(NodeTopology.NODE_IP);
+        assertThat(programmed.getStatus().getListeners()).singleElement().satisfies(l ->
+            assertThat(l.getConditions()).filteredOn(c -> "Programmed".equals(c.getType())).singleElement()
+                .satisfies(c -> assertThat(c.getStatus().getValue()).isEqualTo("True")));
+
+        // A second backend with an equal weight: new connections reach both pods (weighted DNAT).
+        client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web2").endMetadata()
+            .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+        client.resource(new EndpointSliceBuilder()
+            .withNewMetadata().withNamespace(ns.name()).withName("web2-1")
+            .addToLabels("kubernetes.io/service-name", "web2").endMetadata()
+            .withAddressType("IPv4")
+            .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+            .addNewEndpoint().withAddresses(NodeTopology.POD2_IP).withNewConditions().withReady(true).endConditions()
+            .endEndpoint()
+            .build()).create();
+        client.resources(TCPRoute.class).inNamespace(ns.name()).withName("web").edit(r -> {
+          r.getSpec().getRules().get(0).getBackendRefs().add(Serialization.unmarshal("name: web2\nport: 80\n",
+              io.k8s.networking.gateway.v1.tcproutespec.rules.BackendRefs.class));
+          return r;
+        });
+        Set<String> seen = new HashSet<>();
+        await("connections spread over both backends").atMost(WAIT).until(() -> {
+          seen.add(hosts.tcpAsk(port));
+          return seen.containsAll(List.of("pod1", "pod2"));
+        });
+
+        // The route goes: its listener has nothing to carry, and the port stops answering.
+        client.resources(TCPRoute.class).inNamespace(ns.name()).withName("web").delete();
+        await("the listener's port closed with its route gone").atMost(WAIT)
+            .until(() -> hosts.tcpAsk(port), String::isEmpty);
+      } finally {
+        agent.close();
+        client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").delete();
+        client.resources(GatewayClass.class).withName(className).delete();
+        client.resource(node).delete();
+      }
+    }
+  }
+}
