@@ -74,6 +74,23 @@ class ChartIT {
   }
 
   /**
+   * The operator and the agent get a heap of 70% of their memory limit, not the JVM's quarter
+   * (which their caches outgrow at 10,000 forwards); an empty value gives the JVM its defaults.
+   */
+  @Test
+  void theOperatorAndAgentHeapsFollowTheirMemoryLimits() throws Exception {
+    Result defaults = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0");
+    assertThat(defaults.exitCode()).as(defaults.out()).isZero();
+    assertThat(defaults.out().split("name: JDK_JAVA_OPTIONS\n          value: \"-XX:MaxRAMPercentage=70\"", -1))
+        .as("the operator's and the agent's containers").hasSize(3);
+
+    Result empty = run(helm(), "template", "x", CHART.toString(), "--kube-version", "1.36.0",
+        "--set", "operator.jvmOptions=", "--set", "agent.jvmOptions=");
+    assertThat(empty.exitCode()).as(empty.out()).isZero();
+    assertThat(empty.out()).doesNotContain("name: JDK_JAVA_OPTIONS");
+  }
+
+  /**
    * helm uninstall runs `operator --uninstall` before it deletes anything (pre-delete), under its
    * own service account, whose RBAC the hook creates first (lower weight) and which all go once
    * the hook succeeded; deploy/ holds no hook (kubectl apply would run it at once).

@@ -208,7 +208,6 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
         .orElseThrow();
   }
 
-  /** File descriptors the process holds open (/proc/PID/fd): sockets, files, epoll and timer descriptors. */
   /**
    * The Java heap in use after a full collection, in KiB: what the process's objects need, apart
    * from what its collector keeps spare.
@@ -217,7 +216,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     String jcmd = ProcessHandle.current().info().command().map(java -> Path.of(java).resolveSibling("jcmd").toString())
         .orElse("jcmd");
     Process run = new ProcessBuilder(jcmd, String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
-    String histogram = new String(run.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String histogram = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     run.waitFor();
     // The histogram's last line: "Total <instances> <bytes>"; taking it runs a full collection first.
     String[] total = histogram.lines().filter(line -> line.startsWith("Total")).findFirst()
@@ -225,6 +224,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return Long.parseLong(total[2]) / 1024;
   }
 
+  /** File descriptors the process holds open (/proc/PID/fd): sockets, files, epoll and timer descriptors. */
   public long openFiles() throws IOException {
     try (var fds = Files.list(Path.of("/proc", String.valueOf(process.pid()), "fd"))) {
       return fds.count();
