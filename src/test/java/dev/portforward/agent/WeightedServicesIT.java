@@ -8,16 +8,13 @@ import static org.awaitility.Awaitility.await;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.testbed.ControlPlane;
-import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -51,14 +48,7 @@ class WeightedServicesIT {
   @Test
   void connectionsFollowTheWeightsWeightZeroGetsNoneAndADeletedServiceLeavesAllToTheOther(KubernetesClient client,
       TestNamespace ns, ControlPlane cp) throws Exception {
-    try (NodeTopology hosts = NodeTopology.create()) {
-      Map<String, String> label = Map.of("portforward.dev/test", ns.name());
-      String nodeName = ns.name() + "-node";
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).withLabels(label)
-          .endMetadata().build()).create();
-      node.setStatus(new NodeStatusBuilder()
-          .addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP).endAddress().build());
-      client.resource(node).updateStatus();
+    try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
       Service v1 = client.resource(service(ns, "web-v1")).create();
       client.resource(service(ns, "web-v2")).create();
       client.resource(slice(ns, "web-v1", NodeTopology.POD1_IP)).create();
@@ -69,9 +59,7 @@ class WeightedServicesIT {
           target: {services: [{name: web-v1, port: 80, weight: 80}, {name: web-v2, port: 80, weight: 20}]}"""
           .formatted(port, ns.name()))).create();
 
-      RoleProcess agent = RoleProcess.agent(cp, Map.of(
-          "portforward.agent.node-name", nodeName,
-          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)))).start();
+      RoleProcess agent = node.agent(cp, hosts).start();
       try {
         awaitCondition(client, ns.name(), "canary", Conditions.READY, "True", Conditions.Reason.READY);
         await().atMost(WAIT).until(() -> hosts.tcpAsk(port), answer -> !answer.isEmpty());
@@ -94,7 +82,6 @@ class WeightedServicesIT {
             .contains("Service web-v1 not found", "taking no share, the others get all the traffic"));
       } finally {
         agent.close();
-        client.resource(node).delete();
       }
     }
   }

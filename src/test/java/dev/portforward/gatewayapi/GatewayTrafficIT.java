@@ -5,16 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.GatewayApiCrds;
-import dev.portforward.testbed.NetNs;
 import dev.portforward.testbed.NodeTopology;
+import dev.portforward.testbed.OneNode;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
-import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,7 +23,6 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -47,23 +43,8 @@ class GatewayTrafficIT {
       ControlPlane cp) throws Exception {
     GatewayApiCrds.install(client);
     String className = "pf-" + ns.name();
-    String nodeName = ns.name() + "-node";
-    try (NodeTopology hosts = NodeTopology.create()) {
-      Node node = client.resource(new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build())
-          .create();
-      node.setStatus(new NodeStatusBuilder().addNewAddress().withType("InternalIP").withAddress(NodeTopology.NODE_IP)
-          .endAddress().build());
-      client.resource(node).updateStatus();
-      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("web").endMetadata()
-          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
-      client.resource(new EndpointSliceBuilder()
-          .withNewMetadata().withNamespace(ns.name()).withName("web-1")
-          .addToLabels("kubernetes.io/service-name", "web").endMetadata()
-          .withAddressType("IPv4")
-          .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
-          .addNewEndpoint().withAddresses(NodeTopology.POD1_IP).withNewConditions().withReady(true).endConditions()
-          .endEndpoint()
-          .build()).create();
+    // The node, and a Service web whose slice names pod1.
+    try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
       client.resource(Serialization.unmarshal("""
           apiVersion: gateway.networking.k8s.io/v1
           kind: GatewayClass
@@ -86,9 +67,7 @@ class GatewayTrafficIT {
             rules: [{backendRefs: [{name: web, port: 80}]}]
           """.formatted(ns.name()), TCPRoute.class)).create();
 
-      RoleProcess agent = RoleProcess.agent(cp, Map.of(
-          "portforward.agent.node-name", nodeName,
-          "portforward.agent.command-prefix", String.join(",", NetNs.inside(hosts.node)))).start();
+      RoleProcess agent = node.agent(cp, hosts).start();
       try {
         await("a connection through the Gateway's listener").atMost(WAIT)
             .until(() -> hosts.tcpAsk(port), "pod1"::equals);
@@ -132,7 +111,6 @@ class GatewayTrafficIT {
         agent.close();
         client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").delete();
         client.resources(GatewayClass.class).withName(className).delete();
-        client.resource(node).delete();
       }
     }
   }
