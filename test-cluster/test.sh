@@ -14,5 +14,17 @@ fi
 bin="$(bash test-cluster/build.sh)"
 # The runtime's test image is built with mmdebstrap, which needs root; so do the tests that use it.
 runtime=
-if [ "$(id -u)" = 0 ]; then runtime="$(bash test-cluster/runtime/build.sh)"; fi
-exec mvn -B verify -Dtestbed.bin="$bin" -Dtestbed.runtime="$runtime" "$@"
+conformance=false
+if [ "$(id -u)" = 0 ]; then
+  runtime="$(bash test-cluster/runtime/build.sh)"
+  # The Gateway API conformance suite (GatewayConformanceSuiteIT, on the real nodes) and its images
+  # build in the background, niced, while Maven compiles and runs the unit tests; the IT runs the
+  # same scripts, which wait for this build and then answer from their caches.
+  if [[ " $* " != *" -Dtestbed.conformance=false "* ]]; then
+    conformance=true
+    mkdir -p target
+    nice -n 19 bash -c 'bash test-cluster/gateway-conformance/build.sh && bash test-cluster/gateway-conformance/images.sh' \
+      > target/gateway-conformance-build.log 2>&1 &
+  fi
+fi
+exec mvn -B verify -Dtestbed.bin="$bin" -Dtestbed.runtime="$runtime" -Dtestbed.conformance="$conformance" "$@"

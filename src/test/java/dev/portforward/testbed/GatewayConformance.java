@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,23 +33,29 @@ import org.awaitility.Awaitility;
 /**
  * The upstream Gateway API conformance suite against a real-node cluster: nodes with the project
  * image and the suite's images (echo-basic, coredns) imported, the Gateway API's standard-channel
- * CRDs (src/main/crds/gateway-api/ and the rest from the suite's module), the chart (operator and agents) installed with helm, and the
- * GatewayClass the suite is told to use; then the suite's test binary runs with the cluster's
- * kubeconfig and the suite flags given as arguments, and this program exits with its exit code.
- * While the suite runs, it reports once when every pod of the suite's infrastructure namespaces
- * runs and is Ready, and on which node. Everything it started is removed at the end.
- * Started by test-cluster/gateway-conformance.sh, which builds the suite and the images and
- * passes them in system properties:
+ * CRDs (src/main/crds/gateway-api/ and the rest from the suite's module), the chart (operator and
+ * agents) installed with helm, and the GatewayClass the suite is told to use; then the suite's test
+ * binary runs with the cluster's kubeconfig and {@link #suiteFlags}, skipping the tests of
+ * {@link SkippedTests}. While the suite runs, it reports once when every pod of the suite's
+ * infrastructure namespaces runs and is Ready, and on which node.
+ * As a program (test-cluster/gateway-conformance.sh) it starts a cluster of its own, removes it at
+ * the end and exits with the suite's exit code; the script builds the suite and the images and
+ * passes them in system properties, and its arguments go to the suite:
  * <ul>
  *   <li>{@code conformance.started}: when the run started (ms since the epoch), for the times printed;
  *   <li>{@code conformance.suite}: the suite's test binary;
  *   <li>{@code conformance.images}: the image list gateway-conformance/images.sh prints;
+ *   <li>{@code conformance.report}: where the suite writes its report;
+ *   <li>{@code conformance.features}, {@code conformance.timeouts}: -supported-features and
+ *       -timeout-config-overrides, the defaults when blank;
  *   <li>{@code conformance.nodes}: how many nodes (2 unless set);
  *   <li>{@code conformance.helm-set}: more helm {@code --set} values for the chart, separated by spaces;
  *   <li>{@code conformance.stand-in-gatewayclass}: true to mark the GatewayClass Accepted here,
  *       for checking the test bed before a controller does it (a report from such a run says
  *       nothing about an implementation).
  * </ul>
+ * GatewayConformanceSuiteIT runs the same steps ({@link #installAndRunSuite}) on the test run's
+ * shared real-node cluster.
  */
 public final class GatewayConformance {
 
@@ -57,16 +64,16 @@ public final class GatewayConformance {
   /** The controller that owns the class: the operator's Gateway API controller. */
   public static final String CONTROLLER_NAME = "portforward.dev/gateway-controller";
   /** Where the suite's base manifests put their Gateways, backends and coredns. */
-  static final List<String> INFRASTRUCTURE_NAMESPACES =
+  public static final List<String> INFRASTRUCTURE_NAMESPACES =
       List.of("gateway-conformance-infra", "gateway-conformance-app-backend", "gateway-conformance-web-backend");
   private static final Duration SLOW = Duration.ofMinutes(5);
 
   private GatewayConformance() {}
 
-  public static void main(String[] suiteArgs) {
+  public static void main(String[] extraArgs) {
     int exit;
     try {
-      exit = run(suiteArgs);
+      exit = run(extraArgs);
     } catch (Exception e) {
       e.printStackTrace();
       exit = 1;
@@ -75,10 +82,13 @@ public final class GatewayConformance {
     System.exit(exit);
   }
 
-  private static int run(String[] suiteArgs) throws Exception {
+  private static int run(String[] extraArgs) throws Exception {
     Instant started = Instant.ofEpochMilli(Long.getLong("conformance.started", System.currentTimeMillis()));
     Path suite = Path.of(required("conformance.suite"));
     Map<String, Path> suiteImages = readImageList(Path.of(required("conformance.images")));
+    List<String> flags = suiteFlags(Path.of(required("conformance.report")),
+        System.getProperty("conformance.features", ""), System.getProperty("conformance.timeouts", ""),
+        Arrays.asList(extraArgs));
     List<RealNode.Image> images = new ArrayList<>();
     suiteImages.values().forEach(tar -> images.add(new RealNode.Image(tar, null)));
     images.add(HelmRelease.projectImage());
@@ -87,41 +97,12 @@ public final class GatewayConformance {
     Path dir = Files.createTempDirectory(Files.createDirectories(ControlPlane.projectRoot().resolve("target")), "gwc-");
     step(started, "images built; starting " + nodes + " nodes (logs: " + dir + ")");
     try (NodeCluster cluster = NodeCluster.start(dir, nodes, images)) {
-      KubernetesClient client = cluster.client();
       step(started, "nodes Ready: " + cluster.nodes().stream().map(n -> n.name() + " " + n.address()).toList());
-      for (RealNode node : cluster.nodes()) {
-        requireImages(node, suiteImages.keySet());
-      }
-      step(started, "the suite's images are in every node's containerd: " + suiteImages.keySet());
-      GatewayApiCrds.install(client);
-      installStandardChannel(client);
       HelmRelease release = new HelmRelease(cluster.controlPlane(), "portforward-operator", "portforward-system");
       List<String> values = new ArrayList<>(List.of("operator.replicas=1"));
       values.addAll(helmSet());
-      release.install(values.toArray(String[]::new));
-      Awaitility.await("an agent Ready on each of the " + nodes + " nodes").atMost(SLOW)
-          .pollInterval(Duration.ofSeconds(1))
-          .until(() -> numberReady(client.apps().daemonSets().inNamespace(release.namespace())
-              .withName(release.name() + "-agent").get()) == nodes);
-      step(started, "chart installed, agents Ready");
-      applyGatewayClass(client);
-      if (Boolean.getBoolean("conformance.stand-in-gatewayclass")) {
-        standInAccepted(client);
-        step(started, "GatewayClass " + GATEWAY_CLASS + " marked Accepted by this program (stand-in)");
-      }
-      ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "infrastructure-watch");
-        t.setDaemon(true);
-        return t;
-      });
-      AtomicBoolean reported = new AtomicBoolean();
-      watcher.scheduleWithFixedDelay(() -> reportInfrastructure(client, started, reported), 2, 2, TimeUnit.SECONDS);
-      int exit;
-      try {
-        exit = runSuite(suite, cluster.controlPlane(), suiteArgs, dir);
-      } finally {
-        watcher.shutdownNow();
-      }
+      int exit = installAndRunSuite(cluster, release, values, suite, suiteImages.keySet(), flags,
+          Boolean.getBoolean("conformance.stand-in-gatewayclass"), dir, started);
       step(started, "suite exited with " + exit + "; tearing down");
       return exit;
     } finally {
@@ -129,11 +110,110 @@ public final class GatewayConformance {
     }
   }
 
-  private static int runSuite(Path suite, ControlPlane cp, String[] suiteArgs, Path dir)
+  /**
+   * On {@code cluster}, whose nodes hold the suite's images ({@code imageNames}) and the project
+   * image: installs the Gateway API's standard channel, the chart as {@code release} with
+   * {@code helmValues}, and the GatewayClass (marked Accepted here when {@code standIn}), then runs
+   * the suite with {@code suiteFlags} in {@code dir}; returns the suite's exit code. Leaves all of
+   * it installed.
+   */
+  public static int installAndRunSuite(NodeCluster cluster, HelmRelease release, List<String> helmValues, Path suite,
+      Set<String> imageNames, List<String> suiteFlags, boolean standIn, Path dir, Instant started) throws Exception {
+    KubernetesClient client = cluster.client();
+    for (RealNode node : cluster.nodes()) {
+      requireImages(node, imageNames);
+    }
+    step(started, "the suite's images are in every node's containerd: " + imageNames);
+    GatewayApiCrds.install(client);
+    installStandardChannel(client);
+    release.install(helmValues.toArray(String[]::new));
+    int nodes = cluster.nodes().size();
+    Awaitility.await("an agent Ready on each of the " + nodes + " nodes").atMost(SLOW)
+        .pollInterval(Duration.ofSeconds(1))
+        .until(() -> numberReady(client.apps().daemonSets().inNamespace(release.namespace())
+            .withName(release.name() + "-agent").get()) == nodes);
+    step(started, "chart installed (" + String.join(" ", helmValues) + "), agents Ready");
+    applyGatewayClass(client);
+    if (standIn) {
+      standInAccepted(client);
+      step(started, "GatewayClass " + GATEWAY_CLASS + " marked Accepted by this program (stand-in)");
+    }
+    ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "infrastructure-watch");
+      t.setDaemon(true);
+      return t;
+    });
+    AtomicBoolean reported = new AtomicBoolean();
+    watcher.scheduleWithFixedDelay(() -> reportInfrastructure(client, started, reported), 2, 2, TimeUnit.SECONDS);
+    try {
+      return runSuite(suite, cluster.controlPlane(), suiteFlags, dir);
+    } finally {
+      watcher.shutdownNow();
+    }
+  }
+
+  /**
+   * The suite's flags: the two profiles, {@code features} as -supported-features (the profiles'
+   * core features when blank), the report's path and implementation block, {@code timeouts} as
+   * -timeout-config-overrides (unless blank), then {@code extra} as given, with the tests of
+   * {@link SkippedTests} added to its -skip-tests.
+   */
+  public static List<String> suiteFlags(Path report, String features, String timeouts, List<String> extra)
+      throws IOException {
+    List<String> flags = new ArrayList<>(List.of(
+        "-conformance-profiles=GATEWAY-TCP,GATEWAY-UDP",
+        "-supported-features=" + (features.isBlank() ? "Gateway,ReferenceGrant,TCPRoute,UDPRoute" : features),
+        // The suite runs in the cluster's work directory: the report's path must not be relative.
+        "-report-output=" + report.toAbsolutePath(),
+        "-organization=portforward.dev",
+        "-project=portforward-operator",
+        "-url=https://github.com/portforward-dev/portforward-operator",
+        "-version=" + projectVersion(),
+        "-contact=https://github.com/portforward-dev/portforward-operator/issues",
+        "-mode=default"));
+    if (!timeouts.isBlank()) {
+      flags.add("-timeout-config-overrides=" + timeouts);
+    }
+    flags.addAll(extra);
+    return SkippedTests.read().addTo(flags);
+  }
+
+  /** The project's version, from pom.xml, as the report names it. */
+  public static String projectVersion() throws IOException {
+    return Files.readAllLines(ControlPlane.projectRoot().resolve("pom.xml")).stream()
+        .filter(line -> line.startsWith("  <version>") && line.endsWith("</version>"))
+        .map(line -> line.substring("  <version>".length(), line.length() - "</version>".length()))
+        .findFirst().orElseThrow(() -> new IllegalStateException("pom.xml names no project version"));
+  }
+
+  /** The suite's test binary: what test-cluster/gateway-conformance/build.sh builds or finds in its cache. */
+  public static Path buildSuite() throws IOException, InterruptedException {
+    return Path.of(runScript("test-cluster/gateway-conformance/build.sh"));
+  }
+
+  /** The suite's images by name: what test-cluster/gateway-conformance/images.sh builds or finds in its cache. */
+  public static Map<String, Path> buildImages() throws IOException, InterruptedException {
+    return readImageList(Path.of(runScript("test-cluster/gateway-conformance/images.sh")));
+  }
+
+  /** Runs a build script (which waits for a build of the same pins already running) and returns its last line. */
+  private static String runScript(String script) throws IOException, InterruptedException {
+    Process build = new ProcessBuilder("bash", ControlPlane.projectRoot().resolve(script).toString())
+        .directory(ControlPlane.projectRoot().toFile())
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+    String out = new String(build.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    if (build.waitFor() != 0) {
+      throw new IllegalStateException(script + " failed; see its output above");
+    }
+    return out.lines().reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException(script + " printed nothing"));
+  }
+
+  private static int runSuite(Path suite, ControlPlane cp, List<String> suiteFlags, Path dir)
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(suite.toString(), "-test.run", "^TestConformance$", "-test.v",
         "-test.timeout", "0", "-gateway-class=" + GATEWAY_CLASS));
-    command.addAll(Arrays.asList(suiteArgs));
+    command.addAll(suiteFlags);
     ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).inheritIO();
     builder.environment().put("KUBECONFIG", cp.kubeconfig().toString());
     Process process = builder.start();
