@@ -32,8 +32,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * of its own: fails when a test that test-cluster/gateway-conformance/skipped-tests does not list
  * fails, or when the suite skips one it does not list. The suite and its images come from their
  * build scripts, which wait for the build test-cluster/test.sh starts in the background.
- * Runs with -Dtestbed.conformance=true (test.sh sets it as root); the report goes to
- * target/gateway-conformance/.
+ * Runs with -Dtestbed.conformance=true (test.sh sets it as root); the report and the suite's log
+ * go to target/gateway-conformance/.
  */
 @ExtendWith(RealNodes.class)
 @EnabledIfSystemProperty(named = "testbed.conformance", matches = "true",
@@ -57,26 +57,35 @@ class GatewayConformanceSuiteIT {
     Path report = target.resolve("standard-" + GatewayConformance.projectVersion() + "-default-report.yaml");
     Files.deleteIfExists(report);
     Path dir = Files.createTempDirectory(target, "suite-");
+    // To a file: output of a child process written straight to this JVM's stdout would corrupt the
+    // channel Maven reads the test's results from.
+    Path log = dir.resolve("suite.log");
     HelmRelease release = new HelmRelease(cluster.controlPlane(), "portforward-gwc", "portforward-gwc-system");
     int exit;
     try {
       // RealNodes installed the CRDs from crds/ for the whole run, outside any release.
       exit = GatewayConformance.installAndRunSuite(cluster, release,
           List.of("crds.enabled=false", "operator.replicas=1", "gatewayApi.enabled=true"), suite,
-          suiteImages.keySet(), GatewayConformance.suiteFlags(report, "", "", List.of()), false, dir, started);
+          suiteImages.keySet(), GatewayConformance.suiteFlags(report, "", "", List.of()), false, dir,
+          ProcessBuilder.Redirect.to(log.toFile()), started);
     } finally {
       removeEverything(client, release);
+    }
+    // The suite's verdict on each test it ran (its log holds the rest).
+    try (var lines = Files.lines(log)) {
+      lines.filter(line -> line.matches("    --- (PASS|FAIL): TestConformance/\\w+ .*")).forEach(System.out::println);
     }
 
     JsonNode profiles = new ObjectMapper(new YAMLFactory()).readTree(report.toFile()).path("profiles");
     assertThat(profiles.findValuesAsText("name")).as("profiles in %s", report)
         .containsExactlyInAnyOrder("GATEWAY-TCP", "GATEWAY-UDP");
-    assertThat(testsBy(profiles, "failedTests")).as("failed tests, by profile (report: %s)", report).isEmpty();
+    assertThat(testsBy(profiles, "failedTests")).as("failed tests, by profile (report: %s, log: %s)", report, log)
+        .isEmpty();
     Map<String, List<String>> skipped = testsBy(profiles, "skippedTests");
     assertThat(skipped.values().stream().flatMap(List::stream).distinct())
         .as("tests the suite skipped, by profile: %s", skipped)
         .containsExactlyInAnyOrderElementsOf(SkippedTests.read().names());
-    assertThat(exit).as("the suite's exit code (report: %s)", report).isZero();
+    assertThat(exit).as("the suite's exit code (log: %s)", log).isZero();
   }
 
   /** Each profile's tests of the kind given (failedTests, skippedTests), core and extended, where it has some. */

@@ -102,7 +102,7 @@ public final class GatewayConformance {
       List<String> values = new ArrayList<>(List.of("operator.replicas=1"));
       values.addAll(helmSet());
       int exit = installAndRunSuite(cluster, release, values, suite, suiteImages.keySet(), flags,
-          Boolean.getBoolean("conformance.stand-in-gatewayclass"), dir, started);
+          Boolean.getBoolean("conformance.stand-in-gatewayclass"), dir, ProcessBuilder.Redirect.INHERIT, started);
       step(started, "suite exited with " + exit + "; tearing down");
       return exit;
     } finally {
@@ -114,11 +114,12 @@ public final class GatewayConformance {
    * On {@code cluster}, whose nodes hold the suite's images ({@code imageNames}) and the project
    * image: installs the Gateway API's standard channel, the chart as {@code release} with
    * {@code helmValues}, and the GatewayClass (marked Accepted here when {@code standIn}), then runs
-   * the suite with {@code suiteFlags} in {@code dir}; returns the suite's exit code. Leaves all of
-   * it installed.
+   * the suite with {@code suiteFlags} in {@code dir}, its output (stdout and stderr) to
+   * {@code output}; returns the suite's exit code. Leaves all of it installed.
    */
   public static int installAndRunSuite(NodeCluster cluster, HelmRelease release, List<String> helmValues, Path suite,
-      Set<String> imageNames, List<String> suiteFlags, boolean standIn, Path dir, Instant started) throws Exception {
+      Set<String> imageNames, List<String> suiteFlags, boolean standIn, Path dir, ProcessBuilder.Redirect output,
+      Instant started) throws Exception {
     KubernetesClient client = cluster.client();
     for (RealNode node : cluster.nodes()) {
       requireImages(node, imageNames);
@@ -146,7 +147,7 @@ public final class GatewayConformance {
     AtomicBoolean reported = new AtomicBoolean();
     watcher.scheduleWithFixedDelay(() -> reportInfrastructure(client, started, reported), 2, 2, TimeUnit.SECONDS);
     try {
-      return runSuite(suite, cluster.controlPlane(), suiteFlags, dir);
+      return runSuite(suite, cluster.controlPlane(), suiteFlags, dir, output);
     } finally {
       watcher.shutdownNow();
     }
@@ -209,12 +210,14 @@ public final class GatewayConformance {
     return out.lines().reduce((a, b) -> b).orElseThrow(() -> new IllegalStateException(script + " printed nothing"));
   }
 
-  private static int runSuite(Path suite, ControlPlane cp, List<String> suiteFlags, Path dir)
+  private static int runSuite(Path suite, ControlPlane cp, List<String> suiteFlags, Path dir,
+      ProcessBuilder.Redirect output)
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(suite.toString(), "-test.run", "^TestConformance$", "-test.v",
         "-test.timeout", "0", "-gateway-class=" + GATEWAY_CLASS));
     command.addAll(suiteFlags);
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).inheritIO();
+    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
+        .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectOutput(output).redirectErrorStream(true);
     builder.environment().put("KUBECONFIG", cp.kubeconfig().toString());
     Process process = builder.start();
     try {
