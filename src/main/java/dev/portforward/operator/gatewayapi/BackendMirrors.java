@@ -157,7 +157,8 @@ final class BackendMirrors {
       for (Map.Entry<Integer, List<TargetEndpoints.Endpoint>> entry : byPort.entrySet()) {
         List<TargetEndpoints.Endpoint> all = entry.getValue();
         for (int from = 0; from < all.size(); from += ForwardSlices.MAX_ENDPOINTS, index++) {
-          List<TargetEndpoints.Endpoint> part = all.subList(from, Math.min(all.size(), from + ForwardSlices.MAX_ENDPOINTS));
+          int to = Math.min(all.size(), from + ForwardSlices.MAX_ENDPOINTS);
+          List<TargetEndpoints.Endpoint> part = all.subList(from, to);
           slices.add(new EndpointSliceBuilder()
               .withMetadata(meta(gateway, name + "-" + family.toLowerCase(Locale.ROOT) + "-" + index, sliceLabels))
               .withAddressType(family)

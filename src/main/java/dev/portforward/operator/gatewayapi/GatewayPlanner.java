@@ -132,7 +132,8 @@ public final class GatewayPlanner {
         // Only the oldest route carries traffic (the spec's rule for several routes on one L4 listener).
         RouteView oldest = carried.get(0);
         Cond refs = resolved.get(oldest.key());
-        BackendMirrors.Carried backends = BackendMirrors.carry(gateway, listener.spec(), oldest.backendRefs(), refs.status(), input);
+        BackendMirrors.Carried backends =
+            BackendMirrors.carry(gateway, listener.spec(), oldest.backendRefs(), refs.status(), input);
         Optional<Target> target = backends.target();
         mirrors.addAll(backends.mirrors());
         if (target.isEmpty()) {

@@ -212,7 +212,8 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     String namespace = gateway.getMetadata().getNamespace();
     Optional<Service> existing = services.get(new ResourceID(mirror.service().getMetadata().getName(), namespace));
     List<String> foreign = new ArrayList<>();
-    existing.filter(svc -> !mirrorOf(svc, gateway)).ifPresent(svc -> foreign.add("Service " + svc.getMetadata().getName()));
+    existing.filter(svc -> !mirrorOf(svc, gateway))
+        .ifPresent(svc -> foreign.add("Service " + svc.getMetadata().getName()));
     for (EndpointSlice slice : mirror.slices()) {
       slices.get(new ResourceID(slice.getMetadata().getName(), namespace)).filter(s -> !mirrorOf(s, gateway))
           .ifPresent(s -> foreign.add("EndpointSlice " + s.getMetadata().getName()));
