@@ -22,6 +22,7 @@ import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.GatewayClass;
 import io.k8s.networking.gateway.v1.ReferenceGrant;
 import io.k8s.networking.gateway.v1.TCPRoute;
+import io.k8s.networking.gateway.v1.UDPRoute;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -120,10 +121,10 @@ class GatewayTrafficIT {
   }
 
   /**
-   * A backend in another namespace, carried by its mirror in the Gateway's namespace: refused
-   * (RefNotPermitted, the listener still programmed with the node's address) until a
-   * ReferenceGrant there permits it, then reached, following its endpoints, and refused again
-   * once the grant is deleted.
+   * Backends in another namespace, carried by their mirrors in the Gateway's namespace: refused
+   * (RefNotPermitted, the listeners still programmed with the node's address) until a
+   * ReferenceGrant there permits them, then reached over TCP and UDP, following their endpoints,
+   * and refused again once the grant is deleted.
    */
   @Test
   void aListenerCarriesAConnectionToABackendInAnotherNamespaceWhileAReferenceGrantPermitsIt(KubernetesClient client,
@@ -137,6 +138,17 @@ class GatewayTrafficIT {
       client.resource(new ServiceBuilder().withNewMetadata().withNamespace(backends).withName("echo").endMetadata()
           .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
       client.resource(backendSlice(backends, NodeTopology.POD2_IP)).create();
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(backends).withName("dns").endMetadata()
+          .withNewSpec().addNewPort().withName("dns").withPort(53).withProtocol("UDP").endPort().endSpec().build())
+          .create();
+      client.resource(new EndpointSliceBuilder()
+          .withNewMetadata().withNamespace(backends).withName("dns-1")
+          .addToLabels("kubernetes.io/service-name", "dns").endMetadata()
+          .withAddressType("IPv4")
+          .addNewPort().withName("dns").withPort(5353).withProtocol("UDP").endPort()
+          .addNewEndpoint().withAddresses(NodeTopology.POD2_IP).withNewConditions().withReady(true).endConditions()
+          .endEndpoint()
+          .build()).create();
       client.resource(Serialization.unmarshal("""
           apiVersion: gateway.networking.k8s.io/v1
           kind: GatewayClass
@@ -144,12 +156,23 @@ class GatewayTrafficIT {
           spec: {controllerName: portforward.dev/gateway-controller}
           """.formatted(className), GatewayClass.class)).create();
       int port = PortForwards.uniquePort();
+      int udpPort = PortForwards.uniquePort();
       client.resource(Serialization.unmarshal("""
           apiVersion: gateway.networking.k8s.io/v1
           kind: Gateway
           metadata: {name: gw, namespace: %s}
-          spec: {gatewayClassName: %s, listeners: [{name: tcp, protocol: TCP, port: %d}]}
-          """.formatted(ns.name(), className, port), Gateway.class)).create();
+          spec:
+            gatewayClassName: %s
+            listeners: [{name: tcp, protocol: TCP, port: %d}, {name: udp, protocol: UDP, port: %d}]
+          """.formatted(ns.name(), className, port, udpPort), Gateway.class)).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: UDPRoute
+          metadata: {name: xns-udp, namespace: %s}
+          spec:
+            parentRefs: [{name: gw, sectionName: udp}]
+            rules: [{backendRefs: [{name: dns, namespace: %s, port: 53}]}]
+          """.formatted(ns.name(), backends), UDPRoute.class)).create();
       client.resource(Serialization.unmarshal("""
           apiVersion: gateway.networking.k8s.io/v1
           kind: TCPRoute
@@ -166,7 +189,7 @@ class GatewayTrafficIT {
         Gateway refused = await("the Gateway's address while the backend is not permitted").atMost(WAIT)
             .until(() -> client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get(),
                 g -> g.getStatus() != null && g.getStatus().getAddresses() != null
-                    && !g.getStatus().getAddresses().isEmpty() && listenerProgrammed(g));
+                    && !g.getStatus().getAddresses().isEmpty() && listenersProgrammed(g));
         assertThat(refused.getStatus().getAddresses()).extracting(a -> a.getValue())
             .containsExactly(NodeTopology.NODE_IP);
         assertThat(hosts.tcpAsk(port)).as("a connection to a backend no grant permits").isEmpty();
@@ -175,9 +198,12 @@ class GatewayTrafficIT {
         await("a connection through the listener to the granted backend").atMost(WAIT)
             .until(() -> hosts.tcpAsk(port), "pod2"::equals);
         awaitResolvedRefs(client, ns.name(), "True", "ResolvedRefs");
+        await("a UDP datagram through the UDP listener to the granted backend").atMost(WAIT)
+            .until(() -> hosts.udpAsk(udpPort), "pod2"::equals);
         // The mirror is the Gateway's, in its namespace, and holds the backend's endpoint.
         List<EndpointSlice> mirrored = client.discovery().v1().endpointSlices().inNamespace(ns.name())
-            .withLabel("gateway.portforward.dev/backend-namespace", backends).list().getItems();
+            .withLabel("gateway.portforward.dev/backend-namespace", backends)
+            .withLabel("gateway.portforward.dev/backend", "echo").list().getItems();
         assertThat(mirrored).singleElement().satisfies(slice -> assertThat(slice.getEndpoints())
             .flatExtracting(e -> e.getAddresses()).containsExactly(NodeTopology.POD2_IP));
 
@@ -191,6 +217,8 @@ class GatewayTrafficIT {
         awaitResolvedRefs(client, ns.name(), "False", "RefNotPermitted");
         await("the connection refused once the grant is deleted").atMost(WAIT)
             .until(() -> hosts.tcpAsk(port), String::isEmpty);
+        await("no UDP answer once the grant is deleted").atMost(WAIT)
+            .until(() -> hosts.udpAsk(udpPort), String::isEmpty);
         await("the mirror's slices gone").atMost(WAIT).until(() -> client.discovery().v1().endpointSlices()
             .inNamespace(ns.name()).withLabel("gateway.portforward.dev/backend-namespace", backends).list().getItems()
             .isEmpty());
@@ -220,15 +248,16 @@ class GatewayTrafficIT {
         kind: ReferenceGrant
         metadata: {name: gw-routes, namespace: %s}
         spec:
-          from: [{group: gateway.networking.k8s.io, kind: TCPRoute, namespace: %s}]
-          to: [{group: "", kind: Service, name: echo}]
-        """.formatted(namespace, routeNamespace), ReferenceGrant.class);
+          from: [{group: gateway.networking.k8s.io, kind: TCPRoute, namespace: %s},
+            {group: gateway.networking.k8s.io, kind: UDPRoute, namespace: %s}]
+          to: [{group: "", kind: Service, name: echo}, {group: "", kind: Service, name: dns}]
+        """.formatted(namespace, routeNamespace, routeNamespace), ReferenceGrant.class);
   }
 
-  private static boolean listenerProgrammed(Gateway gateway) {
-    return gateway.getStatus().getListeners() != null && gateway.getStatus().getListeners().stream()
-        .flatMap(l -> l.getConditions().stream())
-        .anyMatch(c -> "Programmed".equals(c.getType()) && "True".equals(c.getStatus().getValue()));
+  private static boolean listenersProgrammed(Gateway gateway) {
+    return gateway.getStatus().getListeners() != null && gateway.getStatus().getListeners().size() == 2
+        && gateway.getStatus().getListeners().stream().allMatch(l -> l.getConditions().stream()
+            .anyMatch(c -> "Programmed".equals(c.getType()) && "True".equals(c.getStatus().getValue())));
   }
 
   private static void awaitResolvedRefs(KubernetesClient client, String namespace, String status, String reason) {
