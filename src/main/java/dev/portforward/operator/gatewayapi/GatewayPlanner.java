@@ -40,8 +40,9 @@ import java.util.TreeSet;
 /**
  * Decides what a Gateway of this controller's class becomes: one derived PortForward per TCP or
  * UDP listener that has an accepted route (node DNAT, in the Gateway's namespace), the mirrors
- * that carry backends of other namespaces into it ({@link BackendMirrors}), the Gateway's status (from the listeners and the derived forwards' statuses) and each route's status for
- * this Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
+ * that carry backends of other namespaces into it ({@link BackendMirrors}), the Gateway's status
+ * (from the listeners and the derived forwards' statuses) and each route's status for this
+ * Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
  * spec describes is a unit test.
  */
 public final class GatewayPlanner {
