@@ -12,6 +12,8 @@ import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.Gateway;
@@ -192,8 +194,95 @@ class GatewayApiOperatorIT {
 
     awaitParent(client, ns.name(), "route", p -> condition(p, "Accepted", "True", "Accepted")
         && condition(p, "ResolvedRefs", "False", "BackendNotFound"));
-    // Nothing listens: connections to the port are refused, as the spec asks for an invalid backend.
-    assertThat(client.resources(PortForward.class).inNamespace(ns.name()).list().getItems()).isEmpty();
+    // The listener's forward names a mirror of the missing backend that holds no endpoints: the
+    // listener stays programmed with the Gateway's address, and its connections go nowhere.
+    PortForward derived = await("the derived PortForward",
+        () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(), Objects::nonNull);
+    String mirror = derived.getSpec().getTarget().getServices().get(0).getName();
+    assertThat(mirror).startsWith("gw-tcp-nonexistent-service-");
+    await("the mirror Service", () -> client.services().inNamespace(ns.name()).withName(mirror).get(),
+        Objects::nonNull);
+    assertThat(client.discovery().v1().endpointSlices().inNamespace(ns.name())
+        .withLabel("kubernetes.io/service-name", mirror).list().getItems()).isEmpty();
+  }
+
+  /**
+   * A backend of another namespace that a ReferenceGrant permits is mirrored into the Gateway's
+   * namespace, owned by the Gateway; a tenant's edit of the mirror's slice is put back; without
+   * the grant the mirror holds nothing, and it goes with the route.
+   */
+  @Test
+  void aGrantedBackendInAnotherNamespaceIsMirroredAndTheMirrorIsPutBackAndGoes(KubernetesClient client,
+      TestNamespace ns) {
+    String other = ns.name() + "-b";
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(other).endMetadata().build())
+        .create();
+    try {
+      client.resource(service(other, "echo", 3000)).create();
+      client.resource(new EndpointSliceBuilder().withNewMetadata().withNamespace(other).withName("echo-1")
+          .addToLabels("kubernetes.io/service-name", "echo").endMetadata()
+          .withAddressType("IPv4")
+          .addNewPort().withName("tcp").withPort(3000).withProtocol("TCP").endPort()
+          .addNewEndpoint().withAddresses("10.77.9.9").withNodeName("n1").withNewConditions().withReady(true)
+          .endConditions().endEndpoint()
+          .addNewEndpoint().withAddresses("10.77.9.10").withNewConditions().withReady(false).endConditions()
+          .endEndpoint()
+          .build()).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: ReferenceGrant
+          metadata: {name: routes, namespace: %s}
+          spec:
+            from: [{group: gateway.networking.k8s.io, kind: TCPRoute, namespace: %s}]
+            to: [{group: "", kind: Service, name: echo}]
+          """.formatted(other, ns.name()), io.k8s.networking.gateway.v1.ReferenceGrant.class)).create();
+      client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + PortForwards.uniquePort() + "}]"))
+          .create();
+      client.resource(tcpRoute(ns.name(), "route", "[{name: gw}]", "echo", other)).create();
+
+      awaitParent(client, ns.name(), "route", p -> condition(p, "ResolvedRefs", "True", "ResolvedRefs"));
+      PortForward derived = await("the derived PortForward naming the mirror",
+          () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
+          pf -> pf != null && pf.getSpec().getTarget().getServices().get(0).getName().startsWith("gw-tcp-echo-"));
+      String mirror = derived.getSpec().getTarget().getServices().get(0).getName();
+      Gateway gateway = client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get();
+      io.fabric8.kubernetes.api.model.Service service = await("the mirror Service",
+          () -> client.services().inNamespace(ns.name()).withName(mirror).get(), Objects::nonNull);
+      assertThat(service.getSpec().getSelector()).isNullOrEmpty();
+      assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> assertThat(p.getPort()).isEqualTo(3000));
+      assertThat(service.getMetadata().getOwnerReferences()).singleElement()
+          .satisfies(o -> assertThat(o.getUid()).isEqualTo(gateway.getMetadata().getUid()));
+      EndpointSlice slice = await("the mirror's slice", () -> client.discovery().v1().endpointSlices()
+          .inNamespace(ns.name()).withName(mirror + "-ipv4-0").get(), Objects::nonNull);
+      assertThat(slice.getMetadata().getLabels()).containsEntry("kubernetes.io/service-name", mirror);
+      assertThat(slice.getEndpoints()).singleElement().satisfies(e -> {
+        assertThat(e.getAddresses()).containsExactly("10.77.9.9");
+        assertThat(e.getNodeName()).isEqualTo("n1");
+      });
+      // The forward the PortForward path judges resolves the mirror like any selectorless Service.
+      PortForwards.awaitAccepted(client, ns.name(), "gw-tcp");
+
+      // A tenant of the Gateway's namespace points the mirror elsewhere: the controller puts it back.
+      client.discovery().v1().endpointSlices().inNamespace(ns.name()).withName(mirror + "-ipv4-0").edit(s -> {
+        s.getEndpoints().get(0).setAddresses(List.of("10.77.8.8"));
+        return s;
+      });
+      await("the mirror's slice put back", () -> client.discovery().v1().endpointSlices().inNamespace(ns.name())
+          .withName(mirror + "-ipv4-0").get(), s -> s.getEndpoints().get(0).getAddresses().equals(List.of("10.77.9.9")));
+
+      // The grant goes: RefNotPermitted, and the mirror holds nothing.
+      client.resources(io.k8s.networking.gateway.v1.ReferenceGrant.class).inNamespace(other).withName("routes").delete();
+      awaitParent(client, ns.name(), "route", p -> condition(p, "ResolvedRefs", "False", "RefNotPermitted"));
+      await("the mirror's slice gone", () -> Optional.ofNullable(client.discovery().v1().endpointSlices()
+          .inNamespace(ns.name()).withName(mirror + "-ipv4-0").get()), Optional::isEmpty);
+
+      // The route goes: nothing names the mirror any more.
+      client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").delete();
+      await("the mirror gone with its route", () -> Optional.ofNullable(client.services().inNamespace(ns.name())
+          .withName(mirror).get()), Optional::isEmpty);
+    } finally {
+      client.namespaces().withName(other).delete();
+    }
   }
 
   /** The derived forward passes the same Judge as a tenant's own: a reserved port refuses the listener. */

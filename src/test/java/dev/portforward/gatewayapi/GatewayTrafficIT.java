@@ -12,13 +12,17 @@ import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.GatewayClass;
+import io.k8s.networking.gateway.v1.ReferenceGrant;
 import io.k8s.networking.gateway.v1.TCPRoute;
+import io.k8s.networking.gateway.v1.UDPRoute;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -31,7 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * TCPRoute applied to the real API server, the derived PortForward programmed by a real node agent
  * into a node namespace, and a TCP connection from a client namespace reaching the backend pod
  * through the listener's port, then spread over two weighted backends; the Gateway's
- * status.addresses name the node.
+ * status.addresses name the node. And a backend in another namespace, reached through its mirror
+ * while a ReferenceGrant permits it.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
 class GatewayTrafficIT {
@@ -113,5 +118,154 @@ class GatewayTrafficIT {
         client.resources(GatewayClass.class).withName(className).delete();
       }
     }
+  }
+
+  /**
+   * Backends in another namespace, carried by their mirrors in the Gateway's namespace: refused
+   * (RefNotPermitted, the listeners still programmed with the node's address) until a
+   * ReferenceGrant there permits them, then reached over TCP and UDP, following their endpoints,
+   * and refused again once the grant is deleted.
+   */
+  @Test
+  void aListenerCarriesAConnectionToABackendInAnotherNamespaceWhileAReferenceGrantPermitsIt(KubernetesClient client,
+      TestNamespace ns, ControlPlane cp) throws Exception {
+    GatewayApiCrds.install(client);
+    String className = "pf-" + ns.name();
+    String backends = ns.name() + "-b";
+    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(backends).endMetadata().build())
+        .create();
+    try (NodeTopology hosts = NodeTopology.create(); OneNode node = OneNode.create(client, ns)) {
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(backends).withName("echo").endMetadata()
+          .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).create();
+      client.resource(backendSlice(backends, NodeTopology.POD2_IP)).create();
+      client.resource(new ServiceBuilder().withNewMetadata().withNamespace(backends).withName("dns").endMetadata()
+          .withNewSpec().addNewPort().withName("dns").withPort(53).withProtocol("UDP").endPort().endSpec().build())
+          .create();
+      client.resource(new EndpointSliceBuilder()
+          .withNewMetadata().withNamespace(backends).withName("dns-1")
+          .addToLabels("kubernetes.io/service-name", "dns").endMetadata()
+          .withAddressType("IPv4")
+          .addNewPort().withName("dns").withPort(5353).withProtocol("UDP").endPort()
+          .addNewEndpoint().withAddresses(NodeTopology.POD2_IP).withNewConditions().withReady(true).endConditions()
+          .endEndpoint()
+          .build()).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: GatewayClass
+          metadata: {name: %s}
+          spec: {controllerName: portforward.dev/gateway-controller}
+          """.formatted(className), GatewayClass.class)).create();
+      int port = PortForwards.uniquePort();
+      int udpPort = PortForwards.uniquePort();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: Gateway
+          metadata: {name: gw, namespace: %s}
+          spec:
+            gatewayClassName: %s
+            listeners: [{name: tcp, protocol: TCP, port: %d}, {name: udp, protocol: UDP, port: %d}]
+          """.formatted(ns.name(), className, port, udpPort), Gateway.class)).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: UDPRoute
+          metadata: {name: xns-udp, namespace: %s}
+          spec:
+            parentRefs: [{name: gw, sectionName: udp}]
+            rules: [{backendRefs: [{name: dns, namespace: %s, port: 53}]}]
+          """.formatted(ns.name(), backends), UDPRoute.class)).create();
+      client.resource(Serialization.unmarshal("""
+          apiVersion: gateway.networking.k8s.io/v1
+          kind: TCPRoute
+          metadata: {name: xns, namespace: %s}
+          spec:
+            parentRefs: [{name: gw, sectionName: tcp}]
+            rules: [{backendRefs: [{name: echo, namespace: %s, port: 80}]}]
+          """.formatted(ns.name(), backends), TCPRoute.class)).create();
+
+      RoleProcess agent = node.agent(cp, hosts).start();
+      try {
+        // Not permitted: RefNotPermitted, yet the listener is programmed and the Gateway has its address.
+        awaitResolvedRefs(client, ns.name(), "False", "RefNotPermitted");
+        Gateway refused = await("the Gateway's address while the backend is not permitted").atMost(WAIT)
+            .until(() -> client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").get(),
+                g -> g.getStatus() != null && g.getStatus().getAddresses() != null
+                    && !g.getStatus().getAddresses().isEmpty() && listenersProgrammed(g));
+        assertThat(refused.getStatus().getAddresses()).extracting(a -> a.getValue())
+            .containsExactly(NodeTopology.NODE_IP);
+        assertThat(hosts.tcpAsk(port)).as("a connection to a backend no grant permits").isEmpty();
+
+        client.resource(grant(backends, ns.name())).create();
+        await("a connection through the listener to the granted backend").atMost(WAIT)
+            .until(() -> hosts.tcpAsk(port), "pod2"::equals);
+        awaitResolvedRefs(client, ns.name(), "True", "ResolvedRefs");
+        await("a UDP datagram through the UDP listener to the granted backend").atMost(WAIT)
+            .until(() -> hosts.udpAsk(udpPort), "pod2"::equals);
+        // The mirror is the Gateway's, in its namespace, and holds the backend's endpoint.
+        List<EndpointSlice> mirrored = client.discovery().v1().endpointSlices().inNamespace(ns.name())
+            .withLabel("gateway.portforward.dev/backend-namespace", backends)
+            .withLabel("gateway.portforward.dev/backend", "echo").list().getItems();
+        assertThat(mirrored).singleElement().satisfies(slice -> assertThat(slice.getEndpoints())
+            .flatExtracting(e -> e.getAddresses()).containsExactly(NodeTopology.POD2_IP));
+
+        // The backend's endpoints move: the mirror follows them.
+        client.resource(backendSlice(backends, NodeTopology.POD1_IP)).update();
+        await("the connection follows the backend's endpoints").atMost(WAIT)
+            .until(() -> hosts.tcpAsk(port), "pod1"::equals);
+
+        // The grant goes: RefNotPermitted, and the share is gone.
+        client.resources(ReferenceGrant.class).inNamespace(backends).withName("gw-routes").delete();
+        awaitResolvedRefs(client, ns.name(), "False", "RefNotPermitted");
+        await("the connection refused once the grant is deleted").atMost(WAIT)
+            .until(() -> hosts.tcpAsk(port), String::isEmpty);
+        await("no UDP answer once the grant is deleted").atMost(WAIT)
+            .until(() -> hosts.udpAsk(udpPort), String::isEmpty);
+        await("the mirror's slices gone").atMost(WAIT).until(() -> client.discovery().v1().endpointSlices()
+            .inNamespace(ns.name()).withLabel("gateway.portforward.dev/backend-namespace", backends).list().getItems()
+            .isEmpty());
+      } finally {
+        agent.close();
+        client.resources(Gateway.class).inNamespace(ns.name()).withName("gw").delete();
+        client.resources(GatewayClass.class).withName(className).delete();
+      }
+    } finally {
+      client.namespaces().withName(backends).delete();
+    }
+  }
+
+  private static EndpointSlice backendSlice(String namespace, String address) {
+    return new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace(namespace).withName("echo-1")
+        .addToLabels("kubernetes.io/service-name", "echo").endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort()
+        .addNewEndpoint().withAddresses(address).withNewConditions().withReady(true).endConditions().endEndpoint()
+        .build();
+  }
+
+  private static ReferenceGrant grant(String namespace, String routeNamespace) {
+    return Serialization.unmarshal("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: ReferenceGrant
+        metadata: {name: gw-routes, namespace: %s}
+        spec:
+          from: [{group: gateway.networking.k8s.io, kind: TCPRoute, namespace: %s},
+            {group: gateway.networking.k8s.io, kind: UDPRoute, namespace: %s}]
+          to: [{group: "", kind: Service, name: echo}, {group: "", kind: Service, name: dns}]
+        """.formatted(namespace, routeNamespace, routeNamespace), ReferenceGrant.class);
+  }
+
+  private static boolean listenersProgrammed(Gateway gateway) {
+    return gateway.getStatus().getListeners() != null && gateway.getStatus().getListeners().size() == 2
+        && gateway.getStatus().getListeners().stream().allMatch(l -> l.getConditions().stream()
+            .anyMatch(c -> "Programmed".equals(c.getType()) && "True".equals(c.getStatus().getValue())));
+  }
+
+  private static void awaitResolvedRefs(KubernetesClient client, String namespace, String status, String reason) {
+    await("the route's ResolvedRefs " + status + " " + reason).atMost(WAIT)
+        .until(() -> client.resources(TCPRoute.class).inNamespace(namespace).withName("xns").get(),
+            r -> r.getStatus() != null && r.getStatus().getParents() != null && r.getStatus().getParents().stream()
+                .flatMap(p -> p.getConditions().stream())
+                .anyMatch(c -> "ResolvedRefs".equals(c.getType()) && status.equals(c.getStatus().getValue())
+                    && reason.equals(c.getReason())));
   }
 }

@@ -224,8 +224,9 @@ class ChartIT {
     assertThat(rendered.exitCode()).isZero();
     assertThat(rendered.out()).contains("value: \"203.0.113.0/24,198.51.100.0/24\"").doesNotContain("DaemonSet")
         .doesNotContain("MutatingWebhookConfiguration")
-        .contains("custom-own-derived-forwards", "resources: [gatewayclasses, gateways, tcproutes, udproutes,"
-            + " referencegrants]", "name: PORTFORWARD_GATEWAY_API_DISCOVERY_INTERVAL\n          value: \"5s\"");
+        .contains("custom-own-derived-forwards", "custom-own-backend-mirrors",
+            "resources: [gatewayclasses, gateways, tcproutes, udproutes, referencegrants]",
+            "name: PORTFORWARD_GATEWAY_API_DISCOVERY_INTERVAL\n          value: \"5s\"");
     Path file = Files.createTempFile("custom-", ".yaml");
     Files.writeString(file, rendered.out());
     // The render holds the CRDs, which RealCluster applied as another field manager: forcing a dry

@@ -21,9 +21,13 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -49,6 +53,8 @@ class OperatorAdmissionPolicyIT {
   private static final String NOT_DERIVED =
       "the portforward operator creates, changes and deletes only PortForwards a Gateway owns";
   private static final String NOT_ITS_OWN = "the portforward operator writes only its own relay objects";
+  private static final String NOT_A_MIRROR =
+      "the portforward operator writes a backend mirror only with a controller ownerReference to a Gateway";
 
   @Test
   void onlyTheOperatorWritesPortForwardStatus(KubernetesClient admin, ControlPlane cp, TestNamespace ns)
@@ -168,7 +174,9 @@ class OperatorAdmissionPolicyIT {
   /**
    * With gatewayApi.enabled the operator may create and delete PortForwards, but only those a
    * Gateway owns: told to make one in a tenant's name, or to delete or retarget a tenant's, it is
-   * refused; its finalizer writes on a tenant's forward still pass.
+   * refused; its finalizer writes on a tenant's forward still pass. Backend mirrors (Services and
+   * EndpointSlices with the mirror label) it writes only with a Gateway as controller owner, and
+   * a tenant's Service it cannot turn into one.
    */
   @Test
   void withTheGatewayApiTheOperatorWritesOnlyPortForwardsAGatewayOwns(KubernetesClient admin, ControlPlane cp,
@@ -205,6 +213,36 @@ class OperatorAdmissionPolicyIT {
           .getTarget().getService().getName()).isEqualTo(tenants.getSpec().getTarget().getService().getName());
       // A PortForward a Gateway owns it creates.
       assertThat(operator.resource(derived).dryRun().create().getMetadata().getName()).isEqualTo("gw-tcp");
+
+      // A backend mirror (Service and slice) it writes only with a Gateway as controller owner.
+      Map<String, String> mirrorLabels = Map.of("app.kubernetes.io/managed-by", "portforward-operator",
+          "gateway.portforward.dev/backend-namespace", "backends");
+      Service mirror = new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("gw-tcp-echo-0123456789")
+          .withLabels(mirrorLabels).endMetadata()
+          .withNewSpec().addNewPort().withPort(80).endPort().endSpec().build();
+      EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withNamespace(ns.name())
+          .withName("gw-tcp-echo-0123456789-ipv4-0").withLabels(mirrorLabels)
+          .addToLabels("kubernetes.io/service-name", "gw-tcp-echo-0123456789").endMetadata()
+          .withAddressType("IPv4")
+          .addNewEndpoint().withAddresses("10.77.9.9").endEndpoint()
+          .build();
+      assertThatThrownBy(() -> operator.resource(mirror).dryRun().create())
+          .hasMessageContaining(NOT_A_MIRROR + "; services " + ns.name() + "/gw-tcp-echo-0123456789 has none");
+      assertThatThrownBy(() -> operator.resource(slice).dryRun().create()).hasMessageContaining(NOT_A_MIRROR);
+      mirror.getMetadata().setOwnerReferences(derived.getMetadata().getOwnerReferences());
+      slice.getMetadata().setOwnerReferences(derived.getMetadata().getOwnerReferences());
+      assertThat(operator.resource(mirror).dryRun().create().getMetadata().getName())
+          .isEqualTo("gw-tcp-echo-0123456789");
+      assertThat(operator.resource(slice).dryRun().create().getMetadata().getName())
+          .isEqualTo("gw-tcp-echo-0123456789-ipv4-0");
+      // A tenant's Service it cannot turn into a mirror (take over), Gateway owner or not.
+      admin.resource(new ServiceBuilder().withNewMetadata().withNamespace(ns.name()).withName("tenants-svc")
+          .endMetadata().withNewSpec().addNewPort().withPort(80).endPort().endSpec().build()).create();
+      assertThatThrownBy(() -> operator.services().inNamespace(ns.name()).withName("tenants-svc").edit(svc -> {
+        svc.getMetadata().setLabels(mirrorLabels);
+        svc.getMetadata().setOwnerReferences(derived.getMetadata().getOwnerReferences());
+        return svc;
+      })).hasMessageContaining(NOT_ITS_OWN);
     }
   }
 

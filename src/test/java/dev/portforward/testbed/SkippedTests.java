@@ -14,8 +14,7 @@ import java.util.Set;
 /**
  * The upstream conformance tests the runner skips, each with why, in the order of
  * test-cluster/gateway-conformance/skipped-tests: one "{@code <test name> <reason>}" a line, '#'
- * starts a comment line. A reason starting with {@code pending:} marks a test skipped only until
- * the work it names lands.
+ * starts a comment line.
  */
 public record SkippedTests(Map<String, String> reasons) {
 
@@ -52,17 +51,6 @@ public record SkippedTests(Map<String, String> reasons) {
 
   public Set<String> names() {
     return reasons.keySet();
-  }
-
-  /** The tests skipped for good, without those marked {@code pending:}. */
-  public Map<String, String> settled() {
-    Map<String, String> settled = new LinkedHashMap<>();
-    reasons.forEach((name, reason) -> {
-      if (!reason.startsWith("pending:")) {
-        settled.put(name, reason);
-      }
-    });
-    return settled;
   }
 
   /**

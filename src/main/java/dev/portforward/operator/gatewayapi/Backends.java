@@ -8,11 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * A route's resolved backendRefs as a PortForward target: {@code target.services}, each Service
- * with its weight (weighted DNAT on the nodes). Refs to one Service and port are one entry with
- * their weights added; refs with weight 0 are left out.
+ * (by the name the forward knows it under: its own, or its mirror's) with its weight (weighted
+ * DNAT on the nodes). Refs to one Service and port are one entry with their weights added; refs
+ * with weight 0 are left out.
  */
 final class Backends {
 
@@ -21,8 +23,8 @@ final class Backends {
 
   private Backends() {}
 
-  static Optional<Target> target(List<BackendRef> refs) {
-    List<WeightedService> services = services(refs);
+  static Optional<Target> target(List<BackendRef> refs, Function<BackendRef, String> serviceName) {
+    List<WeightedService> services = services(refs, serviceName);
     if (services.isEmpty() || services.size() > MAX_SERVICES) {
       return Optional.empty();
     }
@@ -33,7 +35,7 @@ final class Backends {
 
   /** Why {@link #target} found none, for refs that resolved. */
   static String unsupported(List<BackendRef> refs) {
-    List<WeightedService> services = services(refs);
+    List<WeightedService> services = services(refs, BackendRef::name);
     if (services.isEmpty()) {
       return "the route has no backendRef with a port and a weight above 0";
     }
@@ -41,16 +43,17 @@ final class Backends {
         + MAX_SERVICES;
   }
 
-  private static List<WeightedService> services(List<BackendRef> refs) {
+  private static List<WeightedService> services(List<BackendRef> refs, Function<BackendRef, String> serviceName) {
     Map<String, WeightedService> byServicePort = new LinkedHashMap<>();
     for (BackendRef ref : refs) {
       int weight = ref.weight() == null ? 1 : ref.weight();
       if (weight <= 0 || ref.port() == null) {
         continue;
       }
-      WeightedService service = byServicePort.computeIfAbsent(ref.name() + ":" + ref.port(), k -> {
+      String name = serviceName.apply(ref);
+      WeightedService service = byServicePort.computeIfAbsent(name + ":" + ref.port(), k -> {
         WeightedService s = new WeightedService();
-        s.setName(ref.name());
+        s.setName(name);
         s.setPort(ref.port());
         s.setWeight(0);
         return s;

@@ -42,11 +42,6 @@ public final class GatewayApi {
     public static final String REF_NOT_PERMITTED = "RefNotPermitted";
     public static final String BACKEND_NOT_FOUND = "BackendNotFound";
     public static final String INVALID_KIND = "InvalidKind";
-    /**
-     * This controller's: a backend outside the Gateway's namespace (permitted or not), which a
-     * derived PortForward cannot carry yet (docs/gateway-api.md).
-     */
-    public static final String CROSS_NAMESPACE_BACKEND_UNSUPPORTED = "CrossNamespaceBackendUnsupported";
 
     private Reason() {}
   }

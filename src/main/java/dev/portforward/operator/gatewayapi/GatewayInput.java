@@ -2,6 +2,7 @@ package dev.portforward.operator.gatewayapi;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.ReferenceGrant;
 import java.util.List;
@@ -11,15 +12,20 @@ import java.util.Optional;
 /**
  * Everything a Gateway's plan depends on, read from the caches by the reconciler, handed in as
  * plain values by a test: the Gateway, whether its class is accepted, the routes that name it,
- * the ReferenceGrants, the Services and namespace labels the routes refer to ({@code "ns/name"}
- * and {@code "ns"} keys), and the PortForwards it owns (with their statuses).
+ * the ReferenceGrants, the Services, their EndpointSlices and the namespace labels the routes
+ * refer to ({@code "ns/name"} and {@code "ns"} keys), and the PortForwards it owns (with their
+ * statuses).
  */
 public record GatewayInput(Gateway gateway, boolean classAccepted, List<RouteView> routes,
-    List<ReferenceGrant> grants, Map<String, Service> services, Map<String, Map<String, String>> namespaceLabels,
-    List<PortForward> derived) {
+    List<ReferenceGrant> grants, Map<String, Service> services, Map<String, List<EndpointSlice>> backendSlices,
+    Map<String, Map<String, String>> namespaceLabels, List<PortForward> derived) {
 
   Optional<Service> service(String namespace, String name) {
     return Optional.ofNullable(services.get(namespace + "/" + name));
+  }
+
+  List<EndpointSlice> slices(String namespace, String name) {
+    return backendSlices.getOrDefault(namespace + "/" + name, List.of());
   }
 
   Map<String, String> labels(String namespace) {

@@ -6,10 +6,11 @@ import java.util.Map;
 
 /**
  * What the {@link GatewayPlanner} decided for one Gateway: the derived PortForwards it should
- * have (every other one it owns goes), its status, and, per route that names it (by {@link
+ * have (every other one it owns goes), the mirrors of backends outside its namespace that they
+ * name (likewise), its status, and, per route that names it (by {@link
  * RouteView#key()}), this controller's entries in that route's status.parents.
  */
-public record GatewayPlan(List<PortForward> forwards, GatewayState gateway, Map<String, List<ParentStatus>> routes) {
+public record GatewayPlan(List<PortForward> forwards, List<BackendMirrors.Mirror> mirrors, GatewayState gateway, Map<String, List<ParentStatus>> routes) {
 
   /** One status condition, before its lastTransitionTime is known. */
   public record Cond(String type, boolean status, String reason, String message, long observedGeneration) {

@@ -39,9 +39,10 @@ import java.util.TreeSet;
 
 /**
  * Decides what a Gateway of this controller's class becomes: one derived PortForward per TCP or
- * UDP listener that has an accepted route (node DNAT, in the Gateway's namespace), the Gateway's
- * status (from the listeners and the derived forwards' statuses) and each route's status for
- * this Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
+ * UDP listener that has an accepted route (node DNAT, in the Gateway's namespace), the mirrors
+ * that carry backends of other namespaces into it ({@link BackendMirrors}), the Gateway's status
+ * (from the listeners and the derived forwards' statuses) and each route's status for this
+ * Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
  * spec describes is a unit test.
  */
 public final class GatewayPlanner {
@@ -79,7 +80,7 @@ public final class GatewayPlanner {
     Map<String, Cond> resolved = new LinkedHashMap<>();
     Map<String, List<ParentStatus>> routeStatuses = new LinkedHashMap<>();
     for (RouteView route : routes) {
-      Cond refs = resolvedRefs(route, input, namespace);
+      Cond refs = resolvedRefs(route, input);
       resolved.put(route.key(), refs);
       List<ParentStatus> parents = new ArrayList<>();
       for (RouteView.ParentRef ref : route.parentRefs()) {
@@ -93,6 +94,7 @@ public final class GatewayPlanner {
     }
 
     List<PortForward> forwards = new ArrayList<>();
+    List<BackendMirrors.Mirror> mirrors = new ArrayList<>();
     List<ListenerState> listenerStates = new ArrayList<>();
     Set<String> addresses = new TreeSet<>();
     List<String> waiting = new ArrayList<>();
@@ -131,7 +133,10 @@ public final class GatewayPlanner {
         // Only the oldest route carries traffic (the spec's rule for several routes on one L4 listener).
         RouteView oldest = carried.get(0);
         Cond refs = resolved.get(oldest.key());
-        Optional<Target> target = refs.status() ? Backends.target(oldest.backendRefs()) : Optional.empty();
+        BackendMirrors.Carried backends =
+            BackendMirrors.carry(gateway, listener.spec(), oldest.backendRefs(), refs.status(), input);
+        Optional<Target> target = backends.target();
+        mirrors.addAll(backends.mirrors());
         if (target.isEmpty()) {
           String why = refs.status() ? Backends.unsupported(oldest.backendRefs())
               : "the backends of " + oldest.key() + " are not resolved (" + refs.message() + ")";
@@ -180,7 +185,7 @@ public final class GatewayPlanner {
           List.of(accepted, programmed, resolvedRefs, conflicted)));
     }
 
-    return new GatewayPlan(forwards,
+    return new GatewayPlan(forwards, mirrors,
         new GatewayState(List.copyOf(addresses),
             gatewayConditions(input, gateway, generation, listeners.size(), acceptedListeners, programmedListeners,
                 addresses, waiting),
@@ -309,11 +314,10 @@ public final class GatewayPlanner {
 
   /**
    * ResolvedRefs of a route: every backendRef a Service, permitted (same namespace or a
-   * ReferenceGrant) and existing; and, as this controller still needs, in the Gateway's namespace.
+   * ReferenceGrant) and existing.
    */
-  private static Cond resolvedRefs(RouteView route, GatewayInput input, String gatewayNamespace) {
+  private static Cond resolvedRefs(RouteView route, GatewayInput input) {
     long generation = route.generation();
-    List<String> outside = new ArrayList<>();
     for (BackendRef ref : route.backendRefs()) {
       String what = "backendRef " + ref.namespace() + "/" + ref.name();
       if (!ref.group().isEmpty() || !"Service".equals(ref.kind())) {
@@ -328,14 +332,6 @@ public final class GatewayPlanner {
       if (input.service(ref.namespace(), ref.name()).isEmpty()) {
         return cond(GatewayApi.RESOLVED_REFS, false, Reason.BACKEND_NOT_FOUND, what + ": no such Service", generation);
       }
-      if (!ref.namespace().equals(gatewayNamespace)) {
-        outside.add(ref.namespace() + "/" + ref.name());
-      }
-    }
-    if (!outside.isEmpty()) {
-      return cond(GatewayApi.RESOLVED_REFS, false, Reason.CROSS_NAMESPACE_BACKEND_UNSUPPORTED,
-          "backend(s) " + outside + " are outside the Gateway's namespace " + gatewayNamespace
-              + ", which this controller cannot carry yet (docs/gateway-api.md)", generation);
     }
     return cond(GatewayApi.RESOLVED_REFS, true, Reason.RESOLVED_REFS, "every backendRef is resolved", generation);
   }
@@ -382,7 +378,7 @@ public final class GatewayPlanner {
     return head + "-" + hash;
   }
 
-  private static String labelValue(String value) {
+  static String labelValue(String value) {
     return value.length() <= MAX_NAME ? value : value.substring(0, MAX_NAME - 11) + "-" + hash(value);
   }
 

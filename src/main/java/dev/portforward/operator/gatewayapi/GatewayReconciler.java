@@ -1,6 +1,7 @@
 package dev.portforward.operator.gatewayapi;
 
 import dev.portforward.api.v1alpha1.PortForward;
+import dev.portforward.common.WithoutManagedFields;
 import dev.portforward.operator.gatewayapi.GatewayPlan.GatewayState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ListenerState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
@@ -8,6 +9,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -35,6 +37,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,19 +46,22 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.jboss.logging.Logger;
 
 /**
  * Turns each Gateway of this controller's class into derived PortForwards and statuses. The
  * decision is the {@link GatewayPlanner}'s, over the informer caches; this class watches what a
- * plan depends on (class, routes, grants, Services, namespaces, its own PortForwards) and writes
- * the result: forwards by forced server-side apply (a tenant's edit is put back), the Gateway's
- * status, and only its own entries in each route's status.parents.
+ * plan depends on (class, routes, grants, Services and their EndpointSlices, namespaces, its own
+ * PortForwards) and writes the result: backend mirrors and forwards by forced server-side apply (a
+ * tenant's edit is put back), the Gateway's status, and only its own entries in each route's
+ * status.parents.
  */
 @Ignore
 @ControllerConfiguration(name = GatewayReconciler.NAME)
 public final class GatewayReconciler implements Reconciler<Gateway> {
 
   static final String NAME = "gateway";
+  private static final Logger LOG = Logger.getLogger(GatewayReconciler.class);
 
   private final Clock clock;
 
@@ -64,6 +70,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
   private InformerEventSource<UDPRoute, Gateway> udpRoutes;
   private InformerEventSource<ReferenceGrant, Gateway> grants;
   private InformerEventSource<Service, Gateway> services;
+  private InformerEventSource<EndpointSlice, Gateway> slices;
   private InformerEventSource<Namespace, Gateway> namespaces;
   private InformerEventSource<PortForward, Gateway> forwards;
 
@@ -80,13 +87,29 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     udpRoutes = informer(context, UDPRoute.class, "udproutes", route -> parents(RouteView.of(route), route));
     // Grants change rarely and may open or close any route's backend: every Gateway looks again.
     grants = informer(context, ReferenceGrant.class, "referencegrants", grant -> ids(gateways.list()));
-    services = informer(context, Service.class, "services", svc -> routes()
-        .filter(r -> r.backendRefs().stream().anyMatch(b -> b.namespace().equals(svc.getMetadata().getNamespace())
-            && b.name().equals(svc.getMetadata().getName())))
-        .flatMap(r -> r.parentRefs().stream())
-        .filter(p -> GatewayApi.GROUP.equals(p.group()) && GatewayApi.GATEWAY.equals(p.kind()))
-        .map(p -> new ResourceID(p.name(), p.namespace()))
-        .collect(Collectors.toSet()));
+    SecondaryToPrimaryMapper<HasMetadata> owners = Mappers.fromOwnerReferences(Gateway.class, false);
+    // A backend's change wakes the Gateways whose routes name it; a mirror's, the Gateway that owns
+    // it (a tenant's edit is put back).
+    services = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Service.class, Gateway.class)
+            .withName("services")
+            .withItemStore(new WithoutManagedFields<>())
+            .withSecondaryToPrimaryMapper(svc -> naming(svc.getMetadata().getNamespace(), svc.getMetadata().getName(),
+                owners.toPrimaryResourceIDs(svc)))
+            .build(),
+        context);
+    // The slices of Services only (those the EndpointSlice controller and this one write): a
+    // backend's endpoints for its mirror.
+    slices = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(EndpointSlice.class, Gateway.class)
+            .withName("endpointslices")
+            .withLabelSelector(BackendMirrors.SERVICE_NAME_LABEL)
+            .withItemStore(new WithoutManagedFields<>())
+            .withSecondaryToPrimaryMapper(slice -> naming(slice.getMetadata().getNamespace(),
+                slice.getMetadata().getLabels().get(BackendMirrors.SERVICE_NAME_LABEL),
+                owners.toPrimaryResourceIDs(slice)))
+            .build(),
+        context);
     namespaces = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Namespace.class, Gateway.class)
             .withName("namespaces")
@@ -102,7 +125,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Gateway.class, false))
             .build(),
         context);
-    return List.of(classes, tcpRoutes, udpRoutes, grants, services, namespaces, forwards);
+    return List.of(classes, tcpRoutes, udpRoutes, grants, services, slices, namespaces, forwards);
   }
 
   @Override
@@ -111,22 +134,41 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     Optional<GatewayClass> gatewayClass = classes.get(new ResourceID(gateway.getSpec().getGatewayClassName()));
     List<PortForward> owned = forwards.list(gateway.getMetadata().getNamespace(),
         pf -> ownedBy(pf, gateway)).toList();
+    String namespace = gateway.getMetadata().getNamespace();
+    List<Service> ownedMirrors = services.list(namespace, svc -> mirrorOf(svc, gateway)).toList();
+    List<EndpointSlice> ownedSlices = slices.list(namespace, slice -> mirrorOf(slice, gateway)).toList();
     if (gatewayClass.filter(GatewayClasses::ours).isEmpty()) {
       // Not (or no longer) ours: what it had from this controller goes; its status is another's.
       owned.forEach(pf -> client.resource(pf).delete());
+      ownedSlices.forEach(slice -> client.resource(slice).delete());
+      ownedMirrors.forEach(svc -> client.resource(svc).delete());
       return UpdateControl.noUpdate();
     }
     List<RouteView> routes = routes().toList();
     GatewayPlan plan = GatewayPlanner.plan(new GatewayInput(gateway,
         GatewayClasses.accepted(gatewayClass.get()).status(), routes, grants.list().toList(),
-        referencedServices(routes), namespaceLabels(routes), owned));
+        referencedServices(routes), referencedSlices(routes), namespaceLabels(routes), owned));
 
+    // Mirrors before the forwards that name them; what nothing names any more after them.
+    Set<String> desiredMirrors = new HashSet<>();
+    Set<String> desiredSlices = new HashSet<>();
+    for (BackendMirrors.Mirror mirror : plan.mirrors()) {
+      if (!applyMirror(mirror, gateway, client)) {
+        continue;
+      }
+      desiredMirrors.add(mirror.service().getMetadata().getName());
+      mirror.slices().forEach(slice -> desiredSlices.add(slice.getMetadata().getName()));
+    }
     Set<String> desired = plan.forwards().stream().map(pf -> pf.getMetadata().getName()).collect(Collectors.toSet());
     for (PortForward pf : plan.forwards()) {
       client.resource(pf).patch(apply());
     }
     owned.stream().filter(pf -> !desired.contains(pf.getMetadata().getName()))
         .forEach(pf -> client.resource(pf).delete());
+    ownedSlices.stream().filter(slice -> !desiredSlices.contains(slice.getMetadata().getName()))
+        .forEach(slice -> client.resource(slice).delete());
+    ownedMirrors.stream().filter(svc -> !desiredMirrors.contains(svc.getMetadata().getName()))
+        .forEach(svc -> client.resource(svc).delete());
 
     Instant now = clock.instant();
     writeGatewayStatus(gateway, plan.gateway(), now, client);
@@ -159,6 +201,31 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
           }, now, client);
     }
     return UpdateControl.noUpdate();
+  }
+
+  /**
+   * Applies a mirror and its slices, unless an object of one of their names is someone else's
+   * (the controller never takes over what it did not create): then the mirror is left out, and its
+   * forward finds no endpoints under that name from this controller.
+   */
+  private boolean applyMirror(BackendMirrors.Mirror mirror, Gateway gateway, KubernetesClient client) {
+    String namespace = gateway.getMetadata().getNamespace();
+    Optional<Service> existing = services.get(new ResourceID(mirror.service().getMetadata().getName(), namespace));
+    List<String> foreign = new ArrayList<>();
+    existing.filter(svc -> !mirrorOf(svc, gateway))
+        .ifPresent(svc -> foreign.add("Service " + svc.getMetadata().getName()));
+    for (EndpointSlice slice : mirror.slices()) {
+      slices.get(new ResourceID(slice.getMetadata().getName(), namespace)).filter(s -> !mirrorOf(s, gateway))
+          .ifPresent(s -> foreign.add("EndpointSlice " + s.getMetadata().getName()));
+    }
+    if (!foreign.isEmpty()) {
+      LOG.warnf("Gateway %s/%s: not mirroring a backend into %s, %s exist(s) and are not this Gateway's", namespace,
+          gateway.getMetadata().getName(), namespace, foreign);
+      return false;
+    }
+    client.resource(mirror.service()).patch(apply());
+    mirror.slices().forEach(slice -> client.resource(slice).patch(apply()));
+    return true;
   }
 
   private void writeGatewayStatus(Gateway gateway, GatewayState state, Instant now, KubernetesClient client) {
@@ -255,6 +322,36 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
         .get(new ResourceID(b.name(), b.namespace()))
         .ifPresent(svc -> found.put(b.namespace() + "/" + b.name(), svc)));
     return found;
+  }
+
+  /** The slices of the backends the routes name (mirrors are built from them), by {@code "ns/name"}. */
+  private Map<String, List<EndpointSlice>> referencedSlices(List<RouteView> routes) {
+    Map<String, List<EndpointSlice>> found = new HashMap<>();
+    routes.stream().flatMap(r -> r.backendRefs().stream()).distinct().forEach(b -> found.computeIfAbsent(
+        b.namespace() + "/" + b.name(), key -> slices.list(b.namespace(),
+            slice -> b.name().equals(slice.getMetadata().getLabels().get(BackendMirrors.SERVICE_NAME_LABEL))).toList()));
+    return found;
+  }
+
+  /** The Gateways whose routes name the Service {@code namespace/name}, and {@code owners}. */
+  private Set<ResourceID> naming(String namespace, String name, Set<ResourceID> owners) {
+    Set<ResourceID> ids = routes()
+        .filter(r -> r.backendRefs().stream().anyMatch(b -> b.namespace().equals(namespace) && b.name().equals(name)))
+        .flatMap(r -> r.parentRefs().stream())
+        .filter(p -> GatewayApi.GROUP.equals(p.group()) && GatewayApi.GATEWAY.equals(p.kind()))
+        .map(p -> new ResourceID(p.name(), p.namespace()))
+        .collect(Collectors.toCollection(HashSet::new));
+    ids.addAll(owners);
+    return ids;
+  }
+
+  /** A mirror (Service or slice) of this Gateway: its label, and its controller ownerReference by uid. */
+  static boolean mirrorOf(HasMetadata object, Gateway gateway) {
+    return Optional.ofNullable(object.getMetadata().getLabels()).orElse(Map.of())
+        .containsKey(BackendMirrors.BACKEND_NAMESPACE_LABEL)
+        && Optional.ofNullable(object.getMetadata().getOwnerReferences()).orElse(List.of()).stream()
+            .anyMatch(o -> Boolean.TRUE.equals(o.getController()) && GatewayApi.GATEWAY.equals(o.getKind())
+                && gateway.getMetadata().getUid().equals(o.getUid()));
   }
 
   private Map<String, Map<String, String>> namespaceLabels(List<RouteView> routes) {

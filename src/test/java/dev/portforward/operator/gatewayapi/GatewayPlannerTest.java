@@ -15,6 +15,8 @@ import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.ReferenceGrant;
@@ -34,6 +36,7 @@ class GatewayPlannerTest {
   private final List<RouteView> routes = new ArrayList<>();
   private final List<ReferenceGrant> grants = new ArrayList<>();
   private final Map<String, Service> services = new HashMap<>();
+  private final Map<String, List<EndpointSlice>> slices = new HashMap<>();
   private final Map<String, Map<String, String>> labels = new HashMap<>();
   private final List<PortForward> derived = new ArrayList<>();
   private boolean classAccepted = true;
@@ -146,9 +149,10 @@ class GatewayPlannerTest {
   }
 
   @Test
-  void allowedRoutesAllAcceptsARouteFromAnotherNamespaceButItsBackendThereIsNotCarriedYet() {
+  void allowedRoutesAllAcceptsARouteFromAnotherNamespaceAndItsBackendThereIsCarriedByAMirror() {
     Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300, allowedRoutes: {namespaces: {from: All}}}]");
-    service("other", "echo");
+    service("other", "echo", 3000, "TCP");
+    slice("other", "echo", "echo-1", 3000, "10.0.0.5", true);
     tcpRoute("other", "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw, namespace: infra}]",
         "[{name: echo, port: 3000}]");
 
@@ -157,11 +161,12 @@ class GatewayPlannerTest {
     List<Cond> conditions = parent(plan, "TCPRoute other/r").conditions();
     assertThat(cond(conditions, "Accepted").status()).isTrue();
     assertThat(cond(conditions, "ResolvedRefs")).extracting(Cond::status, Cond::reason)
-        .containsExactly(false, Reason.CROSS_NAMESPACE_BACKEND_UNSUPPORTED);
+        .containsExactly(true, Reason.RESOLVED_REFS);
     assertThat(plan.gateway().listeners().get(0).attachedRoutes()).isEqualTo(1);
-    assertThat(plan.forwards()).isEmpty();
-    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Programmed").message())
-        .contains("not resolved").contains("connections to port 9300 are refused");
+    String mirror = BackendMirrors.name("gw", "tcp", "other", "echo", 3000);
+    assertThat(pf(plan).getSpec().getTarget().getServices()).singleElement()
+        .satisfies(s -> assertThat(s.getName()).isEqualTo(mirror));
+    assertThat(plan.mirrors()).singleElement().satisfies(m -> assertThat(addresses(m)).containsExactly("10.0.0.5"));
   }
 
   @Test
@@ -186,7 +191,7 @@ class GatewayPlannerTest {
   }
 
   @Test
-  void aMissingServiceIsBackendNotFoundAndTheRouteStaysAcceptedWithoutAForward() {
+  void aMissingServiceIsBackendNotFoundAndTheListenerStaysProgrammedOnAMirrorWithoutEndpoints() {
     Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300}]");
     tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw, sectionName: tcp}]",
         "[{name: nonexistent-service, port: 8080}]");
@@ -197,19 +202,33 @@ class GatewayPlannerTest {
     assertThat(cond(conditions, "Accepted").status()).isTrue();
     assertThat(cond(conditions, "ResolvedRefs")).extracting(Cond::status, Cond::reason)
         .containsExactly(false, Reason.BACKEND_NOT_FOUND);
-    assertThat(plan.forwards()).isEmpty();
     assertThat(plan.gateway().listeners().get(0).attachedRoutes()).isEqualTo(1);
+    // The forward names a mirror that holds nothing: the listener is programmed, and refuses.
+    String mirror = BackendMirrors.name("gw", "tcp", NS, "nonexistent-service", 8080);
+    assertThat(pf(plan).getSpec().getTarget().getServices()).singleElement()
+        .satisfies(s -> assertThat(s.getName()).isEqualTo(mirror));
+    assertThat(plan.mirrors()).singleElement().satisfies(m -> {
+      assertThat(m.service().getMetadata().getName()).isEqualTo(mirror);
+      assertThat(m.slices()).isEmpty();
+    });
   }
 
   @Test
-  void aCrossNamespaceBackendNeedsAReferenceGrantAndIsThenReportedAsNotCarriedYet() {
+  void aCrossNamespaceBackendNeedsAReferenceGrantAndIsThenMirroredIntoTheGatewaysNamespace() {
     Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300}]");
-    service("web", "echo");
+    service("web", "echo", 3000, "TCP");
+    slice("web", "echo", "echo-abc", 8080, "10.0.0.5", true);
     tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw}]",
         "[{name: echo, namespace: web, port: 3000}]");
+    String mirror = BackendMirrors.name("gw", "tcp", "web", "echo", 3000);
 
-    assertThat(cond(parent(plan(gateway), "TCPRoute infra/r").conditions(), "ResolvedRefs").reason())
-        .isEqualTo(Reason.REF_NOT_PERMITTED);
+    GatewayPlan refused = plan(gateway);
+    assertThat(cond(parent(refused, "TCPRoute infra/r").conditions(), "ResolvedRefs"))
+        .extracting(Cond::status, Cond::reason).containsExactly(false, Reason.REF_NOT_PERMITTED);
+    // Not permitted: the mirror exists (the listener keeps its forward and address) but holds nothing.
+    assertThat(pf(refused).getSpec().getTarget().getServices()).extracting(WeightedService::getName)
+        .containsExactly(mirror);
+    assertThat(refused.mirrors()).singleElement().satisfies(m -> assertThat(m.slices()).isEmpty());
 
     // A grant for another kind or another namespace permits nothing.
     grants.add(grant("web", "UDPRoute", NS, null));
@@ -220,13 +239,92 @@ class GatewayPlannerTest {
     grants.add(grant("web", "TCPRoute", NS, "other-service"));
     assertThat(cond(parent(plan(gateway), "TCPRoute infra/r").conditions(), "ResolvedRefs").reason())
         .isEqualTo(Reason.REF_NOT_PERMITTED);
+    assertThat(plan(gateway).mirrors()).singleElement().satisfies(m -> assertThat(m.slices()).isEmpty());
 
     grants.add(grant("web", "TCPRoute", NS, "echo"));
     GatewayPlan plan = plan(gateway);
     assertThat(cond(parent(plan, "TCPRoute infra/r").conditions(), "ResolvedRefs"))
-        .extracting(Cond::status, Cond::reason)
-        .containsExactly(false, Reason.CROSS_NAMESPACE_BACKEND_UNSUPPORTED);
-    assertThat(plan.forwards()).isEmpty();
+        .extracting(Cond::status, Cond::reason).containsExactly(true, Reason.RESOLVED_REFS);
+    assertThat(pf(plan).getSpec().getTarget().getServices()).singleElement().satisfies(s -> {
+      assertThat(s.getName()).isEqualTo(mirror);
+      assertThat(s.getPort()).isEqualTo(3000);
+    });
+    BackendMirrors.Mirror m = plan.mirrors().get(0);
+    assertThat(plan.mirrors()).hasSize(1);
+    // The mirror: a selectorless Service in the Gateway's namespace, the Gateway's, with the backend's port.
+    assertThat(m.service().getMetadata().getNamespace()).isEqualTo(NS);
+    assertThat(m.service().getSpec().getSelector()).isNullOrEmpty();
+    assertThat(m.service().getSpec().getPorts()).singleElement().satisfies(p -> {
+      assertThat(p.getPort()).isEqualTo(3000);
+      assertThat(p.getProtocol()).isEqualTo("TCP");
+    });
+    assertThat(m.service().getMetadata().getLabels()).containsEntry(BackendMirrors.BACKEND_NAMESPACE_LABEL, "web")
+        .containsEntry(BackendMirrors.BACKEND_LABEL, "echo").containsEntry("app.kubernetes.io/managed-by",
+            "portforward-operator");
+    assertThat(m.service().getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
+      assertThat(o.getUid()).isEqualTo("gw-uid");
+      assertThat(o.getController()).isTrue();
+    });
+    // Its slice: the backend's ready endpoint on the target port, named for the mirror.
+    assertThat(m.slices()).singleElement().satisfies(slice -> {
+      assertThat(slice.getMetadata().getNamespace()).isEqualTo(NS);
+      assertThat(slice.getMetadata().getLabels()).containsEntry("kubernetes.io/service-name", mirror)
+          .containsEntry("endpointslice.kubernetes.io/managed-by", "portforward-operator.portforward.dev");
+      assertThat(slice.getPorts()).singleElement().satisfies(p -> assertThat(p.getPort()).isEqualTo(8080));
+      assertThat(slice.getEndpoints()).singleElement().satisfies(e -> assertThat(e.getNodeName()).isEqualTo("node-a"));
+    });
+    assertThat(addresses(m)).containsExactly("10.0.0.5");
+
+    // The backend's endpoints change: the mirror follows (ready ones only).
+    slice("web", "echo", "echo-def", 8080, "10.0.0.6", true);
+    slice("web", "echo", "echo-ghi", 8080, "10.0.0.7", false);
+    assertThat(addresses(plan(gateway).mirrors().get(0))).containsExactly("10.0.0.5", "10.0.0.6");
+    slices.clear();
+    assertThat(plan(gateway).mirrors().get(0).slices()).isEmpty();
+
+    // The grant goes: RefNotPermitted again, and the mirror holds nothing.
+    grants.removeIf(g -> g.getSpec().getTo().get(0).getName() != null
+        && g.getSpec().getTo().get(0).getName().equals("echo"));
+    slice("web", "echo", "echo-abc", 8080, "10.0.0.5", true);
+    GatewayPlan revoked = plan(gateway);
+    assertThat(cond(parent(revoked, "TCPRoute infra/r").conditions(), "ResolvedRefs").reason())
+        .isEqualTo(Reason.REF_NOT_PERMITTED);
+    assertThat(revoked.mirrors()).singleElement().satisfies(x -> assertThat(x.slices()).isEmpty());
+  }
+
+  @Test
+  void aMirrorCarriesItsBackendsWeightBesideABackendOfTheGatewaysNamespace() {
+    Gateway gateway = gateway("listeners: [{name: udp, protocol: UDP, port: 5300}]");
+    service(NS, "local", 8080, "UDP");
+    service("app", "echo", 8080, "UDP");
+    slice("app", "echo", "echo-1", 8080, "10.0.0.9", true);
+    grants.add(grant("app", "UDPRoute", NS, "echo"));
+    udpRoute(NS, "r", "parentRefs: [{name: gw}]",
+        "[{name: local, port: 8080, weight: 20}, {name: echo, namespace: app, port: 8080, weight: 80}]");
+
+    GatewayPlan plan = plan(gateway);
+
+    String mirror = BackendMirrors.name("gw", "udp", "app", "echo", 8080);
+    assertThat(pf(plan).getSpec().getTarget().getServices())
+        .extracting(WeightedService::getName, WeightedService::getWeight)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("local", 20), org.assertj.core.groups.Tuple.tuple(mirror, 80));
+    assertThat(plan.mirrors()).singleElement().satisfies(m -> {
+      assertThat(m.service().getSpec().getPorts().get(0).getProtocol()).isEqualTo("UDP");
+      assertThat(m.slices().get(0).getPorts().get(0).getProtocol()).isEqualTo("UDP");
+      assertThat(addresses(m)).containsExactly("10.0.0.9");
+    });
+  }
+
+  @Test
+  void aMirrorNameIsADnsLabelWithRoomForItsSlicesAndDiffersPerListenerAndBackend() {
+    String longName = "n".repeat(63);
+    String name = BackendMirrors.name(longName, longName, longName, longName, 65535);
+    assertThat(name).hasSizeLessThanOrEqualTo(BackendMirrors.MAX_NAME).matches("[a-z]([-a-z0-9]*[a-z0-9])?");
+    assertThat((name + "-ipv6-99").length()).isLessThanOrEqualTo(63);
+    assertThat(BackendMirrors.name("9gw", "tcp", "web", "echo", 3000)).matches("[a-z]([-a-z0-9]*[a-z0-9])?");
+    assertThat(List.of(BackendMirrors.name("gw", "tcp", "web", "echo", 3000),
+        BackendMirrors.name("gw", "tcp2", "web", "echo", 3000), BackendMirrors.name("gw", "tcp", "web2", "echo", 3000),
+        BackendMirrors.name("gw", "tcp", "web", "echo", 3001))).doesNotHaveDuplicates();
   }
 
   @Test
@@ -483,7 +581,8 @@ class GatewayPlannerTest {
   }
 
   private GatewayPlan plan(Gateway gateway) {
-    return GatewayPlanner.plan(new GatewayInput(gateway, classAccepted, routes, grants, services, labels, derived));
+    return GatewayPlanner.plan(new GatewayInput(gateway, classAccepted, routes, grants, services, slices, labels,
+        derived));
   }
 
   private static Gateway gateway(String spec) {
@@ -517,6 +616,30 @@ class GatewayPlannerTest {
   private void service(String namespace, String name) {
     services.put(namespace + "/" + name,
         new ServiceBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata().build());
+  }
+
+  private void service(String namespace, String name, int port, String protocol) {
+    services.put(namespace + "/" + name, new ServiceBuilder().withNewMetadata().withNamespace(namespace).withName(name)
+        .endMetadata().withNewSpec().addNewPort().withName("p").withPort(port).withProtocol(protocol).endPort()
+        .endSpec().build());
+  }
+
+  /** A slice of the EndpointSlice controller's for the Service's port "p" (as {@link #service} names it). */
+  private void slice(String namespace, String service, String name, int targetPort, String address, boolean ready) {
+    String protocol = services.get(namespace + "/" + service).getSpec().getPorts().get(0).getProtocol();
+    slices.computeIfAbsent(namespace + "/" + service, k -> new ArrayList<>()).add(new EndpointSliceBuilder()
+        .withNewMetadata().withNamespace(namespace).withName(name)
+        .addToLabels("kubernetes.io/service-name", service).endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("p").withPort(targetPort).withProtocol(protocol).endPort()
+        .addNewEndpoint().withAddresses(address).withNodeName("node-a").withNewConditions().withReady(ready)
+        .endConditions().endEndpoint()
+        .build());
+  }
+
+  private static List<String> addresses(BackendMirrors.Mirror mirror) {
+    return mirror.slices().stream().flatMap(s -> s.getEndpoints().stream())
+        .flatMap(e -> e.getAddresses().stream()).toList();
   }
 
   private static ReferenceGrant grant(String namespace, String fromKind, String fromNamespace, String toName) {
