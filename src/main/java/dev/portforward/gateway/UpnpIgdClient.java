@@ -3,7 +3,6 @@ package dev.portforward.gateway;
 import dev.portforward.gateway.UpnpMessages.Service;
 import dev.portforward.gateway.UpnpMessages.SoapAnswer;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -14,7 +13,6 @@ import java.net.StandardSocketOptions;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Clock;
@@ -35,6 +33,7 @@ import java.util.Optional;
 public final class UpnpIgdClient implements PortMapper {
 
   private static final int MAX_BODY = 64 * 1024;
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
   private static final int SSDP_TTL = 2;
   private static final int NO_SUCH_ENTRY = 714;
   private static final int ONLY_PERMANENT_LEASES = 725;
@@ -148,7 +147,7 @@ public final class UpnpIgdClient implements PortMapper {
 
   private SoapAnswer post(Service target, String action, Map<String, String> arguments) throws GatewayException {
     HttpRequest request = HttpRequest.newBuilder(target.controlUrl())
-        .timeout(Duration.ofSeconds(5))
+        .timeout(REQUEST_TIMEOUT)
         .header("Content-Type", "text/xml; charset=\"utf-8\"")
         .header("SOAPAction", "\"" + target.type() + "#" + action + "\"")
         .POST(HttpRequest.BodyPublishers.ofString(UpnpMessages.soapRequest(target.type(), action, arguments)))
@@ -161,7 +160,7 @@ public final class UpnpIgdClient implements PortMapper {
   private Service service() throws GatewayException {
     if (service == null) {
       URI location = discover();
-      byte[] description = fetch(HttpRequest.newBuilder(location).timeout(Duration.ofSeconds(5)).GET().build(),
+      byte[] description = fetch(HttpRequest.newBuilder(location).timeout(REQUEST_TIMEOUT).GET().build(),
           "the UPnP device description");
       Service found = UpnpMessages.service(description, location).orElseThrow(() -> GatewayException.unavailable(
           "the UPnP gateway " + route.address().getHostAddress() + " offers no WANIPConnection service"));
@@ -220,21 +219,6 @@ public final class UpnpIgdClient implements PortMapper {
   }
 
   private byte[] fetch(HttpRequest request, String what) throws GatewayException {
-    try {
-      HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-      try (InputStream body = response.body()) {
-        byte[] bytes = body.readNBytes(MAX_BODY);
-        // SOAP faults come with status 500 and a body that says which; anything else is no answer.
-        if (response.statusCode() != 200 && response.statusCode() != 500) {
-          throw GatewayException.unavailable(what + " failed with HTTP status " + response.statusCode());
-        }
-        return bytes;
-      }
-    } catch (IOException e) {
-      throw GatewayException.unavailable(what + " failed: " + e.getClass().getSimpleName(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw GatewayException.unavailable(what + " was interrupted", e);
-    }
+    return GatewayHttp.fetch(http, request, what, MAX_BODY);
   }
 }
