@@ -7,7 +7,6 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.gatewayapi.GatewayApi.Reason;
 import dev.portforward.operator.gatewayapi.GatewayPlan.Cond;
@@ -39,7 +38,8 @@ import java.util.TreeSet;
 
 /**
  * Decides what a Gateway of this controller's class becomes: one derived PortForward per TCP or
- * UDP listener that has an accepted route (node DNAT, in the Gateway's namespace), the Gateway's
+ * UDP listener that has an accepted route (in the Gateway's namespace; node DNAT or a relay
+ * Deployment, as the class's {@link GatewayParameters} say), the Gateway's
  * status (from the listeners and the derived forwards' statuses) and each route's status for
  * this Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
  * spec describes is a unit test.
@@ -139,7 +139,7 @@ public final class GatewayPlanner {
           programmed = cond(GatewayApi.PROGRAMMED, false, Reason.PENDING,
               why + "; connections to port " + listener.spec().getPort() + " are refused", generation);
         } else {
-          PortForward forward = derived(gateway, listener.spec(), target.get());
+          PortForward forward = derived(gateway, listener.spec(), target.get(), input.parameters());
           forwards.add(forward);
           Optional<PortForward> observed = input.derived().stream()
               .filter(pf -> pf.getMetadata().getName().equals(forward.getMetadata().getName()))
@@ -340,8 +340,11 @@ public final class GatewayPlanner {
     return cond(GatewayApi.RESOLVED_REFS, true, Reason.RESOLVED_REFS, "every backendRef is resolved", generation);
   }
 
-  /** The PortForward that carries one listener: node DNAT on the listener's port to the route's backend. */
-  static PortForward derived(Gateway gateway, Listeners listener, Target target) {
+  /**
+   * The PortForward that carries one listener: the listener's port to the route's backend, by node
+   * DNAT or through a relay Deployment, as the class's parameters say.
+   */
+  static PortForward derived(Gateway gateway, Listeners listener, Target target, GatewayParameters parameters) {
     PortForward pf = new PortForward();
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(GatewayApi.GATEWAY_LABEL, labelValue(gateway.getMetadata().getName()));
@@ -364,7 +367,7 @@ public final class GatewayPlanner {
     listen.setPort(listener.getPort());
     spec.setListen(listen);
     Relay relay = new Relay();
-    relay.setMode(RelayMode.None);
+    relay.setMode(parameters.relayMode());
     spec.setRelay(relay);
     spec.setTarget(target);
     pf.setSpec(spec);

@@ -4,6 +4,7 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.operator.gatewayapi.GatewayPlan.GatewayState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ListenerState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -41,6 +42,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -49,10 +51,12 @@ import java.util.stream.Stream;
  * decision is the {@link GatewayPlanner}'s, over the informer caches; this class watches what a
  * plan depends on (class, routes, grants, Services, namespaces, its own PortForwards) and writes
  * the result: forwards by forced server-side apply (a tenant's edit is put back), the Gateway's
- * status, and only its own entries in each route's status.parents.
+ * status, and only its own entries in each route's status.parents. It is also called when a
+ * Gateway is deleted (no finalizer: the delete event is enough), and then takes this controller's
+ * entries for that Gateway out of its routes' status; garbage collection takes the forwards.
  */
 @Ignore
-@ControllerConfiguration(name = GatewayReconciler.NAME)
+@ControllerConfiguration(name = GatewayReconciler.NAME, triggerReconcilerOnAllEvents = true)
 public final class GatewayReconciler implements Reconciler<Gateway> {
 
   static final String NAME = "gateway";
@@ -66,6 +70,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
   private InformerEventSource<Service, Gateway> services;
   private InformerEventSource<Namespace, Gateway> namespaces;
   private InformerEventSource<PortForward, Gateway> forwards;
+  private InformerEventSource<ConfigMap, Gateway> parameters;
 
   GatewayReconciler(Clock clock) {
     this.clock = clock;
@@ -102,24 +107,40 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Gateway.class, false))
             .build(),
         context);
-    return List.of(classes, tcpRoutes, udpRoutes, grants, services, namespaces, forwards);
+    // A class's parameters decide how its Gateways' listeners are carried.
+    parameters = ParameterMaps.informer(context, Gateway.class, configMap -> {
+      Set<String> naming = classes.list(gc -> ParameterMaps.names(gc, configMap))
+          .map(gc -> gc.getMetadata().getName()).collect(Collectors.toSet());
+      return ids(gateways.list(g -> naming.contains(g.getSpec().getGatewayClassName())));
+    });
+    return List.of(classes, tcpRoutes, udpRoutes, grants, services, namespaces, forwards, parameters);
   }
 
   @Override
   public UpdateControl<Gateway> reconcile(Gateway gateway, Context<Gateway> context) {
     KubernetesClient client = context.getClient();
+    Predicate<ResourceID> gatewayExists = id -> context.getPrimaryCache().get(id).isPresent();
+    if (context.isPrimaryResourceDeleted()) {
+      // Gone: its derived forwards go by garbage collection; its entries in route status go here.
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, clock.instant(), client);
+      return UpdateControl.noUpdate();
+    }
     Optional<GatewayClass> gatewayClass = classes.get(new ResourceID(gateway.getSpec().getGatewayClassName()));
     List<PortForward> owned = forwards.list(gateway.getMetadata().getNamespace(),
         pf -> ownedBy(pf, gateway)).toList();
     if (gatewayClass.filter(GatewayClasses::ours).isEmpty()) {
-      // Not (or no longer) ours: what it had from this controller goes; its status is another's.
+      // Not (or no longer) ours: what it had from this controller goes (forwards and route entries);
+      // its own status is another's.
       owned.forEach(pf -> client.resource(pf).delete());
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, clock.instant(), client);
       return UpdateControl.noUpdate();
     }
     List<RouteView> routes = routes().toList();
+    GatewayParameters.Parsed parsed = ParameterMaps.parameters(gatewayClass.get(), parameters);
     GatewayPlan plan = GatewayPlanner.plan(new GatewayInput(gateway,
-        GatewayClasses.accepted(gatewayClass.get()).status(), routes, grants.list().toList(),
-        referencedServices(routes), namespaceLabels(routes), owned));
+        GatewayClasses.accepted(gatewayClass.get(), parsed).status(), routes, grants.list().toList(),
+        referencedServices(routes), namespaceLabels(routes), owned,
+        parsed.parameters().orElse(GatewayParameters.NODE_DNAT)));
 
     Set<String> desired = plan.forwards().stream().map(pf -> pf.getMetadata().getName()).collect(Collectors.toSet());
     for (PortForward pf : plan.forwards()) {
@@ -130,10 +151,21 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
 
     Instant now = clock.instant();
     writeGatewayStatus(gateway, plan.gateway(), now, client);
+    writeRouteStatuses(gateway, plan.routes(), gatewayExists, now, client);
+    return UpdateControl.noUpdate();
+  }
+
+  /**
+   * This controller's entries for {@code gateway} in every route's status.parents: {@code ours}
+   * (by {@link RouteView#key()}; none for a route that is not there, and for every route once the
+   * Gateway is deleted or no longer of this class).
+   */
+  private void writeRouteStatuses(Gateway gateway, Map<String, List<ParentStatus>> ours,
+      Predicate<ResourceID> gatewayExists, Instant now, KubernetesClient client) {
     for (TCPRoute route : tcpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
-      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+      List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, entries, gatewayExists, route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             TCPRoute copy = StatusConditions.as(route, TCPRoute.class);
@@ -146,8 +178,8 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     }
     for (UDPRoute route : udpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
-      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+      List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, entries, gatewayExists, route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             UDPRoute copy = StatusConditions.as(route, UDPRoute.class);
@@ -158,7 +190,6 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
             return copy;
           }, now, client);
     }
-    return UpdateControl.noUpdate();
   }
 
   private void writeGatewayStatus(Gateway gateway, GatewayState state, Instant now, KubernetesClient client) {
@@ -193,27 +224,32 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
 
   /**
    * Replaces this controller's entries for this Gateway in a route's status.parents, keeping every
-   * other entry (other controllers', other Gateways'), with optimistic locking: parents is not a
-   * list that server-side apply merges by key.
+   * other entry (other controllers', other existing Gateways'), with optimistic locking: parents is
+   * not a list that server-side apply merges by key. This controller's entries for a Gateway no
+   * longer in the cache go too: one deleted while the operator was not running sends no event.
    */
   private static <R extends HasMetadata> void writeRouteStatus(R route, Gateway gateway, List<ParentStatus> ours,
-      List<?> current, java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now,
-      KubernetesClient client) {
+      Predicate<ResourceID> gatewayExists, List<?> current,
+      java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now, KubernetesClient client) {
     List<Map<String, Object>> existing = current == null ? List.of()
         : current.stream().map(p -> StatusConditions.as(p, Map.class)).map(m -> (Map<String, Object>) m).toList();
     List<Map<String, Object>> kept = new ArrayList<>();
     Map<RouteView.ParentRef, Map<String, Object>> previous = new HashMap<>();
+    boolean stale = false;
     for (Map<String, Object> entry : existing) {
       RouteView.ParentRef ref = StatusConditions.as(entry.get("parentRef"), RouteView.ParentRef.class);
       RouteView.ParentRef withDefaults = ref.withDefaults(route.getMetadata().getNamespace());
-      if (GatewayApi.CONTROLLER_NAME.equals(entry.get("controllerName"))
-          && withDefaults.names(gateway.getMetadata().getNamespace(), gateway.getMetadata().getName())) {
+      boolean mine = GatewayApi.CONTROLLER_NAME.equals(entry.get("controllerName"));
+      if (mine && withDefaults.names(gateway.getMetadata().getNamespace(), gateway.getMetadata().getName())) {
         previous.put(withDefaults, entry);
+      } else if (mine && GatewayApi.GROUP.equals(withDefaults.group()) && GatewayApi.GATEWAY.equals(withDefaults.kind())
+          && !gatewayExists.test(new ResourceID(withDefaults.name(), withDefaults.namespace()))) {
+        stale = true;
       } else {
         kept.add(entry);
       }
     }
-    if (ours.isEmpty() && previous.isEmpty()) {
+    if (ours.isEmpty() && previous.isEmpty() && !stale) {
       return;
     }
     List<Map<String, Object>> parents = new ArrayList<>(kept);
