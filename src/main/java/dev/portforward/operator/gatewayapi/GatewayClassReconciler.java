@@ -27,8 +27,9 @@ import java.util.stream.Collectors;
 
 /**
  * Writes Accepted and SupportedVersion on the GatewayClasses whose controllerName is this operator's; leaves every
- * other class alone. Accepted depends on the class's parameters ConfigMap, which is watched. Started by {@link GatewayApiControllers} only when the Gateway API is served
- * ({@link Ignore}: not registered with the operator's main framework instance).
+ * other class alone. Accepted depends on the class's parameters ConfigMap, which is watched.
+ * Started by {@link GatewayApiControllers} only when the Gateway API is served ({@link Ignore}:
+ * not registered with the operator's main framework instance).
  */
 @Ignore
 @ControllerConfiguration(name = GatewayClassReconciler.NAME)

@@ -122,7 +122,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     Predicate<ResourceID> gatewayExists = id -> context.getPrimaryCache().get(id).isPresent();
     if (context.isPrimaryResourceDeleted()) {
       // Gone: its derived forwards go by garbage collection; its entries in route status go here.
-      writeRouteStatuses(gateway, Map.of(), gatewayExists, clock.instant(), client);
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, true, clock.instant(), client);
       return UpdateControl.noUpdate();
     }
     Optional<GatewayClass> gatewayClass = classes.get(new ResourceID(gateway.getSpec().getGatewayClassName()));
@@ -132,7 +132,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
       // Not (or no longer) ours: what it had from this controller goes (forwards and route entries);
       // its own status is another's.
       owned.forEach(pf -> client.resource(pf).delete());
-      writeRouteStatuses(gateway, Map.of(), gatewayExists, clock.instant(), client);
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, false, clock.instant(), client);
       return UpdateControl.noUpdate();
     }
     List<RouteView> routes = routes().toList();
@@ -151,21 +151,22 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
 
     Instant now = clock.instant();
     writeGatewayStatus(gateway, plan.gateway(), now, client);
-    writeRouteStatuses(gateway, plan.routes(), gatewayExists, now, client);
+    writeRouteStatuses(gateway, plan.routes(), gatewayExists, false, now, client);
     return UpdateControl.noUpdate();
   }
 
   /**
    * This controller's entries for {@code gateway} in every route's status.parents: {@code ours}
    * (by {@link RouteView#key()}; none for a route that is not there, and for every route once the
-   * Gateway is deleted or no longer of this class).
+   * Gateway is deleted or no longer of this class). {@code deleted}: the Gateway is gone.
    */
   private void writeRouteStatuses(Gateway gateway, Map<String, List<ParentStatus>> ours,
-      Predicate<ResourceID> gatewayExists, Instant now, KubernetesClient client) {
+      Predicate<ResourceID> gatewayExists, boolean deleted, Instant now, KubernetesClient client) {
     for (TCPRoute route : tcpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
       List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, entries, gatewayExists, route.getStatus() == null ? null : route.getStatus().getParents(),
+      writeRouteStatus(route, gateway, entries, gatewayExists, deleted,
+          route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             TCPRoute copy = StatusConditions.as(route, TCPRoute.class);
@@ -179,7 +180,8 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     for (UDPRoute route : udpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
       List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, entries, gatewayExists, route.getStatus() == null ? null : route.getStatus().getParents(),
+      writeRouteStatus(route, gateway, entries, gatewayExists, deleted,
+          route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             UDPRoute copy = StatusConditions.as(route, UDPRoute.class);
@@ -223,61 +225,26 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
   }
 
   /**
-   * Replaces this controller's entries for this Gateway in a route's status.parents, keeping every
-   * other entry (other controllers', other existing Gateways'), with optimistic locking: parents is
-   * not a list that server-side apply merges by key. This controller's entries for a Gateway no
-   * longer in the cache go too: one deleted while the operator was not running sends no event.
+   * Writes a route's status.parents as {@link RouteParents#merge} says, with optimistic locking:
+   * parents is not a list that server-side apply merges by key. A conflict is left to the route's
+   * own event, which brings this Gateway back, unless the Gateway is deleted: then nothing would,
+   * and the framework retries this reconcile.
    */
   private static <R extends HasMetadata> void writeRouteStatus(R route, Gateway gateway, List<ParentStatus> ours,
-      Predicate<ResourceID> gatewayExists, List<?> current,
+      Predicate<ResourceID> gatewayExists, boolean deleted, List<?> current,
       java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now, KubernetesClient client) {
-    List<Map<String, Object>> existing = current == null ? List.of()
-        : current.stream().map(p -> StatusConditions.as(p, Map.class)).map(m -> (Map<String, Object>) m).toList();
-    List<Map<String, Object>> kept = new ArrayList<>();
-    Map<RouteView.ParentRef, Map<String, Object>> previous = new HashMap<>();
-    boolean stale = false;
-    for (Map<String, Object> entry : existing) {
-      RouteView.ParentRef ref = StatusConditions.as(entry.get("parentRef"), RouteView.ParentRef.class);
-      RouteView.ParentRef withDefaults = ref.withDefaults(route.getMetadata().getNamespace());
-      boolean mine = GatewayApi.CONTROLLER_NAME.equals(entry.get("controllerName"));
-      if (mine && withDefaults.names(gateway.getMetadata().getNamespace(), gateway.getMetadata().getName())) {
-        previous.put(withDefaults, entry);
-      } else if (mine && GatewayApi.GROUP.equals(withDefaults.group()) && GatewayApi.GATEWAY.equals(withDefaults.kind())
-          && !gatewayExists.test(new ResourceID(withDefaults.name(), withDefaults.namespace()))) {
-        stale = true;
-      } else {
-        kept.add(entry);
-      }
-    }
-    if (ours.isEmpty() && previous.isEmpty() && !stale) {
-      return;
-    }
-    List<Map<String, Object>> parents = new ArrayList<>(kept);
-    for (ParentStatus parent : ours) {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      Map<String, Object> ref = new LinkedHashMap<>();
-      ref.put("group", parent.parentRef().group());
-      ref.put("kind", parent.parentRef().kind());
-      ref.put("namespace", parent.parentRef().namespace());
-      ref.put("name", parent.parentRef().name());
-      Optional.ofNullable(parent.parentRef().sectionName()).ifPresent(s -> ref.put("sectionName", s));
-      Optional.ofNullable(parent.parentRef().port()).ifPresent(p -> ref.put("port", p));
-      entry.put("parentRef", ref);
-      entry.put("controllerName", GatewayApi.CONTROLLER_NAME);
-      Object before = Optional.ofNullable(previous.get(parent.parentRef())).map(e -> e.get("conditions")).orElse(null);
-      entry.put("conditions", StatusConditions.render(parent.conditions(), (List<?>) before, now));
-      parents.add(entry);
-    }
-    if (StatusConditions.same(existing, parents)) {
+    Optional<List<Map<String, Object>>> parents = RouteParents.merge(current, route.getMetadata().getNamespace(),
+        gateway.getMetadata().getNamespace(), gateway.getMetadata().getName(), ours,
+        (namespace, name) -> gatewayExists.test(new ResourceID(name, namespace)), now);
+    if (parents.isEmpty()) {
       return;
     }
     try {
-      client.resource(withParents.apply(parents)).updateStatus();
+      client.resource(withParents.apply(parents.get())).updateStatus();
     } catch (KubernetesClientException e) {
-      if (e.getCode() != 409) {
+      if (e.getCode() != 409 || deleted) {
         throw e;
       }
-      // Someone else wrote the route meanwhile: its event brings this Gateway back with the new version.
     }
   }
 

@@ -53,9 +53,10 @@ class GatewayParametersTest {
 
   @Test
   void aReferenceToAnythingButANamespacedConfigMapIsRefused() {
-    assertThat(problem("{group: example.com, kind: Params, name: p}")).isEqualTo(
-        "parametersRef names \"Params\" of group \"example.com\": it must name a ConfigMap (group \"\", kind ConfigMap)");
-    assertThat(problem("{group: '', kind: Secret, namespace: infra, name: p}")).startsWith("parametersRef names \"Secret\":");
+    assertThat(problem("{group: example.com, kind: Params, name: p}")).isEqualTo("parametersRef names \"Params\""
+        + " of group \"example.com\": it must name a ConfigMap (group \"\", kind ConfigMap)");
+    assertThat(problem("{group: '', kind: Secret, namespace: infra, name: p}"))
+        .startsWith("parametersRef names \"Secret\":");
     assertThat(problem("{group: '', kind: ConfigMap, name: p}"))
         .isEqualTo("parametersRef.namespace is required: a ConfigMap is namespaced");
   }

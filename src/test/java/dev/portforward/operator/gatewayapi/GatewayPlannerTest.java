@@ -463,7 +463,8 @@ class GatewayPlannerTest {
         .containsExactly(org.assertj.core.groups.Tuple.tuple("a", 3), org.assertj.core.groups.Tuple.tuple("b", 1));
     assertThat(plan.forwards().get(1).getSpec().getProtocol()).isEqualTo(Protocol.UDP);
     assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Programmed").message())
-        .isEqualTo("PortForward infra/gw-tcp: programmed on 1 node(s), relay Deployment gw-tcp-relay: 1/1 replicas ready");
+        .isEqualTo("PortForward infra/gw-tcp: programmed on 1 node(s), relay Deployment gw-tcp-relay: 1/1 replicas"
+            + " ready");
     assertThat(plan.gateway().addresses()).containsExactly("10.77.1.1");
   }
 
