@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.GatewayClass;
@@ -128,10 +129,10 @@ class GatewayApiOperatorIT {
         .containsExactlyInAnyOrder("Accepted", "Programmed", "ResolvedRefs", "Conflicted");
 
     // A tenant's edit of the derived forward is put back by the controller's forced apply.
-    client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
+    onConflictAgain(() -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
       pf.getSpec().getTarget().getServices().get(0).setName("elsewhere");
       return pf;
-    });
+    }));
     await("the derived PortForward's target put back",
         () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
         pf -> "echo".equals(pf.getSpec().getTarget().getServices().get(0).getName()));
@@ -143,16 +144,16 @@ class GatewayApiOperatorIT {
         conditions: [{type: Accepted, status: "True", reason: Accepted, message: theirs, observedGeneration: 1,
           lastTransitionTime: "2026-01-01T00:00:00Z"}]
         """.formatted(ns.name()), Parents.class);
-    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
+    onConflictAgain(() -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
       r.getStatus().setParents(new java.util.ArrayList<>(r.getStatus().getParents()));
       r.getStatus().getParents().add(foreign);
       return r;
-    });
-    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
+    }));
+    onConflictAgain(() -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
       r.getSpec().getParentRefs().add(Serialization.unmarshal("name: gw\nsectionName: missing\n",
           io.k8s.networking.gateway.v1.tcproutespec.ParentRefs.class));
       return r;
-    });
+    }));
     TCPRoute both = await("the route's status with both controllers' entries",
         () -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get(),
         r -> r.getStatus().getParents().stream().anyMatch(p -> "missing".equals(p.getParentRef().getSectionName())
@@ -189,7 +190,7 @@ class GatewayApiOperatorIT {
     client.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name()).withName("relayed")
         .addToLabels("gateway.portforward.dev/parameters", "true").endMetadata()
         .addToData("relay.mode", "Deployment").build()).create();
-    client.resources(GatewayClass.class).withName(className).edit(gc -> {
+    onConflictAgain(() -> client.resources(GatewayClass.class).withName(className).edit(gc -> {
       gc.getSpec().setParametersRef(Serialization.unmarshal("""
           group: ""
           kind: ConfigMap
@@ -197,7 +198,7 @@ class GatewayApiOperatorIT {
           name: relayed
           """.formatted(ns.name()), ParametersRef.class));
       return gc;
-    });
+    }));
     client.resource(service(ns.name(), "echo", 3000)).create();
     client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + PortForwards.uniquePort() + "}]"))
         .create();
@@ -344,6 +345,16 @@ class GatewayApiOperatorIT {
   private static boolean condition(Parents parent, String type, String status, String reason) {
     return Optional.ofNullable(parent.getConditions()).orElse(List.of()).stream().anyMatch(c -> type.equals(c.getType())
         && status.equals(c.getStatus().getValue()) && reason.equals(c.getReason()));
+  }
+
+  /** An edit of an object the controller writes too: read again and retried when the controller wrote between. */
+  private static void onConflictAgain(Runnable edit) {
+    Awaitility.await("an edit without a conflict").atMost(WAIT)
+        .ignoreExceptionsMatching(e -> e instanceof KubernetesClientException k && k.getCode() == 409)
+        .until(() -> {
+          edit.run();
+          return true;
+        });
   }
 
   private static <T> T await(String what, java.util.concurrent.Callable<T> read, Predicate<T> done) {

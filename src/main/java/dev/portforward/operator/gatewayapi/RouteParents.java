@@ -1,6 +1,8 @@
 package dev.portforward.operator.gatewayapi;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -8,7 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.stream.Collectors;
 
 /**
  * A route's status.parents after one Gateway's reconcile: this controller's entries for that
@@ -63,6 +67,15 @@ final class RouteParents {
       entry.put("conditions", StatusConditions.render(parent.conditions(), (List<?>) before, now));
       parents.add(entry);
     }
-    return StatusConditions.same(existing, parents) ? Optional.empty() : Optional.of(parents);
+    return sameEntries(existing, parents) ? Optional.empty() : Optional.of(parents);
+  }
+
+  /** The same entries in any order: a write only to reorder them would race other writers for nothing. */
+  private static boolean sameEntries(List<Map<String, Object>> a, List<Map<String, Object>> b) {
+    return a.size() == b.size() && trees(a).equals(trees(b));
+  }
+
+  private static Set<JsonNode> trees(List<Map<String, Object>> entries) {
+    return entries.stream().map(e -> (JsonNode) Serialization.jsonMapper().valueToTree(e)).collect(Collectors.toSet());
   }
 }

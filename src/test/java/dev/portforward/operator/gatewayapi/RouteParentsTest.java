@@ -58,6 +58,9 @@ class RouteParentsTest {
     Map<?, ?> condition = (Map<?, ?>) ((List<?>) parents.get(1).get("conditions")).get(0);
     assertThat(condition.get("lastTransitionTime")).isEqualTo("2026-01-01T00:00:00Z");
     assertThat(RouteParents.merge(parents, "infra", "infra", "gw", List.of(tcp), exists, NOW)).isEmpty();
+    // The same entries in another order are no write either.
+    assertThat(RouteParents.merge(List.of(parents.get(1), parents.get(0)), "infra", "infra", "gw", List.of(tcp), exists,
+        NOW)).isEmpty();
     // A route with nothing of this Gateway's and nothing stale is not written.
     assertThat(RouteParents.merge(List.of(entry(OURS, "other-gw", null)), "infra", "infra", "gw", List.of(), exists,
         NOW)).isEmpty();
