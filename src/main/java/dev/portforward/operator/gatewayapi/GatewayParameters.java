@@ -2,6 +2,8 @@ package dev.portforward.operator.gatewayapi;
 
 import dev.portforward.api.v1alpha1.RelayMode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.k8s.networking.gateway.v1.Gateway;
+import io.k8s.networking.gateway.v1.gatewayspec.Infrastructure;
 import io.k8s.networking.gateway.v1.gatewayclassspec.ParametersRef;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +88,17 @@ public record GatewayParameters(RelayMode relayMode) {
           + " is not supported: None (node DNAT) or Deployment (a relay Deployment per listener)");
     }
     return Parsed.of(new GatewayParameters(relayMode.get()));
+  }
+
+  /**
+   * Why a Gateway's own {@code spec.infrastructure.parametersRef} refuses it, if it has one: this
+   * controller reads parameters per class only, and the spec asks that a Gateway whose parameters
+   * cannot be honoured be refused (InvalidParameters) rather than served without them.
+   */
+  public static Optional<String> gatewayRefusal(Gateway gateway) {
+    return Optional.ofNullable(gateway.getSpec().getInfrastructure()).map(Infrastructure::getParametersRef)
+        .map(ref -> "spec.infrastructure.parametersRef (" + quoted(ref.getKind()) + " " + quoted(ref.getName())
+            + ") is not supported: a Gateway's listeners are carried as its GatewayClass's parameters say");
   }
 
   /** A value from the ConfigMap as a status message shows it: quoted, cut when long, no control characters. */

@@ -114,9 +114,13 @@ public final class GatewayPlanner {
               generation));
       Cond accepted;
       Cond programmed;
+      Optional<String> gatewayRefused = GatewayParameters.gatewayRefusal(gateway);
       if (!input.classAccepted()) {
         accepted = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
         programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
+      } else if (gatewayRefused.isPresent()) {
+        accepted = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, gatewayRefused.get(), generation);
+        programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, gatewayRefused.get(), generation);
       } else if (listener.invalid().isPresent()) {
         accepted = listener.invalid().get();
         programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, accepted.message(), generation);
@@ -194,6 +198,9 @@ public final class GatewayPlanner {
     if (!input.classAccepted()) {
       acceptedCond = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, "the GatewayClass "
           + gateway.getSpec().getGatewayClassName() + " is not accepted", generation);
+    } else if (GatewayParameters.gatewayRefusal(gateway).isPresent()) {
+      acceptedCond = cond(GatewayApi.ACCEPTED, false, Reason.INVALID_PARAMETERS,
+          GatewayParameters.gatewayRefusal(gateway).get(), generation);
     } else if (gateway.getSpec().getAddresses() != null && !gateway.getSpec().getAddresses().isEmpty()) {
       acceptedCond = cond(GatewayApi.ACCEPTED, false, "UnsupportedAddress",
           "spec.addresses is not supported: a Gateway's addresses are its nodes' addresses", generation);
@@ -278,7 +285,8 @@ public final class GatewayPlanner {
     }
     List<String> taking = new ArrayList<>();
     for (Judged listener : named) {
-      if (input.classAccepted() && listener.usable() && listener.supportedKinds().contains(route.kind())
+      if (input.classAccepted() && GatewayParameters.gatewayRefusal(input.gateway()).isEmpty() && listener.usable()
+          && listener.supportedKinds().contains(route.kind())
           && namespaceAllowed(listener.spec(), route.namespace(), gatewayNamespace, input)) {
         taking.add(listener.spec().getName());
         attached.computeIfAbsent(listener.spec().getName(), k -> new ArrayList<>()).add(route);

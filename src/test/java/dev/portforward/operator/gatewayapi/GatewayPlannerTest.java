@@ -468,6 +468,26 @@ class GatewayPlannerTest {
     assertThat(plan.gateway().addresses()).containsExactly("10.77.1.1");
   }
 
+  /** Per-Gateway parameters are not read: the Gateway is refused, not served without them. */
+  @Test
+  void aGatewayWithItsOwnParametersRefIsRefusedWithInvalidParameters() {
+    Gateway gateway = gateway("infrastructure: {parametersRef: {group: '', kind: ConfigMap, name: mine}},"
+        + " listeners: [{name: tcp, protocol: TCP, port: 9300}]");
+    service(NS, "echo");
+    tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw}]", "[{name: echo, port: 3000}]");
+
+    GatewayPlan plan = plan(gateway);
+
+    assertThat(plan.forwards()).isEmpty();
+    Cond accepted = cond(plan.gateway().conditions(), "Accepted");
+    assertThat(accepted).extracting(Cond::status, Cond::reason).containsExactly(false, Reason.INVALID_PARAMETERS);
+    assertThat(accepted.message()).isEqualTo("spec.infrastructure.parametersRef (\"ConfigMap\" \"mine\") is not"
+        + " supported: a Gateway's listeners are carried as its GatewayClass's parameters say");
+    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Accepted").status()).isFalse();
+    assertThat(cond(parent(plan, "TCPRoute infra/r").conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
+        .containsExactly(false, Reason.NOT_ALLOWED_BY_LISTENERS);
+  }
+
   @Test
   void aGatewayOfAClassNotAcceptedGetsNothing() {
     classAccepted = false;
