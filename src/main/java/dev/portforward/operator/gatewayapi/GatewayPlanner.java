@@ -98,6 +98,7 @@ public final class GatewayPlanner {
     List<String> waiting = new ArrayList<>();
     int programmedListeners = 0;
     int acceptedListeners = 0;
+    Optional<String> gatewayRefused = GatewayParameters.gatewayRefusal(gateway);
     for (Judged listener : judged) {
       String name = listener.spec().getName();
       List<RouteView> carried = attached.getOrDefault(name, List.of());
@@ -114,7 +115,6 @@ public final class GatewayPlanner {
               generation));
       Cond accepted;
       Cond programmed;
-      Optional<String> gatewayRefused = GatewayParameters.gatewayRefusal(gateway);
       if (!input.classAccepted()) {
         accepted = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
         programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
