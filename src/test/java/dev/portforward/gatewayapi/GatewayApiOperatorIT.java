@@ -10,15 +10,19 @@ import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.GatewayClass;
 import io.k8s.networking.gateway.v1.TCPRoute;
+import io.k8s.networking.gateway.v1.gatewayclassspec.ParametersRef;
 import io.k8s.networking.gateway.v1.gatewaystatus.Listeners;
 import io.k8s.networking.gateway.v1.tcproutestatus.Parents;
 import java.time.Duration;
@@ -37,7 +41,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The Gateway API controllers in the operator's own process against the real API server: a
  * GatewayClass of ours accepted, a Gateway's TCP listener with a TCPRoute turned into a derived
  * PortForward that the PortForward path judges like any other, and the route and listener
- * conditions the spec asks for. The CRDs are installed after the operator started, as a user
+ * conditions the spec asks for; a class's parameters (relay Deployments); a deleted Gateway's
+ * entries leaving its routes' status. The CRDs are installed after the operator started, as a user
  * installs them into a running cluster: the controllers find them by discovery.
  */
 @ExtendWith({RealCluster.class, SharedOperator.class})
@@ -126,10 +131,10 @@ class GatewayApiOperatorIT {
         .containsExactlyInAnyOrder("Accepted", "Programmed", "ResolvedRefs", "Conflicted");
 
     // A tenant's edit of the derived forward is put back by the controller's forced apply.
-    client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
+    onConflictAgain(() -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").edit(pf -> {
       pf.getSpec().getTarget().getServices().get(0).setName("elsewhere");
       return pf;
-    });
+    }));
     await("the derived PortForward's target put back",
         () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
         pf -> "echo".equals(pf.getSpec().getTarget().getServices().get(0).getName()));
@@ -141,16 +146,16 @@ class GatewayApiOperatorIT {
         conditions: [{type: Accepted, status: "True", reason: Accepted, message: theirs, observedGeneration: 1,
           lastTransitionTime: "2026-01-01T00:00:00Z"}]
         """.formatted(ns.name()), Parents.class);
-    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
+    onConflictAgain(() -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").editStatus(r -> {
       r.getStatus().setParents(new java.util.ArrayList<>(r.getStatus().getParents()));
       r.getStatus().getParents().add(foreign);
       return r;
-    });
-    client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
+    }));
+    onConflictAgain(() -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").edit(r -> {
       r.getSpec().getParentRefs().add(Serialization.unmarshal("name: gw\nsectionName: missing\n",
           io.k8s.networking.gateway.v1.tcproutespec.ParentRefs.class));
       return r;
-    });
+    }));
     TCPRoute both = await("the route's status with both controllers' entries",
         () -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get(),
         r -> r.getStatus().getParents().stream().anyMatch(p -> "missing".equals(p.getParentRef().getSectionName())
@@ -164,6 +169,72 @@ class GatewayApiOperatorIT {
     await("the derived PortForward gone with its Gateway",
         () -> Optional.ofNullable(client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get()),
         Optional::isEmpty);
+    // The Gateway's entries leave the route's status with it (its delete event, no finalizer); the
+    // other controller's entry stays.
+    TCPRoute withdrawn = await("this controller's entries gone from the route's status",
+        () -> client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").get(),
+        r -> r.getStatus().getParents().stream().noneMatch(p -> CONTROLLER.equals(p.getControllerName())));
+    assertThat(withdrawn.getStatus().getParents()).singleElement().satisfies(p -> {
+      assertThat(p.getControllerName()).isEqualTo("example.com/other-controller");
+      assertThat(p.getConditions()).singleElement().satisfies(c -> assertThat(c.getMessage()).isEqualTo("theirs"));
+    });
+  }
+
+  /**
+   * A class whose parametersRef names a ConfigMap with relay.mode Deployment: its Gateways'
+   * listeners become PortForwards with relay.mode Deployment, which the PortForward path gives a
+   * relay Deployment. Parameters the controller cannot read refuse the class with the reason, and
+   * its Gateways' forwards go.
+   */
+  @Test
+  void aClassWithRelayParametersGetsRelayDeploymentsAndBadParametersRefuseIt(KubernetesClient client,
+      TestNamespace ns) {
+    client.resource(new ConfigMapBuilder().withNewMetadata().withNamespace(ns.name()).withName("relayed")
+        .addToLabels("gateway.portforward.dev/parameters", "true").endMetadata()
+        .addToData("relay.mode", "Deployment").build()).create();
+    onConflictAgain(() -> client.resources(GatewayClass.class).withName(className).edit(gc -> {
+      gc.getSpec().setParametersRef(Serialization.unmarshal("""
+          group: ""
+          kind: ConfigMap
+          namespace: %s
+          name: relayed
+          """.formatted(ns.name()), ParametersRef.class));
+      return gc;
+    }));
+    client.resource(service(ns.name(), "echo", 3000)).create();
+    client.resource(gateway(ns.name(), "gw", "[{name: tcp, protocol: TCP, port: " + PortForwards.uniquePort() + "}]"))
+        .create();
+    client.resource(tcpRoute(ns.name(), "route", "[{name: gw}]", "echo", ns.name())).create();
+
+    awaitClass(client, "True", "Accepted", "each carried by a relay Deployment");
+    PortForward derived = await("the derived PortForward in relay mode Deployment",
+        () -> client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get(),
+        pf -> pf != null && pf.getSpec().getRelay().getMode() == RelayMode.Deployment);
+    assertThat(derived.getSpec().getTarget().getServices()).singleElement()
+        .satisfies(s -> assertThat(s.getName()).isEqualTo("echo"));
+    Deployment relay = await("the relay Deployment of the derived forward",
+        () -> client.apps().deployments().inNamespace(ns.name()).withName("gw-tcp-relay").get(), Objects::nonNull);
+    assertThat(relay.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
+      assertThat(o.getKind()).isEqualTo("PortForward");
+      assertThat(o.getUid()).isEqualTo(derived.getMetadata().getUid());
+    });
+
+    // A value the controller does not know: the class is refused, saying which, and nothing is carried.
+    client.configMaps().inNamespace(ns.name()).withName("relayed").edit(cm -> {
+      cm.getData().put("relay.mode", "Socks5");
+      return cm;
+    });
+    awaitClass(client, "False", "InvalidParameters", "ConfigMap " + ns.name()
+        + "/relayed: relay.mode \"Socks5\" is not supported: None (node DNAT) or Deployment");
+    await("the derived PortForward gone while the class is refused",
+        () -> Optional.ofNullable(client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get()),
+        Optional::isEmpty);
+    awaitListener(client, ns.name(), "gw", l -> l.getConditions().stream().anyMatch(c -> "Accepted".equals(c.getType())
+        && "False".equals(c.getStatus().getValue()) && "the GatewayClass is not accepted".equals(c.getMessage())));
+
+    // A missing ConfigMap likewise.
+    client.configMaps().inNamespace(ns.name()).withName("relayed").delete();
+    awaitClass(client, "False", "InvalidParameters", "ConfigMap " + ns.name() + "/relayed not found");
   }
 
   @Test
@@ -303,6 +374,15 @@ class GatewayApiOperatorIT {
         .satisfies(c -> assertThat(c.getReason()).isEqualTo("ListenersNotValid"));
   }
 
+  private GatewayClass awaitClass(KubernetesClient client, String status, String reason, String message) {
+    return await("GatewayClass " + className + " Accepted " + status + " " + reason,
+        () -> client.resources(GatewayClass.class).withName(className).get(),
+        gc -> gc.getStatus() != null && gc.getStatus().getConditions().stream().anyMatch(c ->
+            "Accepted".equals(c.getType()) && status.equals(c.getStatus().getValue()) && reason.equals(c.getReason())
+                && c.getMessage().contains(message)
+                && Objects.equals(c.getObservedGeneration(), gc.getMetadata().getGeneration())));
+  }
+
   private Gateway gateway(String namespace, String name, String listeners) {
     return Serialization.unmarshal("""
         apiVersion: gateway.networking.k8s.io/v1
@@ -354,6 +434,16 @@ class GatewayApiOperatorIT {
   private static boolean condition(Parents parent, String type, String status, String reason) {
     return Optional.ofNullable(parent.getConditions()).orElse(List.of()).stream().anyMatch(c -> type.equals(c.getType())
         && status.equals(c.getStatus().getValue()) && reason.equals(c.getReason()));
+  }
+
+  /** An edit of an object the controller writes too: read again and retried when the controller wrote between. */
+  private static void onConflictAgain(Runnable edit) {
+    Awaitility.await("an edit without a conflict").atMost(WAIT)
+        .ignoreExceptionsMatching(e -> e instanceof KubernetesClientException k && k.getCode() == 409)
+        .until(() -> {
+          edit.run();
+          return true;
+        });
   }
 
   private static <T> T await(String what, java.util.concurrent.Callable<T> read, Predicate<T> done) {

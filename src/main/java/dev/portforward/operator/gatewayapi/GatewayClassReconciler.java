@@ -1,5 +1,6 @@
 package dev.portforward.operator.gatewayapi;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -9,19 +10,26 @@ import io.k8s.networking.gateway.v1.GatewayClassStatus;
 import io.k8s.networking.gateway.v1.gatewayclassstatus.Conditions;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Ignore;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * Writes Accepted and SupportedVersion on the GatewayClasses whose controllerName is this operator's; leaves every
- * other class alone. Started by {@link GatewayApiControllers} only when the Gateway API is served
- * ({@link Ignore}: not registered with the operator's main framework instance).
+ * other class alone. Accepted depends on the class's parameters ConfigMap, which is watched.
+ * Started by {@link GatewayApiControllers} only when the Gateway API is served ({@link Ignore}:
+ * not registered with the operator's main framework instance).
  */
 @Ignore
 @ControllerConfiguration(name = GatewayClassReconciler.NAME)
@@ -31,8 +39,18 @@ public final class GatewayClassReconciler implements Reconciler<GatewayClass> {
 
   private final Clock clock;
 
+  private InformerEventSource<ConfigMap, GatewayClass> parameters;
+
   GatewayClassReconciler(Clock clock) {
     this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, GatewayClass>> prepareEventSources(EventSourceContext<GatewayClass> context) {
+    IndexerResourceCache<GatewayClass> classes = context.getPrimaryCache();
+    parameters = ParameterMaps.informer(context, GatewayClass.class, configMap -> classes
+        .list(gc -> ParameterMaps.names(gc, configMap)).map(ResourceID::fromResource).collect(Collectors.toSet()));
+    return List.of(parameters);
   }
 
   @Override
@@ -42,7 +60,8 @@ public final class GatewayClassReconciler implements Reconciler<GatewayClass> {
     }
     List<?> before = gatewayClass.getStatus() == null ? null : gatewayClass.getStatus().getConditions();
     GatewayClassStatus status = new GatewayClassStatus();
-    status.setConditions(StatusConditions.render(List.of(GatewayClasses.accepted(gatewayClass),
+    status.setConditions(StatusConditions.render(List.of(GatewayClasses.accepted(gatewayClass,
+            ParameterMaps.parameters(gatewayClass, parameters)),
             GatewayClasses.supportedVersion(gatewayClass, bundleVersions(context))), before, clock.instant())
         .stream().map(c -> StatusConditions.as(c, Conditions.class)).toList());
     if (gatewayClass.getStatus() != null && StatusConditions.same(gatewayClass.getStatus().getConditions(),

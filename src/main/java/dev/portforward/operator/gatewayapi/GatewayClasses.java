@@ -1,5 +1,6 @@
 package dev.portforward.operator.gatewayapi;
 
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.operator.gatewayapi.GatewayApi.Reason;
 import dev.portforward.operator.gatewayapi.GatewayPlan.Cond;
 import io.k8s.networking.gateway.v1.GatewayClass;
@@ -21,15 +22,15 @@ public final class GatewayClasses {
         && GatewayApi.CONTROLLER_NAME.equals(gatewayClass.getSpec().getControllerName());
   }
 
-  /** Accepted, unless it asks for parameters: the controller has none to read yet. */
-  public static Cond accepted(GatewayClass gatewayClass) {
+  /** Accepted, unless its parameters are wrong ({@link GatewayParameters#of}). */
+  public static Cond accepted(GatewayClass gatewayClass, GatewayParameters.Parsed parameters) {
     long generation = Optional.ofNullable(gatewayClass.getMetadata().getGeneration()).orElse(0L);
-    if (gatewayClass.getSpec().getParametersRef() != null) {
-      return new Cond(GatewayApi.ACCEPTED, false, Reason.INVALID_PARAMETERS,
-          "parametersRef is not supported: every listener is carried by node DNAT", generation);
+    if (parameters.problem().isPresent()) {
+      return new Cond(GatewayApi.ACCEPTED, false, Reason.INVALID_PARAMETERS, parameters.problem().get(), generation);
     }
-    return new Cond(GatewayApi.ACCEPTED, true, Reason.ACCEPTED,
-        "Gateways of this class become PortForwards (TCP and UDP listeners, node DNAT)", generation);
+    boolean relays = parameters.parameters().orElseThrow().relayMode() == RelayMode.Deployment;
+    return new Cond(GatewayApi.ACCEPTED, true, Reason.ACCEPTED, "Gateways of this class become PortForwards (TCP and"
+        + " UDP listeners, " + (relays ? "each carried by a relay Deployment" : "node DNAT") + ")", generation);
   }
 
   /**

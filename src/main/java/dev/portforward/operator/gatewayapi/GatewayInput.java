@@ -13,12 +13,13 @@ import java.util.Optional;
  * Everything a Gateway's plan depends on, read from the caches by the reconciler, handed in as
  * plain values by a test: the Gateway, whether its class is accepted, the routes that name it,
  * the ReferenceGrants, the Services, their EndpointSlices and the namespace labels the routes
- * refer to ({@code "ns/name"} and {@code "ns"} keys), and the PortForwards it owns (with their
- * statuses).
+ * refer to ({@code "ns/name"} and {@code "ns"} keys), the PortForwards it owns (with their
+ * statuses), and its class's parameters ({@link GatewayParameters#NODE_DNAT} when the class is
+ * not accepted).
  */
 public record GatewayInput(Gateway gateway, boolean classAccepted, List<RouteView> routes,
     List<ReferenceGrant> grants, Map<String, Service> services, Map<String, List<EndpointSlice>> backendSlices,
-    Map<String, Map<String, String>> namespaceLabels, List<PortForward> derived) {
+    Map<String, Map<String, String>> namespaceLabels, List<PortForward> derived, GatewayParameters parameters) {
 
   Optional<Service> service(String namespace, String name) {
     return Optional.ofNullable(services.get(namespace + "/" + name));

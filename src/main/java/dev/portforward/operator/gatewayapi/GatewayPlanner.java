@@ -7,7 +7,6 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Protocol;
 import dev.portforward.api.v1alpha1.Relay;
-import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.operator.gatewayapi.GatewayApi.Reason;
 import dev.portforward.operator.gatewayapi.GatewayPlan.Cond;
@@ -39,10 +38,11 @@ import java.util.TreeSet;
 
 /**
  * Decides what a Gateway of this controller's class becomes: one derived PortForward per TCP or
- * UDP listener that has an accepted route (node DNAT, in the Gateway's namespace), the mirrors
- * that carry backends of other namespaces into it ({@link BackendMirrors}), the Gateway's status
- * (from the listeners and the derived forwards' statuses) and each route's status for this
- * Gateway. Pure: everything comes in a {@link GatewayInput}, so every case the Gateway API
+ * UDP listener that has an accepted route (in the Gateway's namespace; node DNAT or a relay
+ * Deployment, as the class's {@link GatewayParameters} say), the mirrors that carry backends of
+ * other namespaces into it ({@link BackendMirrors}), the Gateway's status (from the listeners and
+ * the derived forwards' statuses) and each route's status for this Gateway. Pure: everything
+ * comes in a {@link GatewayInput}, so every case the Gateway API
  * spec describes is a unit test.
  */
 public final class GatewayPlanner {
@@ -100,6 +100,7 @@ public final class GatewayPlanner {
     List<String> waiting = new ArrayList<>();
     int programmedListeners = 0;
     int acceptedListeners = 0;
+    Optional<String> gatewayRefused = GatewayParameters.gatewayRefusal(gateway);
     for (Judged listener : judged) {
       String name = listener.spec().getName();
       List<RouteView> carried = attached.getOrDefault(name, List.of());
@@ -119,6 +120,9 @@ public final class GatewayPlanner {
       if (!input.classAccepted()) {
         accepted = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
         programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, "the GatewayClass is not accepted", generation);
+      } else if (gatewayRefused.isPresent()) {
+        accepted = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, gatewayRefused.get(), generation);
+        programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, gatewayRefused.get(), generation);
       } else if (listener.invalid().isPresent()) {
         accepted = listener.invalid().get();
         programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, accepted.message(), generation);
@@ -144,7 +148,7 @@ public final class GatewayPlanner {
           programmed = cond(GatewayApi.PROGRAMMED, false, Reason.PENDING,
               why + "; connections to port " + listener.spec().getPort() + " are refused", generation);
         } else {
-          PortForward forward = derived(gateway, listener.spec(), target.get());
+          PortForward forward = derived(gateway, listener.spec(), target.get(), input.parameters());
           forwards.add(forward);
           Optional<PortForward> observed = input.derived().stream()
               .filter(pf -> pf.getMetadata().getName().equals(forward.getMetadata().getName()))
@@ -199,6 +203,9 @@ public final class GatewayPlanner {
     if (!input.classAccepted()) {
       acceptedCond = cond(GatewayApi.ACCEPTED, false, Reason.INVALID, "the GatewayClass "
           + gateway.getSpec().getGatewayClassName() + " is not accepted", generation);
+    } else if (GatewayParameters.gatewayRefusal(gateway).isPresent()) {
+      acceptedCond = cond(GatewayApi.ACCEPTED, false, Reason.INVALID_PARAMETERS,
+          GatewayParameters.gatewayRefusal(gateway).get(), generation);
     } else if (gateway.getSpec().getAddresses() != null && !gateway.getSpec().getAddresses().isEmpty()) {
       acceptedCond = cond(GatewayApi.ACCEPTED, false, "UnsupportedAddress",
           "spec.addresses is not supported: a Gateway's addresses are its nodes' addresses", generation);
@@ -283,7 +290,8 @@ public final class GatewayPlanner {
     }
     List<String> taking = new ArrayList<>();
     for (Judged listener : named) {
-      if (input.classAccepted() && listener.usable() && listener.supportedKinds().contains(route.kind())
+      if (input.classAccepted() && GatewayParameters.gatewayRefusal(input.gateway()).isEmpty() && listener.usable()
+          && listener.supportedKinds().contains(route.kind())
           && namespaceAllowed(listener.spec(), route.namespace(), gatewayNamespace, input)) {
         taking.add(listener.spec().getName());
         attached.computeIfAbsent(listener.spec().getName(), k -> new ArrayList<>()).add(route);
@@ -336,8 +344,11 @@ public final class GatewayPlanner {
     return cond(GatewayApi.RESOLVED_REFS, true, Reason.RESOLVED_REFS, "every backendRef is resolved", generation);
   }
 
-  /** The PortForward that carries one listener: node DNAT on the listener's port to the route's backend. */
-  static PortForward derived(Gateway gateway, Listeners listener, Target target) {
+  /**
+   * The PortForward that carries one listener: the listener's port to the route's backend, by node
+   * DNAT or through a relay Deployment, as the class's parameters say.
+   */
+  static PortForward derived(Gateway gateway, Listeners listener, Target target, GatewayParameters parameters) {
     PortForward pf = new PortForward();
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(GatewayApi.GATEWAY_LABEL, labelValue(gateway.getMetadata().getName()));
@@ -360,7 +371,7 @@ public final class GatewayPlanner {
     listen.setPort(listener.getPort());
     spec.setListen(listen);
     Relay relay = new Relay();
-    relay.setMode(RelayMode.None);
+    relay.setMode(parameters.relayMode());
     spec.setRelay(relay);
     spec.setTarget(target);
     pf.setSpec(spec);

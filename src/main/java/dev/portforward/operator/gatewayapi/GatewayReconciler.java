@@ -5,6 +5,7 @@ import dev.portforward.common.WithoutManagedFields;
 import dev.portforward.operator.gatewayapi.GatewayPlan.GatewayState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ListenerState;
 import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -44,6 +45,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -51,13 +53,15 @@ import org.jboss.logging.Logger;
 /**
  * Turns each Gateway of this controller's class into derived PortForwards and statuses. The
  * decision is the {@link GatewayPlanner}'s, over the informer caches; this class watches what a
- * plan depends on (class, routes, grants, Services and their EndpointSlices, namespaces, its own
- * PortForwards) and writes the result: backend mirrors and forwards by forced server-side apply (a
- * tenant's edit is put back), the Gateway's status, and only its own entries in each route's
- * status.parents.
+ * plan depends on (class and its parameters, routes, grants, Services and their EndpointSlices,
+ * namespaces, its own PortForwards) and writes the result: backend mirrors and forwards by forced
+ * server-side apply (a tenant's edit is put back), the Gateway's status, and only its own entries
+ * in each route's status.parents. It is also called when a Gateway is deleted (no finalizer: the
+ * delete event is enough), and then takes this controller's entries for that Gateway out of its
+ * routes' status; garbage collection takes the forwards and mirrors.
  */
 @Ignore
-@ControllerConfiguration(name = GatewayReconciler.NAME)
+@ControllerConfiguration(name = GatewayReconciler.NAME, triggerReconcilerOnAllEvents = true)
 public final class GatewayReconciler implements Reconciler<Gateway> {
 
   static final String NAME = "gateway";
@@ -73,6 +77,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
   private InformerEventSource<EndpointSlice, Gateway> slices;
   private InformerEventSource<Namespace, Gateway> namespaces;
   private InformerEventSource<PortForward, Gateway> forwards;
+  private InformerEventSource<ConfigMap, Gateway> parameters;
 
   GatewayReconciler(Clock clock) {
     this.clock = clock;
@@ -125,12 +130,24 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(Gateway.class, false))
             .build(),
         context);
-    return List.of(classes, tcpRoutes, udpRoutes, grants, services, slices, namespaces, forwards);
+    // A class's parameters decide how its Gateways' listeners are carried.
+    parameters = ParameterMaps.informer(context, Gateway.class, configMap -> {
+      Set<String> naming = classes.list(gc -> ParameterMaps.names(gc, configMap))
+          .map(gc -> gc.getMetadata().getName()).collect(Collectors.toSet());
+      return ids(gateways.list(g -> naming.contains(g.getSpec().getGatewayClassName())));
+    });
+    return List.of(classes, tcpRoutes, udpRoutes, grants, services, slices, namespaces, forwards, parameters);
   }
 
   @Override
   public UpdateControl<Gateway> reconcile(Gateway gateway, Context<Gateway> context) {
     KubernetesClient client = context.getClient();
+    Predicate<ResourceID> gatewayExists = id -> context.getPrimaryCache().get(id).isPresent();
+    if (context.isPrimaryResourceDeleted()) {
+      // Gone: its derived forwards go by garbage collection; its entries in route status go here.
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, true, clock.instant(), client);
+      return UpdateControl.noUpdate();
+    }
     Optional<GatewayClass> gatewayClass = classes.get(new ResourceID(gateway.getSpec().getGatewayClassName()));
     List<PortForward> owned = forwards.list(gateway.getMetadata().getNamespace(),
         pf -> ownedBy(pf, gateway)).toList();
@@ -138,16 +155,20 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     List<Service> ownedMirrors = services.list(namespace, svc -> mirrorOf(svc, gateway)).toList();
     List<EndpointSlice> ownedSlices = slices.list(namespace, slice -> mirrorOf(slice, gateway)).toList();
     if (gatewayClass.filter(GatewayClasses::ours).isEmpty()) {
-      // Not (or no longer) ours: what it had from this controller goes; its status is another's.
+      // Not (or no longer) ours: what it had from this controller goes (forwards and route entries);
+      // its own status is another's.
       owned.forEach(pf -> client.resource(pf).delete());
       ownedSlices.forEach(slice -> client.resource(slice).delete());
       ownedMirrors.forEach(svc -> client.resource(svc).delete());
+      writeRouteStatuses(gateway, Map.of(), gatewayExists, false, clock.instant(), client);
       return UpdateControl.noUpdate();
     }
     List<RouteView> routes = routes().toList();
+    GatewayParameters.Parsed parsed = ParameterMaps.parameters(gatewayClass.get(), parameters);
     GatewayPlan plan = GatewayPlanner.plan(new GatewayInput(gateway,
-        GatewayClasses.accepted(gatewayClass.get()).status(), routes, grants.list().toList(),
-        referencedServices(routes), referencedSlices(routes), namespaceLabels(routes), owned));
+        GatewayClasses.accepted(gatewayClass.get(), parsed).status(), routes, grants.list().toList(),
+        referencedServices(routes), referencedSlices(routes), namespaceLabels(routes), owned,
+        parsed.parameters().orElse(GatewayParameters.NODE_DNAT)));
 
     // Mirrors before the forwards that name them; what nothing names any more after them.
     Set<String> desiredMirrors = new HashSet<>();
@@ -172,10 +193,22 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
 
     Instant now = clock.instant();
     writeGatewayStatus(gateway, plan.gateway(), now, client);
+    writeRouteStatuses(gateway, plan.routes(), gatewayExists, false, now, client);
+    return UpdateControl.noUpdate();
+  }
+
+  /**
+   * This controller's entries for {@code gateway} in every route's status.parents: {@code ours}
+   * (by {@link RouteView#key()}; none for a route that is not there, and for every route once the
+   * Gateway is deleted or no longer of this class). {@code deleted}: the Gateway is gone.
+   */
+  private void writeRouteStatuses(Gateway gateway, Map<String, List<ParentStatus>> ours,
+      Predicate<ResourceID> gatewayExists, boolean deleted, Instant now, KubernetesClient client) {
     for (TCPRoute route : tcpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
-      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+      List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, entries, gatewayExists, deleted,
+          route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             TCPRoute copy = StatusConditions.as(route, TCPRoute.class);
@@ -188,8 +221,9 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     }
     for (UDPRoute route : udpRoutes.list().toList()) {
       RouteView view = RouteView.of(route);
-      List<ParentStatus> ours = plan.routes().getOrDefault(view.key(), List.of());
-      writeRouteStatus(route, gateway, ours, route.getStatus() == null ? null : route.getStatus().getParents(),
+      List<ParentStatus> entries = ours.getOrDefault(view.key(), List.of());
+      writeRouteStatus(route, gateway, entries, gatewayExists, deleted,
+          route.getStatus() == null ? null : route.getStatus().getParents(),
           parents -> {
             // A copy: the informer's cached object must not change under it.
             UDPRoute copy = StatusConditions.as(route, UDPRoute.class);
@@ -200,7 +234,6 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
             return copy;
           }, now, client);
     }
-    return UpdateControl.noUpdate();
   }
 
   /**
@@ -259,56 +292,26 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
   }
 
   /**
-   * Replaces this controller's entries for this Gateway in a route's status.parents, keeping every
-   * other entry (other controllers', other Gateways'), with optimistic locking: parents is not a
-   * list that server-side apply merges by key.
+   * Writes a route's status.parents as {@link RouteParents#merge} says, with optimistic locking:
+   * parents is not a list that server-side apply merges by key. A conflict is left to the route's
+   * own event, which brings this Gateway back, unless the Gateway is deleted: then nothing would,
+   * and the framework retries this reconcile.
    */
   private static <R extends HasMetadata> void writeRouteStatus(R route, Gateway gateway, List<ParentStatus> ours,
-      List<?> current, java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now,
-      KubernetesClient client) {
-    List<Map<String, Object>> existing = current == null ? List.of()
-        : current.stream().map(p -> StatusConditions.as(p, Map.class)).map(m -> (Map<String, Object>) m).toList();
-    List<Map<String, Object>> kept = new ArrayList<>();
-    Map<RouteView.ParentRef, Map<String, Object>> previous = new HashMap<>();
-    for (Map<String, Object> entry : existing) {
-      RouteView.ParentRef ref = StatusConditions.as(entry.get("parentRef"), RouteView.ParentRef.class);
-      RouteView.ParentRef withDefaults = ref.withDefaults(route.getMetadata().getNamespace());
-      if (GatewayApi.CONTROLLER_NAME.equals(entry.get("controllerName"))
-          && withDefaults.names(gateway.getMetadata().getNamespace(), gateway.getMetadata().getName())) {
-        previous.put(withDefaults, entry);
-      } else {
-        kept.add(entry);
-      }
-    }
-    if (ours.isEmpty() && previous.isEmpty()) {
-      return;
-    }
-    List<Map<String, Object>> parents = new ArrayList<>(kept);
-    for (ParentStatus parent : ours) {
-      Map<String, Object> entry = new LinkedHashMap<>();
-      Map<String, Object> ref = new LinkedHashMap<>();
-      ref.put("group", parent.parentRef().group());
-      ref.put("kind", parent.parentRef().kind());
-      ref.put("namespace", parent.parentRef().namespace());
-      ref.put("name", parent.parentRef().name());
-      Optional.ofNullable(parent.parentRef().sectionName()).ifPresent(s -> ref.put("sectionName", s));
-      Optional.ofNullable(parent.parentRef().port()).ifPresent(p -> ref.put("port", p));
-      entry.put("parentRef", ref);
-      entry.put("controllerName", GatewayApi.CONTROLLER_NAME);
-      Object before = Optional.ofNullable(previous.get(parent.parentRef())).map(e -> e.get("conditions")).orElse(null);
-      entry.put("conditions", StatusConditions.render(parent.conditions(), (List<?>) before, now));
-      parents.add(entry);
-    }
-    if (StatusConditions.same(existing, parents)) {
+      Predicate<ResourceID> gatewayExists, boolean deleted, List<?> current,
+      java.util.function.Function<List<Map<String, Object>>, R> withParents, Instant now, KubernetesClient client) {
+    Optional<List<Map<String, Object>>> parents = RouteParents.merge(current, route.getMetadata().getNamespace(),
+        gateway.getMetadata().getNamespace(), gateway.getMetadata().getName(), ours,
+        (namespace, name) -> gatewayExists.test(new ResourceID(name, namespace)), now);
+    if (parents.isEmpty()) {
       return;
     }
     try {
-      client.resource(withParents.apply(parents)).updateStatus();
+      client.resource(withParents.apply(parents.get())).updateStatus();
     } catch (KubernetesClientException e) {
-      if (e.getCode() != 409) {
+      if (e.getCode() != 409 || deleted) {
         throw e;
       }
-      // Someone else wrote the route meanwhile: its event brings this Gateway back with the new version.
     }
   }
 

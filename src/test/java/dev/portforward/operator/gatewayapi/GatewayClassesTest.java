@@ -2,6 +2,7 @@ package dev.portforward.operator.gatewayapi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.operator.gatewayapi.GatewayPlan.Cond;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.k8s.networking.gateway.v1.GatewayClass;
@@ -19,12 +20,15 @@ class GatewayClassesTest {
   }
 
   @Test
-  void aClassIsAcceptedUnlessItAsksForParameters() {
-    assertThat(GatewayClasses.accepted(gatewayClass("portforward.dev/gateway-controller", "")))
+  void aClassIsAcceptedUnlessItsParametersAreWrong() {
+    GatewayClass gc = gatewayClass("portforward.dev/gateway-controller", "");
+    assertThat(GatewayClasses.accepted(gc, GatewayParameters.Parsed.of(GatewayParameters.NODE_DNAT)))
         .extracting(Cond::status, Cond::reason, Cond::observedGeneration).containsExactly(true, "Accepted", 3L);
-    assertThat(GatewayClasses.accepted(gatewayClass("portforward.dev/gateway-controller",
-        ", parametersRef: {group: example.com, kind: Params, name: p}")))
-        .extracting(Cond::status, Cond::reason).containsExactly(false, "InvalidParameters");
+    assertThat(GatewayClasses.accepted(gc, GatewayParameters.Parsed.of(new GatewayParameters(RelayMode.Deployment)))
+        .message()).contains("relay Deployment");
+    assertThat(GatewayClasses.accepted(gc, GatewayParameters.Parsed.invalid("ConfigMap infra/p not found")))
+        .extracting(Cond::status, Cond::reason, Cond::message, Cond::observedGeneration)
+        .containsExactly(false, "InvalidParameters", "ConfigMap infra/p not found", 3L);
   }
 
   @Test

@@ -40,6 +40,7 @@ class GatewayPlannerTest {
   private final Map<String, Map<String, String>> labels = new HashMap<>();
   private final List<PortForward> derived = new ArrayList<>();
   private boolean classAccepted = true;
+  private GatewayParameters parameters = GatewayParameters.NODE_DNAT;
 
   @Test
   void aTcpListenerWithARouteBecomesOneNodeDnatForwardToTheBackend() {
@@ -526,6 +527,65 @@ class GatewayPlannerTest {
         .satisfies(pf -> assertThat(pf.getSpec().getTarget().getServices().get(0).getName()).isEqualTo("b"));
   }
 
+  /**
+   * A class whose parameters ask for relay mode Deployment: each listener's forward carries
+   * relay.mode Deployment (the PortForward path then makes its relay objects), with the same
+   * weighted targets; the Gateway's addresses are still its forward's status.endpoints, which with
+   * a relay Deployment are the nodes' addresses too (the agents DNAT to the relay pods).
+   */
+  @Test
+  void aClassWithRelayParametersCarriesEveryListenerThroughARelayDeployment() {
+    parameters = new GatewayParameters(RelayMode.Deployment);
+    Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300}, {name: dns, protocol: UDP,"
+        + " port: 9353}]");
+    service(NS, "a");
+    service(NS, "b");
+    tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw, sectionName: tcp}]",
+        "[{name: a, port: 3000, weight: 3}, {name: b, port: 3000}]");
+    routes.add(RouteView.of(Serialization.unmarshal("""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: UDPRoute
+        metadata: {name: u, namespace: infra, generation: 1, creationTimestamp: "2026-01-01T00:00:00Z"}
+        spec: {parentRefs: [{name: gw, sectionName: dns}], rules: [{backendRefs: [{name: a, port: 53}]}]}
+        """, UDPRoute.class)));
+    derived.add(observed("gw-tcp", "True", "Accepted", "owns port TCP/9300", "True",
+        "programmed on 1 node(s), relay Deployment gw-tcp-relay: 1/1 replicas ready", "10.77.1.1"));
+
+    GatewayPlan plan = plan(gateway);
+
+    assertThat(plan.forwards()).extracting(pf -> pf.getMetadata().getName(), pf -> pf.getSpec().getRelay().getMode())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("gw-tcp", RelayMode.Deployment),
+            org.assertj.core.groups.Tuple.tuple("gw-dns", RelayMode.Deployment));
+    assertThat(pf(plan).getSpec().getTarget().getServices())
+        .extracting(WeightedService::getName, WeightedService::getWeight)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("a", 3), org.assertj.core.groups.Tuple.tuple("b", 1));
+    assertThat(plan.forwards().get(1).getSpec().getProtocol()).isEqualTo(Protocol.UDP);
+    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Programmed").message())
+        .isEqualTo("PortForward infra/gw-tcp: programmed on 1 node(s), relay Deployment gw-tcp-relay: 1/1 replicas"
+            + " ready");
+    assertThat(plan.gateway().addresses()).containsExactly("10.77.1.1");
+  }
+
+  /** Per-Gateway parameters are not read: the Gateway is refused, not served without them. */
+  @Test
+  void aGatewayWithItsOwnParametersRefIsRefusedWithInvalidParameters() {
+    Gateway gateway = gateway("infrastructure: {parametersRef: {group: '', kind: ConfigMap, name: mine}},"
+        + " listeners: [{name: tcp, protocol: TCP, port: 9300}]");
+    service(NS, "echo");
+    tcpRoute(NS, "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw}]", "[{name: echo, port: 3000}]");
+
+    GatewayPlan plan = plan(gateway);
+
+    assertThat(plan.forwards()).isEmpty();
+    Cond accepted = cond(plan.gateway().conditions(), "Accepted");
+    assertThat(accepted).extracting(Cond::status, Cond::reason).containsExactly(false, Reason.INVALID_PARAMETERS);
+    assertThat(accepted.message()).isEqualTo("spec.infrastructure.parametersRef (\"ConfigMap\" \"mine\") is not"
+        + " supported: a Gateway's listeners are carried as its GatewayClass's parameters say");
+    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Accepted").status()).isFalse();
+    assertThat(cond(parent(plan, "TCPRoute infra/r").conditions(), "Accepted")).extracting(Cond::status, Cond::reason)
+        .containsExactly(false, Reason.NOT_ALLOWED_BY_LISTENERS);
+  }
+
   @Test
   void aGatewayOfAClassNotAcceptedGetsNothing() {
     classAccepted = false;
@@ -582,7 +642,7 @@ class GatewayPlannerTest {
 
   private GatewayPlan plan(Gateway gateway) {
     return GatewayPlanner.plan(new GatewayInput(gateway, classAccepted, routes, grants, services, slices, labels,
-        derived));
+        derived, parameters));
   }
 
   private static Gateway gateway(String spec) {
