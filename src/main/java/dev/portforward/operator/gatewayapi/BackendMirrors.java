@@ -1,5 +1,6 @@
 package dev.portforward.operator.gatewayapi;
 
+import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.common.ForwardSlices;
 import dev.portforward.common.TargetEndpoints;
 import dev.portforward.operator.gatewayapi.RouteView.BackendRef;
@@ -12,7 +13,6 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import dev.portforward.api.v1alpha1.Target;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.gatewayspec.Listeners;
 import io.netty.util.NetUtil;
