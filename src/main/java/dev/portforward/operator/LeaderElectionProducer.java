@@ -10,13 +10,9 @@ final class LeaderElectionProducer {
 
   @Produces
   @Singleton
-  LeaderElectionConfiguration leaderElection(OperatorConfig config) {
+  LeaderElectionConfiguration leaderElection(OperatorConfig config, OperatorLifecycle lifecycle) {
     OperatorConfig.LeaderElection le = config.leaderElection();
-    return new LeaderElectionConfiguration(
-        le.leaseName(),
-        le.leaseNamespace().orElse(null),
-        le.leaseDuration(),
-        le.renewDeadline(),
-        le.retryPeriod());
+    return lifecycle.leaderElection(le.leaseName(), le.leaseNamespace().orElse(null), le.leaseDuration(),
+        le.renewDeadline(), le.retryPeriod());
   }
 }

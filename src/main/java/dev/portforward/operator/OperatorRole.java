@@ -16,7 +16,8 @@ import java.util.Optional;
 /**
  * The operator role: starts the reconcilers (with leader election in production) and, when
  * enabled, the sidecar injection webhook (on every replica) and the Gateway API controllers (once
- * the Gateway API is served), and runs until the process is asked to stop. {@code operator --uninstall} instead deletes every PortForward and waits for the
+ * the Gateway API is served), and runs until the process is asked to stop ({@link OperatorLifecycle}
+ * stops them). {@code operator --uninstall} instead deletes every PortForward and waits for the
  * data plane to let them go ({@link Uninstall}).
  */
 @ApplicationScoped
@@ -28,17 +29,17 @@ public class OperatorRole {
   private final OperatorConfig config;
   private final KubernetesClient client;
   private final MeterRegistry metrics;
-  private final LeaderElectionConfiguration leaderElection;
+  private final OperatorLifecycle lifecycle;
 
   OperatorRole(Operator operator, ApiServerAddresses apiServer, RoleReadiness readiness, OperatorConfig config,
-      KubernetesClient client, MeterRegistry metrics, LeaderElectionConfiguration leaderElection) {
+      KubernetesClient client, MeterRegistry metrics, OperatorLifecycle lifecycle) {
     this.operator = operator;
     this.apiServer = apiServer;
     this.readiness = readiness;
     this.config = config;
     this.client = client;
     this.metrics = metrics;
-    this.leaderElection = leaderElection;
+    this.lifecycle = lifecycle;
   }
 
   public int run(String... args) throws IOException, InterruptedException {
@@ -49,23 +50,25 @@ public class OperatorRole {
           .run();
     }
     apiServer.get();
-    SidecarWebhook webhook = config.webhook().enabled() ? SidecarWebhook.start(client, config, metrics) : null;
+    if (config.webhook().enabled()) {
+      lifecycle.stopOnShutdown(SidecarWebhook.start(client, config, metrics));
+    }
     readiness.use("operator", () -> operator.getRuntimeInfo().isStarted()
         && operator.getRuntimeInfo().allEventSourcesAreHealthy());
     operator.start();
-    GatewayApiControllers gatewayApi = config.gatewayApi().enabled()
-        ? GatewayApiControllers.start(client, leaderElection, config.gatewayApi().discoveryInterval()) : null;
-    try {
-      Quarkus.waitForExit();
-    } finally {
-      if (gatewayApi != null) {
-        gatewayApi.close();
-      }
-      operator.stop();
-      if (webhook != null) {
-        webhook.close();
-      }
+    lifecycle.stopOnShutdown(operator::stop);
+    if (config.gatewayApi().enabled()) {
+      lifecycle.stopOnShutdown(GatewayApiControllers.start(client, gatewayApiLeaderElection(),
+          lifecycle.informerStopped(), config.gatewayApi().discoveryInterval()));
     }
-    return 0;
+    Quarkus.waitForExit();
+    return lifecycle.failed() ? 1 : 0;
+  }
+
+  /** The Gateway API controllers run in a framework instance of their own, with a lease of their own. */
+  private LeaderElectionConfiguration gatewayApiLeaderElection() {
+    OperatorConfig.LeaderElection le = config.leaderElection();
+    return lifecycle.leaderElection(le.leaseName() + "-gateway-api", le.leaseNamespace().orElse(null), le.leaseDuration(),
+        le.renewDeadline(), le.retryPeriod());
   }
 }

@@ -9,12 +9,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.GatewayApiCrds;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.nio.file.Files;
+import java.time.ZonedDateTime;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,6 +42,7 @@ class OperatorLifecycleIT {
   @Test
   void aStandbyWaitsAndTakesOverWhenTheLeaderDies(
       KubernetesClient client, TestNamespace ns, ControlPlane cp, RoleProcess leader) throws Exception {
+    awaitHolding(leader, List.of(lease(client, "portforward-operator")));
     try (RoleProcess standby = RoleProcess.operator(cp, SharedOperator.TEST_SETTINGS).start()) {
       client.resource(toService(ns.name(), "before", uniquePort(), "web", 80, spec -> {})).create();
       awaitAccepted(client, ns.name(), "before");
@@ -48,6 +54,38 @@ class OperatorLifecycleIT {
       awaitAccepted(client, ns.name(), "after");
       await().atMost(WAIT).until(() -> reconciles(standby) > 0);
     }
+  }
+
+  @Test
+  void aLeaderThatLosesItsLeasesExitsSoThatItsPodIsRestarted(KubernetesClient client, RoleProcess leader)
+      throws Exception {
+    GatewayApiCrds.install(client);
+    List<Resource<Lease>> leases = List.of(lease(client, "portforward-operator"),
+        lease(client, "portforward-operator-gateway-api"));
+    awaitHolding(leader, leases);
+    try {
+      // Another replica holds both leases now, as after a partition that outlasted the renew deadline.
+      leases.forEach(lease -> lease.edit(l -> {
+        l.getSpec().setHolderIdentity("operator-elsewhere");
+        l.getSpec().setRenewTime(ZonedDateTime.now());
+        l.getSpec().setLeaseDurationSeconds(15);
+        return l;
+      }));
+      assertThat(leader.exitCode()).as("exit code; log: " + leader.log()).isEqualTo(1);
+      assertThat(Files.readString(leader.log())).contains("The operator lost the lease portforward-operator");
+    } finally {
+      leases.forEach(Resource::delete);
+    }
+  }
+
+  private static Resource<Lease> lease(KubernetesClient client, String name) {
+    return client.leases().inNamespace("default").withName(name);
+  }
+
+  /** Until {@code operator} holds {@code leases} (a restarted one campaigns again). */
+  private static void awaitHolding(RoleProcess operator, List<Resource<Lease>> leases) {
+    await(operator.identity() + " holds its leases").atMost(WAIT).until(() -> leases.stream().map(Resource::get)
+        .allMatch(lease -> lease != null && operator.identity().equals(lease.getSpec().getHolderIdentity())));
   }
 
   private static double reconciles(RoleProcess operator) throws Exception {

@@ -168,12 +168,27 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     process.destroy();
   }
 
-  /** Waits for the process to end (the caller has stopped it) and returns its exit code. */
-  public int exitCode() throws InterruptedException {
+  /**
+   * Waits for the process to end (the caller has stopped it) and returns its exit code. One that
+   * hangs gets its threads dumped into its log and is killed, so that the next test starts afresh.
+   */
+  public int exitCode() throws IOException, InterruptedException {
     if (!process.waitFor(2, TimeUnit.MINUTES)) {
-      throw new IllegalStateException(role + " did not exit; log: " + log);
+      dumpThreads();
+      kill();
+      throw new IllegalStateException(role + " did not exit; its threads are at the end of " + log);
     }
     return process.exitValue();
+  }
+
+  private static String jcmd() {
+    return ProcessHandle.current().info().command().map(java -> Path.of(java).resolveSibling("jcmd").toString())
+        .orElse("jcmd");
+  }
+
+  private void dumpThreads() throws IOException, InterruptedException {
+    new ProcessBuilder(jcmd(), String.valueOf(process.pid()), "Thread.print").redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start().waitFor(1, TimeUnit.MINUTES);
   }
 
   /** SIGKILL: no shutdown hooks, no lease release, exactly like a node dying under the pod. */
@@ -213,9 +228,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
    * from what its collector keeps spare.
    */
   public long liveHeapKiB() throws IOException, InterruptedException {
-    String jcmd = ProcessHandle.current().info().command().map(java -> Path.of(java).resolveSibling("jcmd").toString())
-        .orElse("jcmd");
-    Process run = new ProcessBuilder(jcmd, String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+    Process run = new ProcessBuilder(jcmd(), String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
     String histogram = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     run.waitFor();
     // The histogram's last line: "Total <instances> <bytes>"; taking it runs a full collection first.

@@ -6,7 +6,6 @@ import dev.portforward.common.TargetEndpoints;
 import dev.portforward.operator.gatewayapi.RouteView.BackendRef;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.ServicePort;
@@ -191,13 +190,7 @@ final class BackendMirrors {
         .withName(name)
         .withNamespace(gateway.getMetadata().getNamespace())
         .withLabels(labels)
-        .withOwnerReferences(new OwnerReferenceBuilder()
-            .withApiVersion(GatewayApi.GROUP + "/v1")
-            .withKind(GatewayApi.GATEWAY)
-            .withName(gateway.getMetadata().getName())
-            .withUid(gateway.getMetadata().getUid())
-            .withController(true)
-            .build())
+        .withOwnerReferences(GatewayPlanner.controllerReference(gateway))
         .build();
   }
 

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.APIResourceList;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.InformerStoppedHandler;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,13 +33,16 @@ public final class GatewayApiControllers implements AutoCloseable {
 
   private final KubernetesClient client;
   private final LeaderElectionConfiguration leaderElection;
+  private final InformerStoppedHandler informerStopped;
   private final ScheduledExecutorService discovery;
   private Operator operator;
   private boolean closed;
 
-  private GatewayApiControllers(KubernetesClient client, LeaderElectionConfiguration leaderElection) {
+  private GatewayApiControllers(KubernetesClient client, LeaderElectionConfiguration leaderElection,
+      InformerStoppedHandler informerStopped) {
     this.client = client;
     this.leaderElection = leaderElection;
+    this.informerStopped = informerStopped;
     this.discovery = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "gateway-api-discovery");
       thread.setDaemon(true);
@@ -46,10 +50,13 @@ public final class GatewayApiControllers implements AutoCloseable {
     });
   }
 
-  /** Looks for the Gateway API now and every {@code interval} until it is served, then starts the controllers. */
+  /**
+   * Looks for the Gateway API now and every {@code interval} until it is served, then starts the
+   * controllers, electing their leader with {@code leaderElection}.
+   */
   public static GatewayApiControllers start(KubernetesClient client, LeaderElectionConfiguration leaderElection,
-      Duration interval) {
-    GatewayApiControllers controllers = new GatewayApiControllers(client, leaderElection);
+      InformerStoppedHandler informerStopped, Duration interval) {
+    GatewayApiControllers controllers = new GatewayApiControllers(client, leaderElection, informerStopped);
     controllers.discovery.scheduleWithFixedDelay(controllers::startIfServed, 0, interval.toMillis(),
         TimeUnit.MILLISECONDS);
     return controllers;
@@ -68,10 +75,8 @@ public final class GatewayApiControllers implements AutoCloseable {
         }
         Operator started = new Operator(o -> o.withKubernetesClient(client)
             .withCloseClientOnStop(false)
-            .withLeaderElectionConfiguration(new LeaderElectionConfiguration(
-                leaderElection.getLeaseName() + "-gateway-api", leaderElection.getLeaseNamespace().orElse(null),
-                leaderElection.getLeaseDuration(), leaderElection.getRenewDeadline(),
-                leaderElection.getRetryPeriod())));
+            .withLeaderElectionConfiguration(leaderElection)
+            .withInformerStoppedHandler(informerStopped));
         Clock clock = Clock.systemUTC();
         started.register(new GatewayClassReconciler(clock));
         started.register(new GatewayReconciler(clock));

@@ -16,6 +16,7 @@ import dev.portforward.operator.gatewayapi.GatewayPlan.ParentStatus;
 import dev.portforward.operator.gatewayapi.RouteView.BackendRef;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.k8s.networking.gateway.v1.Gateway;
 import io.k8s.networking.gateway.v1.gatewayspec.Listeners;
@@ -357,13 +358,7 @@ public final class GatewayPlanner {
         .withName(forwardName(gateway.getMetadata().getName(), listener.getName()))
         .withNamespace(gateway.getMetadata().getNamespace())
         .withLabels(labels)
-        .withOwnerReferences(new OwnerReferenceBuilder()
-            .withApiVersion(GatewayApi.GROUP + "/v1")
-            .withKind(GatewayApi.GATEWAY)
-            .withName(gateway.getMetadata().getName())
-            .withUid(gateway.getMetadata().getUid())
-            .withController(true)
-            .build())
+        .withOwnerReferences(controllerReference(gateway))
         .build());
     PortForwardSpec spec = new PortForwardSpec();
     spec.setProtocol(Protocol.valueOf(listener.getProtocol()));
@@ -376,6 +371,17 @@ public final class GatewayPlanner {
     spec.setTarget(target);
     pf.setSpec(spec);
     return pf;
+  }
+
+  /** What makes an object the Gateway's own: the garbage collector deletes it with the Gateway. */
+  static OwnerReference controllerReference(Gateway gateway) {
+    return new OwnerReferenceBuilder()
+        .withApiVersion(GatewayApi.GROUP + "/v1")
+        .withKind(GatewayApi.GATEWAY)
+        .withName(gateway.getMetadata().getName())
+        .withUid(gateway.getMetadata().getUid())
+        .withController(true)
+        .build();
   }
 
   /** {@code <gateway>-<listener>}, or, when longer than a DNS label, its start and a hash of the whole. */
