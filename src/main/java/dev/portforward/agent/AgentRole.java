@@ -12,7 +12,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.util.NetUtil;
 import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.Reception;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.List;
@@ -34,6 +37,7 @@ public class AgentRole {
   private final AgentConfig config;
   private final RoleReadiness readiness;
   private final MeterRegistry metrics;
+  private volatile AgentLoop loop;
 
   AgentRole(KubernetesClient client, AgentConfig config, RoleReadiness readiness, MeterRegistry metrics) {
     this.client = client;
@@ -54,12 +58,22 @@ public class AgentRole {
     String node = config.nodeName().orElseThrow(() -> new IllegalArgumentException(
         "portforward.agent.node-name (environment PORTFORWARD_AGENT_NODE_NAME) is required"));
     NodePlanner.Policy policy = policy();
-    try (AgentLoop loop = new AgentLoop(client, node, sync, gateway, policy, config.minSyncInterval(),
-        config.resyncPeriod(), metrics).start()) {
-      readiness.use("agent", loop::isProgrammed);
-      Quarkus.waitForExit();
-    }
+    loop = new AgentLoop(client, node, sync, gateway, policy, config.minSyncInterval(), config.resyncPeriod(), metrics)
+        .start();
+    readiness.use("agent", loop::isProgrammed);
+    Quarkus.waitForExit();
     return 0;
+  }
+
+  /**
+   * SIGTERM: the loop stops inside the shutdown, which the JVM waits for (the main thread is not
+   * waited for), and before Quarkus closes the client: an empty table and its gateway mappings
+   * are removed whole.
+   */
+  void stopOnShutdown(@Observes(notifyObserver = Reception.IF_EXISTS) ShutdownEvent event) {
+    if (loop != null) {
+      loop.close();
+    }
   }
 
   /** What the admin allows this node; a denylist entry that is no CIDR stops the agent at start-up. */

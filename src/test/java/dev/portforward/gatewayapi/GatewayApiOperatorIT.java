@@ -280,7 +280,8 @@ class GatewayApiOperatorIT {
   /**
    * A backend of another namespace that a ReferenceGrant permits is mirrored into the Gateway's
    * namespace, owned by the Gateway; a tenant's edit of the mirror's slice is put back; without
-   * the grant the mirror holds nothing, and it goes with the route.
+   * the grant the mirror holds nothing, and it goes with the route; a tenant's object under the
+   * mirror's name is left alone and the listener is not carried.
    */
   @Test
   void aGrantedBackendInAnotherNamespaceIsMirroredAndTheMirrorIsPutBackAndGoes(KubernetesClient client,
@@ -351,6 +352,19 @@ class GatewayApiOperatorIT {
       client.resources(TCPRoute.class).inNamespace(ns.name()).withName("route").delete();
       await("the mirror gone with its route", () -> Optional.ofNullable(client.services().inNamespace(ns.name())
           .withName(mirror).get()), Optional::isEmpty);
+
+      // A tenant of the Gateway's namespace takes the mirror's name, then the route comes back: the
+      // controller leaves the tenant's Service alone and does not carry the listener through it.
+      client.resource(service(ns.name(), mirror, 3000)).create();
+      client.resource(tcpRoute(ns.name(), "route", "[{name: gw}]", "echo", other)).create();
+      Listeners blocked = awaitListener(client, ns.name(), "gw", l -> l.getConditions().stream()
+          .anyMatch(c -> "Programmed".equals(c.getType()) && "Invalid".equals(c.getReason())));
+      assertThat(blocked.getConditions()).filteredOn(c -> "Programmed".equals(c.getType())).singleElement()
+          .satisfies(c -> assertThat(c.getMessage()).contains("Service " + mirror, "not this Gateway's"));
+      assertThat(client.resources(PortForward.class).inNamespace(ns.name()).withName("gw-tcp").get())
+          .as("no forward through the tenant's Service").isNull();
+      assertThat(client.services().inNamespace(ns.name()).withName(mirror).get().getMetadata().getOwnerReferences())
+          .isNullOrEmpty();
     } finally {
       client.namespaces().withName(other).delete();
     }

@@ -17,8 +17,12 @@ import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.nio.file.Files;
+import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -64,13 +68,13 @@ class OperatorLifecycleIT {
         lease(client, "portforward-operator-gateway-api"));
     awaitHolding(leader, leases);
     try {
-      // Another replica holds both leases now, as after a partition that outlasted the renew deadline.
-      leases.forEach(lease -> lease.edit(l -> {
-        l.getSpec().setHolderIdentity("operator-elsewhere");
-        l.getSpec().setRenewTime(ZonedDateTime.now());
-        l.getSpec().setLeaseDurationSeconds(15);
-        return l;
-      }));
+      // Another replica holds both leases now, as after a partition that outlasted the renew deadline
+      // (a merge patch: no resourceVersion, which the leader's renewals keep changing).
+      String renewTime = ZonedDateTime.now(ZoneOffset.UTC)
+          .format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX"));
+      leases.forEach(lease -> lease.patch(PatchContext.of(PatchType.JSON_MERGE), """
+          {"spec": {"holderIdentity": "operator-elsewhere", "renewTime": "%s", "leaseDurationSeconds": 15}}
+          """.formatted(renewTime)));
       assertThat(leader.exitCode()).as("exit code; log: " + leader.log()).isEqualTo(1);
       assertThat(Files.readString(leader.log())).contains("The operator lost the lease portforward-operator");
     } finally {

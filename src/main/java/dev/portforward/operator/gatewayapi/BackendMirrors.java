@@ -28,6 +28,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * A backend outside the Gateway's namespace, carried into it: a selectorless Service in the
@@ -104,6 +106,19 @@ final class BackendMirrors {
             n -> of(gateway, listener.getName(), protocol, ref, input.service(ref.namespace(), ref.name()),
                 input.slices(ref.namespace(), ref.name()))));
     return new Carried(target, List.copyOf(mirrors.values()));
+  }
+
+  /**
+   * The first of {@code othersObjects} ({@code "Service name"}, {@code "EndpointSlice name"}) that
+   * one of {@code mirrors} would be written over: the controller never takes over an object it did
+   * not create.
+   */
+  static Optional<String> blocking(List<Mirror> mirrors, Set<String> othersObjects) {
+    return mirrors.stream()
+        .flatMap(m -> Stream.concat(Stream.of(m.service()), m.slices().stream()))
+        .map(o -> o.getKind() + " " + o.getMetadata().getName())
+        .filter(othersObjects::contains)
+        .findFirst();
   }
 
   /**

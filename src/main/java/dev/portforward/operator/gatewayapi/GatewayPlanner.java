@@ -140,15 +140,22 @@ public final class GatewayPlanner {
         Cond refs = resolved.get(oldest.key());
         BackendMirrors.Carried backends =
             BackendMirrors.carry(gateway, listener.spec(), oldest.backendRefs(), refs.status(), input);
+        Optional<String> blocking = BackendMirrors.blocking(backends.mirrors(), input.othersObjects());
         Optional<Target> target = backends.target();
-        mirrors.addAll(backends.mirrors());
-        if (target.isEmpty()) {
+        if (blocking.isPresent()) {
+          // The forward would reach whatever that object says: the listener is not carried.
+          accepted = cond(GatewayApi.ACCEPTED, true, Reason.ACCEPTED, "the listener is valid", generation);
+          programmed = cond(GatewayApi.PROGRAMMED, false, Reason.INVALID, "a mirror of a backend of " + oldest.key()
+              + " needs the name of " + blocking.get() + " in this namespace, which is not this Gateway's;"
+              + " connections to port " + listener.spec().getPort() + " are refused", generation);
+        } else if (target.isEmpty()) {
           String why = refs.status() ? Backends.unsupported(oldest.backendRefs())
               : "the backends of " + oldest.key() + " are not resolved (" + refs.message() + ")";
           accepted = cond(GatewayApi.ACCEPTED, true, Reason.ACCEPTED, "the listener is valid", generation);
           programmed = cond(GatewayApi.PROGRAMMED, false, Reason.PENDING,
               why + "; connections to port " + listener.spec().getPort() + " are refused", generation);
         } else {
+          mirrors.addAll(backends.mirrors());
           PortForward forward = derived(gateway, listener.spec(), target.get(), input.parameters());
           forwards.add(forward);
           Optional<PortForward> observed = input.derived().stream()

@@ -48,7 +48,6 @@ import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.jboss.logging.Logger;
 
 /**
  * Turns each Gateway of this controller's class into derived PortForwards and statuses. The
@@ -65,7 +64,6 @@ import org.jboss.logging.Logger;
 public final class GatewayReconciler implements Reconciler<Gateway> {
 
   static final String NAME = "gateway";
-  private static final Logger LOG = Logger.getLogger(GatewayReconciler.class);
 
   private final Clock clock;
 
@@ -168,15 +166,14 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     GatewayPlan plan = GatewayPlanner.plan(new GatewayInput(gateway,
         GatewayClasses.accepted(gatewayClass.get(), parsed).status(), routes, grants.list().toList(),
         referencedServices(routes), referencedSlices(routes), namespaceLabels(routes), owned,
-        parsed.parameters().orElse(GatewayParameters.NODE_DNAT)));
+        parsed.parameters().orElse(GatewayParameters.NODE_DNAT), othersObjects(gateway)));
 
     // Mirrors before the forwards that name them; what nothing names any more after them.
     Set<String> desiredMirrors = new HashSet<>();
     Set<String> desiredSlices = new HashSet<>();
     for (BackendMirrors.Mirror mirror : plan.mirrors()) {
-      if (!applyMirror(mirror, gateway, client)) {
-        continue;
-      }
+      client.resource(mirror.service()).patch(apply());
+      mirror.slices().forEach(slice -> client.resource(slice).patch(apply()));
       desiredMirrors.add(mirror.service().getMetadata().getName());
       mirror.slices().forEach(slice -> desiredSlices.add(slice.getMetadata().getName()));
     }
@@ -236,29 +233,13 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     }
   }
 
-  /**
-   * Applies a mirror and its slices, unless an object of one of their names is someone else's
-   * (the controller never takes over what it did not create): then the mirror is left out, and its
-   * forward finds no endpoints under that name from this controller.
-   */
-  private boolean applyMirror(BackendMirrors.Mirror mirror, Gateway gateway, KubernetesClient client) {
+  /** The Services and slices of the Gateway's namespace that are not its mirrors, as {@link GatewayInput} names them. */
+  private Set<String> othersObjects(Gateway gateway) {
     String namespace = gateway.getMetadata().getNamespace();
-    Optional<Service> existing = services.get(new ResourceID(mirror.service().getMetadata().getName(), namespace));
-    List<String> foreign = new ArrayList<>();
-    existing.filter(svc -> !mirrorOf(svc, gateway))
-        .ifPresent(svc -> foreign.add("Service " + svc.getMetadata().getName()));
-    for (EndpointSlice slice : mirror.slices()) {
-      slices.get(new ResourceID(slice.getMetadata().getName(), namespace)).filter(s -> !mirrorOf(s, gateway))
-          .ifPresent(s -> foreign.add("EndpointSlice " + s.getMetadata().getName()));
-    }
-    if (!foreign.isEmpty()) {
-      LOG.warnf("Gateway %s/%s: not mirroring a backend into %s, %s exist(s) and are not this Gateway's", namespace,
-          gateway.getMetadata().getName(), namespace, foreign);
-      return false;
-    }
-    client.resource(mirror.service()).patch(apply());
-    mirror.slices().forEach(slice -> client.resource(slice).patch(apply()));
-    return true;
+    return Stream.concat(services.list(namespace, svc -> !mirrorOf(svc, gateway)),
+            slices.list(namespace, slice -> !mirrorOf(slice, gateway)))
+        .map(o -> o.getKind() + " " + o.getMetadata().getName())
+        .collect(Collectors.toSet());
   }
 
   private void writeGatewayStatus(Gateway gateway, GatewayState state, Instant now, KubernetesClient client) {

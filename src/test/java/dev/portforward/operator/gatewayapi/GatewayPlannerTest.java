@@ -24,8 +24,10 @@ import io.k8s.networking.gateway.v1.TCPRoute;
 import io.k8s.networking.gateway.v1.UDPRoute;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The Gateway API spec's cases for TCP and UDP listeners, over inputs written by hand: no cluster. */
@@ -39,6 +41,7 @@ class GatewayPlannerTest {
   private final Map<String, List<EndpointSlice>> slices = new HashMap<>();
   private final Map<String, Map<String, String>> labels = new HashMap<>();
   private final List<PortForward> derived = new ArrayList<>();
+  private final Set<String> othersObjects = new HashSet<>();
   private boolean classAccepted = true;
   private GatewayParameters parameters = GatewayParameters.NODE_DNAT;
 
@@ -168,6 +171,36 @@ class GatewayPlannerTest {
     assertThat(pf(plan).getSpec().getTarget().getServices()).singleElement()
         .satisfies(s -> assertThat(s.getName()).isEqualTo(mirror));
     assertThat(plan.mirrors()).singleElement().satisfies(m -> assertThat(addresses(m)).containsExactly("10.0.0.5"));
+  }
+
+  @Test
+  void anObjectOfAnotherUnderAMirrorsNameIsNotTakenOverAndItsListenerIsNotCarried() {
+    Gateway gateway = gateway("listeners: [{name: tcp, protocol: TCP, port: 9300, allowedRoutes: {namespaces: {from: All}}}]");
+    service("other", "echo", 3000, "TCP");
+    slice("other", "echo", "echo-1", 3000, "10.0.0.5", true);
+    tcpRoute("other", "r", 1, "2026-01-01T00:00:00Z", "parentRefs: [{name: gw, namespace: infra}]",
+        "[{name: echo, port: 3000}]");
+    String mirror = BackendMirrors.name("gw", "tcp", "other", "echo", 3000);
+    othersObjects.add("Service " + mirror);
+
+    GatewayPlan plan = plan(gateway);
+
+    // A forward to that Service would reach whatever its owner says.
+    assertThat(plan.forwards()).isEmpty();
+    assertThat(plan.mirrors()).isEmpty();
+    assertThat(cond(plan.gateway().listeners().get(0).conditions(), "Programmed"))
+        .satisfies(c -> assertThat(c.status()).isFalse())
+        .satisfies(c -> assertThat(c.reason()).isEqualTo(Reason.INVALID))
+        .satisfies(c -> assertThat(c.message()).contains("Service " + mirror, "not this Gateway's"));
+    assertThat(cond(parent(plan, "TCPRoute other/r").conditions(), "ResolvedRefs").status()).isTrue();
+
+    // A slice of the mirror's name blocks it as well; other objects of the namespace do not.
+    othersObjects.clear();
+    othersObjects.add("EndpointSlice " + mirror + "-ipv4-0");
+    assertThat(plan(gateway).forwards()).isEmpty();
+    othersObjects.clear();
+    othersObjects.addAll(List.of("Service echo", "EndpointSlice " + mirror + "-ipv6-0", "EndpointSlice " + mirror));
+    assertThat(plan(gateway).forwards()).hasSize(1);
   }
 
   @Test
@@ -642,7 +675,7 @@ class GatewayPlannerTest {
 
   private GatewayPlan plan(Gateway gateway) {
     return GatewayPlanner.plan(new GatewayInput(gateway, classAccepted, routes, grants, services, slices, labels,
-        derived, parameters));
+        derived, parameters, othersObjects));
   }
 
   private static Gateway gateway(String spec) {
