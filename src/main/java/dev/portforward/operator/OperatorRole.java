@@ -68,7 +68,7 @@ public class OperatorRole {
   /** The Gateway API controllers run in a framework instance of their own, with a lease of their own. */
   private LeaderElectionConfiguration gatewayApiLeaderElection() {
     OperatorConfig.LeaderElection le = config.leaderElection();
-    return lifecycle.leaderElection(le.leaseName() + "-gateway-api", le.leaseNamespace().orElse(null), le.leaseDuration(),
-        le.renewDeadline(), le.retryPeriod());
+    return lifecycle.leaderElection(le.leaseName() + "-gateway-api", le.leaseNamespace().orElse(null),
+        le.leaseDuration(), le.renewDeadline(), le.retryPeriod());
   }
 }

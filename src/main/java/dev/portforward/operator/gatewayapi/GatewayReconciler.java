@@ -233,7 +233,7 @@ public final class GatewayReconciler implements Reconciler<Gateway> {
     }
   }
 
-  /** The Services and slices of the Gateway's namespace that are not its mirrors, as {@link GatewayInput} names them. */
+  /** The Services and slices of the Gateway's namespace that are not its mirrors ({@link GatewayInput}). */
   private Set<String> othersObjects(Gateway gateway) {
     String namespace = gateway.getMetadata().getNamespace();
     return Stream.concat(services.list(namespace, svc -> !mirrorOf(svc, gateway)),
