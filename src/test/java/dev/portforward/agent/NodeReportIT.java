@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -58,7 +59,12 @@ class NodeReportIT {
             .satisfies(owner -> assertThat(owner.getKind() + "/" + owner.getName()).isEqualTo("Node/" + node.name()));
 
         double before = syncs(agent);
-        await("five resyncs").atMost(WAIT).until(() -> syncs(agent) >= before + 5);
+        try {
+          await("five resyncs").atMost(WAIT).until(() -> syncs(agent) >= before + 5);
+        } catch (ConditionTimeoutException e) {
+          throw new AssertionError("five resyncs: " + (syncs(agent) - before) + " in " + WAIT.toSeconds()
+              + " s; the agent's sync thread: " + agent.threadStack("agent-sync"), e);
+        }
         assertThat(report(client, node).getMetadata().getResourceVersion()).as("resyncs that find nothing new")
             .isEqualTo(version);
 

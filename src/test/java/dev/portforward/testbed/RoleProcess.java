@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionTimeoutException;
 import org.awaitility.core.TerminalFailureException;
@@ -179,6 +180,19 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
       throw new IllegalStateException(role + " did not exit; its threads are at the end of " + log);
     }
     return process.exitValue();
+  }
+
+  /**
+   * The frames of the process's thread {@code name} as jcmd prints them, on one line: where a
+   * stalled loop stands, for a failure's message (CI keeps only the console).
+   */
+  public String threadStack(String name) throws IOException, InterruptedException {
+    Process run = new ProcessBuilder(jcmd(), String.valueOf(process.pid()), "Thread.print").redirectErrorStream(true)
+        .start();
+    String dump = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    run.waitFor();
+    return dump.lines().dropWhile(line -> !line.startsWith("\"" + name + "\"")).takeWhile(line -> !line.isBlank())
+        .limit(10).map(String::strip).collect(Collectors.joining(" | "));
   }
 
   private static String jcmd() {
