@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -175,7 +176,7 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
    */
   public int exitCode() throws IOException, InterruptedException {
     if (!process.waitFor(2, TimeUnit.MINUTES)) {
-      dumpThreads();
+      Files.writeString(log, threads(), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
       kill();
       throw new IllegalStateException(role + " did not exit; its threads are at the end of " + log);
     }
@@ -187,22 +188,21 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
    * stalled loop stands, for a failure's message (CI keeps only the console).
    */
   public String threadStack(String name) throws IOException, InterruptedException {
+    return threads().lines().dropWhile(line -> !line.startsWith("\"" + name + "\"")).takeWhile(line -> !line.isBlank())
+        .limit(10).map(String::strip).collect(Collectors.joining(" | "));
+  }
+
+  private String threads() throws IOException, InterruptedException {
     Process run = new ProcessBuilder(jcmd(), String.valueOf(process.pid()), "Thread.print").redirectErrorStream(true)
         .start();
     String dump = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     run.waitFor();
-    return dump.lines().dropWhile(line -> !line.startsWith("\"" + name + "\"")).takeWhile(line -> !line.isBlank())
-        .limit(10).map(String::strip).collect(Collectors.joining(" | "));
+    return dump;
   }
 
   private static String jcmd() {
     return ProcessHandle.current().info().command().map(java -> Path.of(java).resolveSibling("jcmd").toString())
         .orElse("jcmd");
-  }
-
-  private void dumpThreads() throws IOException, InterruptedException {
-    new ProcessBuilder(jcmd(), String.valueOf(process.pid()), "Thread.print").redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start().waitFor(1, TimeUnit.MINUTES);
   }
 
   /** SIGKILL: no shutdown hooks, no lease release, exactly like a node dying under the pod. */
