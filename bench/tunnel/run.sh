@@ -8,7 +8,7 @@
 # stream,streams,connect,latency,memory,L,R) to run a part.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for p in openssh-server openssh-client iperf3 sockperf; do
+for p in openssh-server openssh-client iperf3 sockperf nftables iproute2 conntrack; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
 peers="$HOME/.cache/portforward-operator/bench"

@@ -231,8 +231,9 @@ public final class AgentLoop implements AutoCloseable {
       if (gatewayKnown) {
         report(self, plan, outcome);
       }
-    } catch (RuntimeException e) {
-      // The loop must outlive any one failure; the next change or resync tries again.
+    } catch (RuntimeException | Error e) {
+      // The loop must outlive any one failure; the next change or resync tries again. An Error
+      // too: one that escaped would end the scheduled resync for good, and silently.
       LOG.errorf(e, "node %s: sync failed", nodeName);
     }
   }

@@ -5,6 +5,7 @@ import static dev.portforward.testbed.PortForwards.uniquePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.portforward.agent.nft.Nft;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ControlPlane;
@@ -15,9 +16,13 @@ import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.SharedOperator;
 import dev.portforward.testbed.TestNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.core.ConditionTimeoutException;
@@ -80,6 +85,35 @@ class NodeReportIT {
         await().atMost(WAIT).until(() -> agent.gauge("portforward_agent_forwards_unprogrammed"), n -> n == 1);
       } finally {
         agent.close();
+      }
+    }
+  }
+
+  @Test
+  void aSyncThatThrowsAnErrorLeavesTheResyncsRunning(KubernetesClient client, TestNamespace ns) {
+    try (OneNode node = OneNode.create(client, ns)) {
+      // Once armed, the next listing of the table (a periodic resync's check for drift) throws an
+      // Error, as a thread the JVM could not start would; every other command succeeds.
+      AtomicBoolean armed = new AtomicBoolean();
+      AtomicBoolean thrown = new AtomicBoolean();
+      Nft nft = new Nft((stdin, withErrors, command) -> {
+        if (armed.get() && command.contains("list") && thrown.compareAndSet(false, true)) {
+          throw new OutOfMemoryError("unable to create native thread");
+        }
+        return "";
+      });
+      SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+      GatewayMappings noGateway = new GatewayMappings(Optional::empty, address -> {
+        throw new IllegalStateException("no gateway");
+      }, Clock.systemUTC(), Duration.ofHours(1));
+      try (AgentLoop agent = new AgentLoop(client, node.name(), new NodeSync(nft), noGateway,
+          NodePlanner.Policy.DEFAULT, Duration.ofMillis(100), Duration.ofMillis(200), metrics).start()) {
+        await("first resyncs").atMost(WAIT).until(() -> metrics.timer("portforward.agent.sync").count() >= 2);
+        armed.set(true);
+        await("the Error").atMost(WAIT).untilTrue(thrown);
+        long after = metrics.timer("portforward.agent.sync").count();
+        await("resyncs after the Error").atMost(WAIT)
+            .until(() -> metrics.timer("portforward.agent.sync").count() >= after + 3);
       }
     }
   }
