@@ -2,6 +2,7 @@ package dev.portforward.bench;
 
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
@@ -11,10 +12,17 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
 
 /**
@@ -31,19 +39,26 @@ public final class OperatorBench {
     try (ControlPlane cp = ControlPlane.start(Files.createTempDirectory(target, "bench-"));
         KubernetesClient client = RealCluster.clientFor(cp)) {
       RealCluster.installCrds(client);
+      // As the chart installs it: new forwards carry the operator's finalizer from their creation.
+      InstalledChart.applyFinalizerPolicy(client, "portforward-operator", namespace(client, "portforward-system"));
 
       Duration ours;
+      Cost ourCost;
       long rssIdle;
       long rssLoaded;
       long liveHeap;
       try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start()) {
         rssIdle = operator.rssKiB();
-        ours = applyAndAwaitAccepted(client, namespace(client, "bench-operator"), count);
+        String ns = namespace(client, "bench-operator");
+        Cost before = Cost.now(client, operator::cpuTime);
+        ours = applyAndAwaitAccepted(client, ns, count);
+        ourCost = Cost.now(client, operator::cpuTime).minus(before);
         rssLoaded = operator.rssKiB();
         liveHeap = operator.liveHeapKiB();
       }
 
       Duration noop;
+      Cost noopCost;
       String ns = namespace(client, "bench-noop");
       String classpath = System.getProperty("java.class.path");
       ProcessBuilder launch = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
@@ -52,8 +67,11 @@ public final class OperatorBench {
           .redirectOutput(cp.directory().resolve("noop.log").toFile());
       launch.environment().put("KUBECONFIG", cp.kubeconfig().toString());
       Process baseline = launch.start();
+      Supplier<Duration> noopCpu = () -> baseline.info().totalCpuDuration().orElseThrow();
       try {
+        Cost before = Cost.now(client, noopCpu);
         noop = applyAndAwaitAccepted(client, ns, count);
+        noopCost = Cost.now(client, noopCpu).minus(before);
       } finally {
         baseline.destroy();
         baseline.waitFor(20, TimeUnit.SECONDS);
@@ -63,6 +81,12 @@ public final class OperatorBench {
       System.out.printf("  portforward-operator  %6d ms%n", ours.toMillis());
       System.out.printf("  no-op status writer   %6d ms%n", noop.toMillis());
       System.out.printf("  ratio                 %6.2fx%n", (double) ours.toMillis() / noop.toMillis());
+      System.out.printf("API writes per forward (all clients, the bench's own create among them)%n");
+      System.out.printf("  portforward-operator  %s%n", ourCost.writesPer(count));
+      System.out.printf("  no-op status writer   %s%n", noopCost.writesPer(count));
+      System.out.printf("CPU seconds while applying   operator/writer  kube-apiserver  etcd%n");
+      System.out.printf("  portforward-operator  %s%n", ourCost.cpuSeconds());
+      System.out.printf("  no-op status writer   %s%n", noopCost.cpuSeconds());
       System.out.printf("operator RSS: %d MiB with 0 PortForwards, %d MiB with %d%n",
           rssIdle / 1024, rssLoaded / 1024, count);
       System.out.printf("operator live heap with %d PortForwards: %d MiB (of -Xmx256m, as RoleProcess starts it)%n",
@@ -107,6 +131,50 @@ public final class OperatorBench {
             .filter(pf -> PortForwards.condition(pf, "Accepted").filter(c -> "True".equals(c.getStatus())).isPresent())
             .count() == count);
     return Duration.ofNanos(System.nanoTime() - start);
+  }
+
+  /**
+   * What a phase cost the API server: its count of write requests by verb and resource (all
+   * clients), and the CPU time of the operator under test, the API server and etcd.
+   */
+  private record Cost(Map<String, Long> writes, List<Duration> cpu) {
+
+    private static final Pattern WRITE = Pattern.compile(
+        "^apiserver_request_total\\{.*,resource=\"([^\"]*)\".*,subresource=\"([^\"]*)\""
+            + ".*,verb=\"(POST|PUT|PATCH|APPLY|DELETE)\".*\\} (\\S+)$");
+
+    static Cost now(KubernetesClient client, Supplier<Duration> operatorCpu) {
+      Map<String, Long> writes = new TreeMap<>();
+      client.raw("/metrics").lines().map(WRITE::matcher).filter(Matcher::matches).forEach(m -> writes.merge(
+          m.group(3) + " " + m.group(1) + (m.group(2).isEmpty() ? "" : "/" + m.group(2)),
+          (long) Double.parseDouble(m.group(4)), Long::sum));
+      return new Cost(writes, List.of(operatorCpu.get(), cpuOf("kube-apiserver"), cpuOf("etcd")));
+    }
+
+    Cost minus(Cost before) {
+      Map<String, Long> writes = new TreeMap<>();
+      this.writes.forEach((kind, n) -> writes.put(kind, n - before.writes.getOrDefault(kind, 0L)));
+      writes.values().removeIf(n -> n == 0);
+      return new Cost(writes, IntStream.range(0, cpu.size()).mapToObj(i -> cpu.get(i).minus(before.cpu.get(i))).toList());
+    }
+
+    String writesPer(int count) {
+      long total = writes.values().stream().mapToLong(Long::longValue).sum();
+      return String.format("%.2f (%s)", (double) total / count, writes.entrySet().stream()
+          .map(e -> String.format("%s %.2f", e.getKey(), (double) e.getValue() / count))
+          .collect(Collectors.joining(", ")));
+    }
+
+    String cpuSeconds() {
+      return cpu.stream().map(d -> String.format("%14.1f", d.toMillis() / 1000.0)).collect(Collectors.joining(" "));
+    }
+
+    private static Duration cpuOf(String command) {
+      return ProcessHandle.allProcesses()
+          .filter(p -> p.info().command().filter(c -> c.endsWith("/" + command)).isPresent())
+          .map(p -> p.info().totalCpuDuration().orElse(Duration.ZERO))
+          .reduce(Duration.ZERO, Duration::plus);
+    }
   }
 
   private OperatorBench() {}

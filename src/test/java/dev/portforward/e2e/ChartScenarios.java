@@ -217,6 +217,12 @@ final class ChartScenarios {
         .flatMap(op -> op.list().getItems().stream())
         .filter(o -> o.getMetadata().getName().startsWith(c.releaseName()))
         .forEach(o -> left.add(describe(o)));
+    // No typed client for admissionregistration.k8s.io/v1's mutating policies (new in Kubernetes 1.36).
+    Stream.of("MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding")
+        .flatMap(kind -> client.genericKubernetesResources("admissionregistration.k8s.io/v1", kind).list().getItems()
+            .stream())
+        .filter(o -> o.getMetadata().getName().startsWith(c.releaseName()))
+        .forEach(o -> left.add(describe(o)));
     // Kubernetes puts the first two in every namespace, and helm leaves a --create-namespace
     // namespace in place; the leader-election Lease stays, as every controller's does (the running
     // operator renews it until helm deletes it, so no hook can take it first): it goes with the namespace.

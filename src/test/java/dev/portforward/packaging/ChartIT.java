@@ -191,8 +191,7 @@ class ChartIT {
     try {
       acceptedAndIdempotent(cp);
     } finally {
-      // Every other test's operator runs as the admin; the installed chart lets only its own write status.
-      InstalledChart.removeStatusWriterPolicy(admin, "portforward-operator", "portforward-system");
+      InstalledChart.removePolicies(admin, "portforward-operator", "portforward-system");
     }
   }
 

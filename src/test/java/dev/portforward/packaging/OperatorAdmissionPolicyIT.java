@@ -49,6 +49,7 @@ class OperatorAdmissionPolicyIT {
 
   private static final String RELEASE = "admission-test";
   private static final String NAMESPACE = "pf-admission-test";
+  private static final String FINALIZER = "portforwards.portforward.dev/finalizer";
   private static final String STATUS_REFUSED = "PortForward status is written only by the portforward operator";
   private static final String NOT_DERIVED =
       "the portforward operator creates, changes and deletes only PortForwards a Gateway owns";
@@ -243,6 +244,42 @@ class OperatorAdmissionPolicyIT {
         svc.getMetadata().setOwnerReferences(derived.getMetadata().getOwnerReferences());
         return svc;
       })).hasMessageContaining(NOT_ITS_OWN);
+    }
+  }
+
+  /**
+   * The chart's MutatingAdmissionPolicy gives each PortForward the operator's finalizer in its
+   * create request (the operator then writes a new forward once, its status), gives it back to an
+   * update that drops it, and leaves a forward being deleted alone so that it can go.
+   */
+  @Test
+  void aPortForwardCarriesTheFinalizerFromItsCreation(KubernetesClient admin, ControlPlane cp, TestNamespace ns)
+      throws Exception {
+    try (InstalledChart chart = InstalledChart.install(admin, cp, RELEASE, NAMESPACE)) {
+      PortForward probe = PortForwards.of(ns.name(), "probe",
+          "listen: {port: 8080}, target: {service: {name: web, port: 80}}");
+      // A new admission policy takes effect once the API server has loaded it; dry runs probe that.
+      await().atMost(Duration.ofSeconds(60))
+          .until(() -> admin.resource(probe).dryRun().create().getMetadata().getFinalizers().contains(FINALIZER));
+
+      PortForward web = admin.resource(PortForwards.of(ns.name(), "web",
+          "listen: {port: 8080}, target: {service: {name: web, port: 80}}")).create();
+      assertThat(web.getMetadata().getFinalizers()).containsExactly(FINALIZER);
+
+      PortForward edited = admin.resources(PortForward.class).inNamespace(ns.name()).withName("web")
+          .edit(p -> { p.getMetadata().setFinalizers(List.of("example.com/keep")); return p; });
+      assertThat(edited.getMetadata().getFinalizers()).containsExactlyInAnyOrder("example.com/keep", FINALIZER);
+
+      admin.resources(PortForward.class).inNamespace(ns.name()).withName("web").delete();
+      // example.com/keep holds the forward, whatever an operator in the test bed does meanwhile.
+      PortForward deleting = admin.resources(PortForward.class).inNamespace(ns.name()).withName("web")
+          .edit(p -> { p.getMetadata().setFinalizers(List.of("example.com/keep")); return p; });
+      assertThat(deleting.getMetadata().getFinalizers()).as("not given back while being deleted")
+          .containsExactly("example.com/keep");
+      admin.resources(PortForward.class).inNamespace(ns.name()).withName("web")
+          .edit(p -> { p.getMetadata().setFinalizers(List.of()); return p; });
+      await().atMost(Duration.ofSeconds(30))
+          .until(() -> admin.resources(PortForward.class).inNamespace(ns.name()).withName("web").get() == null);
     }
   }
 

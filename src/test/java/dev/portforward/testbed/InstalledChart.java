@@ -26,6 +26,8 @@ import java.util.List;
  */
 public final class InstalledChart implements AutoCloseable {
 
+  private static final String ADMISSION = "admissionregistration.k8s.io/v1";
+
   private final KubernetesClient admin;
   private final ControlPlane cp;
   private final String release;
@@ -41,6 +43,30 @@ public final class InstalledChart implements AutoCloseable {
   /** Renders the chart as release {@code release} into {@code namespace} (created) and applies it. */
   public static InstalledChart install(KubernetesClient admin, ControlPlane cp, String release, String namespace,
       String... setValues) throws IOException, InterruptedException {
+    InstalledChart chart = new InstalledChart(admin, cp, release, namespace);
+    try {
+      apply(admin, release, namespace, List.of(setValues), List.of());
+    } catch (IllegalStateException e) {
+      chart.close();
+      throw e;
+    }
+    return chart;
+  }
+
+  /**
+   * Applies the chart's policy that gives new PortForwards the operator's finalizer, alone (a
+   * benchmark's operator runs as the admin, which the chart's other policies would refuse), and
+   * waits until the API server applies it to creates in {@code namespace}.
+   */
+  public static void applyFinalizerPolicy(KubernetesClient admin, String release, String namespace)
+      throws IOException, InterruptedException {
+    apply(admin, release, namespace, List.of(), List.of("--show-only", "templates/operator-finalizer.yaml"));
+    await("the finalizer policy applies").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> !finalizerProbe(admin, namespace).getMetadata().getFinalizers().isEmpty());
+  }
+
+  private static void apply(KubernetesClient admin, String release, String namespace, List<String> setValues,
+      List<String> options) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(ControlPlane.binaries().resolve("helm").toString(), "template",
         release, ControlPlane.projectRoot().resolve("helm/portforward-operator").toString(), "--namespace", namespace,
         "--kube-version", "1.36.0", "--set", "namespace.create=true", "--no-hooks",
@@ -49,14 +75,12 @@ public final class InstalledChart implements AutoCloseable {
     for (String value : setValues) {
       command.addAll(List.of("--set", value));
     }
+    command.addAll(options);
     Process render = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    InstalledChart chart = new InstalledChart(admin, cp, release, namespace);
     admin.load(render.getInputStream()).serverSideApply();
     if (render.waitFor() != 0) {
-      chart.close();
       throw new IllegalStateException("helm template failed");
     }
-    return chart;
   }
 
   /** The name of the operator's service account, as the API server knows the user. */
@@ -98,14 +122,36 @@ public final class InstalledChart implements AutoCloseable {
 
   @Override
   public void close() {
-    removeStatusWriterPolicy(admin, release, namespace);
+    removePolicies(admin, release, namespace);
   }
 
   /**
-   * Removes the status-writer policy of the chart installed as {@code release} in {@code namespace}
-   * (which must exist) and waits until the API server no longer enforces it.
+   * Removes the policies of the chart installed as {@code release} in {@code namespace} (which must
+   * exist) that would change every later test: the one that lets only the chart's operator write
+   * PortForward status (every other test's operator runs as the admin) and the one that gives new
+   * PortForwards the finalizer (a test without an operator could not delete its forwards). Returns
+   * once the API server enforces neither.
    */
-  public static void removeStatusWriterPolicy(KubernetesClient admin, String release, String namespace) {
+  public static void removePolicies(KubernetesClient admin, String release, String namespace) {
+    removeFinalizerPolicy(admin, release, namespace);
+    removeStatusWriterPolicy(admin, release, namespace);
+  }
+
+  private static void removeFinalizerPolicy(KubernetesClient admin, String release, String namespace) {
+    String policy = release + "-finalizer";
+    admin.genericKubernetesResources(ADMISSION, "MutatingAdmissionPolicyBinding").withName(policy).delete();
+    admin.genericKubernetesResources(ADMISSION, "MutatingAdmissionPolicy").withName(policy).delete();
+    await("the finalizer policy is gone").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        .until(() -> finalizerProbe(admin, namespace).getMetadata().getFinalizers().isEmpty());
+  }
+
+  /** A PortForward as a create in {@code namespace} would make it now (a dry run). */
+  private static PortForward finalizerProbe(KubernetesClient admin, String namespace) {
+    return admin.resource(PortForwards.of(namespace, "finalizer-probe",
+        "listen: {port: 40000}, target: {service: {name: probe, port: 80}}")).dryRun().create();
+  }
+
+  private static void removeStatusWriterPolicy(KubernetesClient admin, String release, String namespace) {
     String policy = release + "-status-writer";
     admin.admissionRegistration().v1().validatingAdmissionPolicyBindings().withName(policy).delete();
     admin.admissionRegistration().v1().validatingAdmissionPolicies().withName(policy).delete();

@@ -251,6 +251,11 @@ public final class RoleProcess implements AutoCloseable, ExtensionContext.Store.
     return Long.parseLong(total[2]) / 1024;
   }
 
+  /** CPU time the process has used so far, user and system. */
+  public Duration cpuTime() {
+    return process.info().totalCpuDuration().orElseThrow();
+  }
+
   /** File descriptors the process holds open (/proc/PID/fd): sockets, files, epoll and timer descriptors. */
   public long openFiles() throws IOException {
     try (var fds = Files.list(Path.of("/proc", String.valueOf(process.pid()), "fd"))) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.OptionalInt;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -30,20 +31,21 @@ public final class ForwardLimit {
   /**
    * Why {@code pf} gets no slot, if it gets none.
    *
-   * @param sameNamespace every PortForward of pf's namespace, pf included or not
+   * @param sameNamespace every PortForward of pf's namespace, pf included or not; listed only when
+   *     the policy sets a limit, as a namespace's list is as long as the namespace is big
    * @param policy the namespace's policy, which sets the limit
    * @param allowed whether a forward's spec passes the policy and the reserved ports: one that does
    *     not takes no slot
    */
-  public static Optional<Refusal> check(
-      PortForward pf, Collection<PortForward> sameNamespace, ForwardPolicy policy, Predicate<PortForward> allowed) {
+  public static Optional<Refusal> check(PortForward pf, Supplier<? extends Collection<PortForward>> sameNamespace,
+      ForwardPolicy policy, Predicate<PortForward> allowed) {
     OptionalInt limit = policy.maxForwards();
     if (limit.isEmpty() || pf.getMetadata().getDeletionTimestamp() != null) {
       return Optional.empty();
     }
     String namespace = pf.getMetadata().getNamespace();
     // pf as given stands in for any copy in sameNamespace: that cache may lag behind it.
-    List<PortForward> ranked = Stream.concat(Stream.of(pf), sameNamespace.stream().filter(c -> !sameName(c, pf)))
+    List<PortForward> ranked = Stream.concat(Stream.of(pf), sameNamespace.get().stream().filter(c -> !sameName(c, pf)))
         .filter(c -> namespace.equals(c.getMetadata().getNamespace()))
         .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
         .filter(c -> c == pf || allowed.test(c))
