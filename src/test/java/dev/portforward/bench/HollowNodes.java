@@ -43,6 +43,8 @@ final class HollowNodes implements AutoCloseable {
   private final List<KubernetesClient> clients = new ArrayList<>();
   private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
   private final LongAdder nftApplies = new LongAdder();
+  /** One registry for all agents: their sync timers add up (each agent's gauges are left to the first). */
+  private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
 
   /**
    * Creates {@code count} Ready nodes, spread over {@code pools} pools by label, and starts an agent on each.
@@ -74,7 +76,7 @@ final class HollowNodes implements AutoCloseable {
         throw new IllegalStateException("hollow nodes have no gateway");
       }, Clock.systemUTC(), Duration.ofHours(1));
       hollow.agents.add(new AgentLoop(client, name, sync, noGateway, NodePlanner.Policy.DEFAULT,
-          Duration.ofMillis(100), Duration.ofHours(1), new SimpleMeterRegistry()).start());
+          Duration.ofMillis(100), Duration.ofHours(1), hollow.metrics).start());
     }
     return hollow;
   }
@@ -136,6 +138,11 @@ final class HollowNodes implements AutoCloseable {
 
   int size() {
     return agents.size();
+  }
+
+  /** Syncs (plans, and applies where the plan changed) of all agents so far. */
+  long syncs() {
+    return metrics.timer("portforward.agent.sync").count();
   }
 
   @Override

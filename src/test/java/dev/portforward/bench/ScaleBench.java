@@ -4,6 +4,7 @@ import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardNodeReport;
 import dev.portforward.testbed.ControlPlane;
+import dev.portforward.testbed.InstalledChart;
 import dev.portforward.testbed.PortForwards;
 import dev.portforward.testbed.RealCluster;
 import dev.portforward.testbed.RoleProcess;
@@ -76,6 +77,8 @@ public final class ScaleBench {
         KubernetesClient client = RealCluster.clientFor(cp)) {
       RealCluster.installCrds(client);
       namespace(client);
+      // As the chart installs it: new forwards carry the operator's finalizer from their creation.
+      InstalledChart.applyFinalizerPolicy(client, "portforward-operator", NS);
       for (int i = 0; i < BACKENDS; i++) {
         readyPod(client, "backend-" + i, "backend", "10.201.0." + (i + 1));
       }
@@ -87,6 +90,7 @@ public final class ScaleBench {
           Awaitility.await("every hollow agent reported").atMost(WAIT).pollInterval(Duration.ofSeconds(1))
               .until(() -> client.resources(PortForwardNodeReport.class).list().getItems().size() == nodes);
           Map<String, Long> agentRequestsBefore = hollow.requests();
+          long syncsBefore = hollow.syncs();
           long apiBefore = apiRequests(client);
           long start = System.nanoTime();
           apply(client, forwards, pools);
@@ -96,6 +100,7 @@ public final class ScaleBench {
           long apiRequests = apiRequests(client) - apiBefore;
           Map<String, Long> agentRequests = minus(hollow.requests(), agentRequestsBefore);
           long agentTotal = agentRequests.values().stream().mapToLong(Long::longValue).sum();
+          long syncsPerAgent = (hollow.syncs() - syncsBefore) / nodes;
           long agentHeapKiB = (usedHeapAfterGc() - heapBefore) / nodes / 1024;
           long operatorMiB = operator.rssKiB() / 1024;
 
@@ -105,6 +110,7 @@ public final class ScaleBench {
               nodes, forwards);
           agentRequests.forEach((kind, n) -> System.out.printf("  %-50s %8d%n", kind, n));
           System.out.printf("  watches per agent: %s%n", perAgent(hollow.requests(), nodes));
+          System.out.printf("  syncs per agent while programming: %d%n", syncsPerAgent);
           return String.format("%-6d %-6d %9.1fs %9.0f %9.0f %8d %8d %9.0f %9.0f %10.1f", nodes, forwards,
               programmedSeconds, apiRequests / programmedSeconds, agentTotal / programmedSeconds, operatorMiB,
               agentHeapKiB, percentile(lat, 50), percentile(lat, 99), churnHeld);
