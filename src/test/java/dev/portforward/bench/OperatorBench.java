@@ -155,7 +155,8 @@ public final class OperatorBench {
       Map<String, Long> writes = new TreeMap<>();
       this.writes.forEach((kind, n) -> writes.put(kind, n - before.writes.getOrDefault(kind, 0L)));
       writes.values().removeIf(n -> n == 0);
-      return new Cost(writes, IntStream.range(0, cpu.size()).mapToObj(i -> cpu.get(i).minus(before.cpu.get(i))).toList());
+      return new Cost(writes,
+          IntStream.range(0, cpu.size()).mapToObj(i -> cpu.get(i).minus(before.cpu.get(i))).toList());
     }
 
     String writesPer(int count) {

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * status (on which the node agents act) is written by the operator's service account alone, not by
  * a tenant bound to cluster-admin in its namespace; and the operator writes only Deployments,
  * ConfigMaps, Services and (created only, never updated) Secrets that carry its managed-by
- * label, so it cannot take over or delete a tenant's object even when told to.
+ * label, so it cannot take over or delete a tenant's object even when told to. Its
+ * MutatingAdmissionPolicy gives each PortForward the operator's finalizer from its creation.
  */
 @ExtendWith(RealCluster.class)
 class OperatorAdmissionPolicyIT {

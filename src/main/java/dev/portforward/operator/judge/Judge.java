@@ -172,7 +172,8 @@ public final class Judge {
           String namespace = c.getMetadata().getNamespace();
           ForwardPolicy policy = policies.computeIfAbsent(namespace, ns -> effectivePolicy(ns, snapshot, nodes));
           Predicate<PortForward> allowed = specAllowed(reserved, policy);
-          return allowed.test(c) && ForwardLimit.check(c, () -> snapshot.forwards(namespace), policy, allowed).isEmpty();
+          return allowed.test(c)
+              && ForwardLimit.check(c, () -> snapshot.forwards(namespace), policy, allowed).isEmpty();
         })
         .map(owner -> Check.fail(Reason.PORT_CONFLICT,
             "port " + port + " is already claimed by " + holder(owner) + " (created " + owner.getMetadata().getCreationTimestamp()

@@ -30,10 +30,11 @@ class ForwardLimitTest {
 
     assertThat(ForwardLimit.check(a, () -> all, TWO, allowedBy(TWO))).isEmpty();
     assertThat(ForwardLimit.check(b, () -> all, TWO, allowedBy(TWO))).isEmpty();
-    assertThat(ForwardLimit.check(c, () -> all, TWO, allowedBy(TWO))).get().isEqualTo(new Refusal(Reason.FORWARD_LIMIT_REACHED,
-        "namespace n is at the limit of 2 PortForward(s) that PortForwardPolicy team-a allows"
-            + " (spec.maxForwards), and this one is newer than those holding the slots; delete one, or ask an"
-            + " administrator to raise the limit"));
+    assertThat(ForwardLimit.check(c, () -> all, TWO, allowedBy(TWO))).get().isEqualTo(
+        new Refusal(Reason.FORWARD_LIMIT_REACHED,
+            "namespace n is at the limit of 2 PortForward(s) that PortForwardPolicy team-a allows"
+                + " (spec.maxForwards), and this one is newer than those holding the slots; delete one, or ask an"
+                + " administrator to raise the limit"));
     // Deleting one lets the next in.
     assertThat(ForwardLimit.check(c, () -> List.of(a, c), TWO, allowedBy(TWO))).isEmpty();
     b.getMetadata().setDeletionTimestamp("2026-01-04T00:00:00Z");
