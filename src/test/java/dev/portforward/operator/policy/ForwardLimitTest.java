@@ -11,9 +11,12 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardStatus;
 import dev.portforward.api.v1alpha1.PortRange;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class ForwardLimitTest {
@@ -72,6 +75,24 @@ class ForwardLimitTest {
     ForwardPolicy none = DEFAULTS.grantedBy(maxForwards(selecting("frozen", Map.of()), 0));
     assertThat(ForwardLimit.check(a, () -> List.of(a), none, allowedBy(none))).get().extracting(Refusal::message)
         .isEqualTo("PortForwardPolicy frozen allows no PortForwards in namespace n (spec.maxForwards: 0)");
+  }
+
+  @Test
+  void aFullNamespaceIsCountedNotRankedThePolicyRunningOnlyOnForwardsAhead() {
+    List<PortForward> all = IntStream.range(0, 1000)
+        .mapToObj(i -> pf("pf-" + i, Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i).toString(), 8000 + i))
+        .toList();
+    AtomicInteger policyChecks = new AtomicInteger();
+    Predicate<PortForward> counted = c -> {
+      policyChecks.incrementAndGet();
+      return allowedBy(TWO).test(c);
+    };
+
+    assertThat(ForwardLimit.check(all.get(999), () -> all, TWO, counted)).isPresent();
+    assertThat(policyChecks).as("the newest: checks stop at the limit").hasValue(2);
+    policyChecks.set(0);
+    assertThat(ForwardLimit.check(all.get(0), () -> all, TWO, counted)).isEmpty();
+    assertThat(policyChecks).as("the oldest: none is ahead of it").hasValue(0);
   }
 
   @Test
