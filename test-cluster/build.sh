@@ -11,6 +11,11 @@ cache="${PORTFORWARD_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/portforward-
 bin="$cache/$key/bin"
 kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
+# One build at a time per set of pins: a second caller waits, then finds the tools built.
+mkdir -p "$cache"
+exec 9>"$cache/$key.lock"
+flock 9
+
 missing=()
 for t in "${kube_tools[@]}" etcd helm; do [ -x "$bin/$t" ] || missing+=("$t"); done
 if [ "${#missing[@]}" -gt 0 ]; then
