@@ -128,8 +128,7 @@ public final class AgentLoop implements AutoCloseable {
     endpointSlices.addIndexers(Map.of(
         BY_SERVICE, slice -> label(slice, SERVICE_NAME_LABEL)
             .map(service -> List.of(slice.getMetadata().getNamespace() + "/" + service)).orElse(List.of()),
-        BY_FORWARD, slice -> label(slice, ForwardSlices.MANAGED_BY_LABEL).filter(ForwardSlices.MANAGED_BY::equals)
-            .flatMap(managed -> label(slice, ForwardSlices.FORWARD_LABEL))
+        BY_FORWARD, slice -> ForwardSlices.forwardLabelOf(slice)
             .map(forward -> List.of(slice.getMetadata().getNamespace() + "/" + forward)).orElse(List.of())));
     node = watch(client.nodes().withName(nodeName).runnableInformer(0));
     // Events that arrive while another cache is still listing find the caches incomplete and plan

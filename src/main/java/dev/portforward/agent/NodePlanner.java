@@ -6,7 +6,6 @@ import dev.portforward.api.v1alpha1.ApplicationProtocol;
 import dev.portforward.api.v1alpha1.Conditions;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.Gateway;
-import dev.portforward.api.v1alpha1.NodeState;
 import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.PortForwardSpec;
 import dev.portforward.api.v1alpha1.Protocol;
@@ -16,6 +15,7 @@ import dev.portforward.api.v1alpha1.Target;
 import dev.portforward.api.v1alpha1.WeightedService;
 import dev.portforward.common.Cidr;
 import dev.portforward.common.DeniedRange;
+import dev.portforward.common.MappingHolder;
 import dev.portforward.common.ForwardSlices;
 import dev.portforward.common.Durations;
 import dev.portforward.common.NodeSelection;
@@ -143,16 +143,16 @@ public final class NodePlanner {
     List<ForwardReport> report = new ArrayList<>();
     List<GatewayWish> gateway = new ArrayList<>();
     Map<DispatchKey, String> holders = new HashMap<>();
-    for (PortForward pf : view.portForwards().stream().sorted(PRECEDENCE).toList()) {
+    // Only this node's forwards are ordered: a cluster's forwards are many, a node's few.
+    List<PortForward> here = view.portForwards().stream()
+        .filter(pf -> kept(pf, carriedById) != null || carries(pf, node, policy))
+        .sorted(PRECEDENCE)
+        .toList();
+    for (PortForward pf : here) {
       PortForwardSpec spec = pf.getSpec();
-      NodeForward kept = awaitingJudgement(pf) ? carriedById.get(pf.getMetadata().getNamespace() + "/"
-          + pf.getMetadata().getName()) : null;
+      NodeForward kept = kept(pf, carriedById);
       if (kept != null) {
         keep(kept, holders, forwards, report);
-        continue;
-      }
-      if (!Conditions.isAccepted(pf) || !isProgrammedHere(spec)
-          || !NodeSelection.selects(spec.getListen().getNodeSelector(), node, policy.controlPlaneNodes())) {
         continue;
       }
       boolean restricted = spec.getListen().getAddresses() != null && !spec.getListen().getAddresses().isEmpty();
@@ -226,6 +226,18 @@ public final class NodePlanner {
    * Whether the operator accepted an earlier generation and has not judged this one yet: the node
    * keeps what it carries for it until then.
    */
+  /** What this node carries of a forward whose new generation awaits judgement; null for any other. */
+  private static NodeForward kept(PortForward pf, Map<String, NodeForward> carriedById) {
+    return awaitingJudgement(pf)
+        ? carriedById.get(pf.getMetadata().getNamespace() + "/" + pf.getMetadata().getName()) : null;
+  }
+
+  /** Whether the forward, accepted for its generation, is programmed on this node. */
+  private static boolean carries(PortForward pf, Node node, Policy policy) {
+    return Conditions.isAccepted(pf) && isProgrammedHere(pf.getSpec())
+        && NodeSelection.selects(pf.getSpec().getListen().getNodeSelector(), node, policy.controlPlaneNodes());
+  }
+
   private static boolean awaitingJudgement(PortForward pf) {
     Long observed = pf.getStatus() == null ? null : pf.getStatus().getObservedGeneration();
     return pf.getMetadata().getDeletionTimestamp() == null
@@ -316,10 +328,7 @@ public final class NodePlanner {
     if (pf.getStatus() == null) {
       return false;
     }
-    Optional<String> first = pf.getStatus().getNodes().stream()
-        .filter(NodeState::isProgrammed)
-        .map(NodeState::getName)
-        .min(String::compareTo);
+    Optional<String> first = MappingHolder.of(pf.getStatus().getNodes());
     return first.isPresent() ? first.get().equals(node)
         : pf.getStatus().getExternalEndpoints().stream().anyMatch(e -> node.equals(e.getNode()));
   }

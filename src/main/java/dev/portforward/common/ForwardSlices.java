@@ -66,8 +66,14 @@ public final class ForwardSlices {
 
   /** Whether the operator published {@code slice} for the forward labelled {@code forwardLabel}. */
   public static boolean publishedFor(EndpointSlice slice, String forwardLabel) {
-    Map<String, String> labels = Optional.ofNullable(slice.getMetadata().getLabels()).orElse(Map.of());
-    return MANAGED_BY.equals(labels.get(MANAGED_BY_LABEL)) && forwardLabel.equals(labels.get(FORWARD_LABEL));
+    return forwardLabelOf(slice).filter(forwardLabel::equals).isPresent();
+  }
+
+  /** The forward label of a slice the operator published; empty for any other slice. */
+  public static Optional<String> forwardLabelOf(EndpointSlice slice) {
+    return Optional.ofNullable(slice.getMetadata().getLabels())
+        .filter(labels -> MANAGED_BY.equals(labels.get(MANAGED_BY_LABEL)))
+        .map(labels -> labels.get(FORWARD_LABEL));
   }
 
   /**

@@ -28,6 +28,7 @@ import dev.portforward.operator.relays.RelayResources;
 import dev.portforward.operator.relays.RelayObjects;
 import dev.portforward.operator.sidecar.SidecarSelection;
 import dev.portforward.operator.status.StatusAggregator;
+import dev.portforward.operator.status.StatusPacing;
 import dev.portforward.operator.status.TransitionEvents;
 import dev.portforward.operator.status.Verdict;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -62,6 +63,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -91,6 +93,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private static final String LIMITED = "limited";
   private static final Duration NAMESPACE_RETRY = Duration.ofSeconds(1);
   private static final String BY_LISTED_NODE = "by-listed-node";
+  /** The operator's own slices by "namespace/forward label" (ForwardSlices.publishedFor). */
+  private static final String PUBLISHED_FOR = "published-for";
   private static final Duration RELAY_CONFLICT_RECHECK = Duration.ofSeconds(30);
 
   private final ForwardPolicy settingsPolicy;
@@ -99,6 +103,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
   private final TransitionEvents events;
   private final Clock clock;
   private final Duration dataPlaneTimeout;
+  /** When this operator last wrote each forward's status, for {@link StatusPacing}. */
+  private final Map<ResourceID, Instant> statusWritten = new ConcurrentHashMap<>();
 
   private InformerEventSource<PortForward, PortForward> claims;
   private InformerEventSource<Namespace, PortForward> namespaces;
@@ -149,6 +155,8 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
           .forEach(o -> affected.add(new ResourceID(o.getName(), slice.getMetadata().getNamespace())));
       return affected;
     });
+    endpointSlices.addIndexers(Map.of(PUBLISHED_FOR, slice -> ForwardSlices.forwardLabelOf(slice)
+        .map(forward -> List.of(key(slice.getMetadata().getNamespace(), forward))).orElse(List.of())));
     InformerEventSource<Pod, PortForward> pods = informer(context, Pod.class, "pods",
         pod -> ids(primaries.byIndex(BY_PODS_NAMESPACE, pod.getMetadata().getNamespace())));
     // A change to any PortForward can move the ownership of its port (or of the port it left), so
@@ -271,6 +279,11 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
     if (StatusAggregator.unchanged(pf.getStatus(), next)) {
       return done;
     }
+    ResourceID id = ResourceID.fromResource(pf);
+    Optional<Duration> paced = StatusPacing.delay(pf.getStatus(), next, Optional.ofNullable(statusWritten.get(id)), now);
+    if (paced.isPresent()) {
+      return UpdateControl.<PortForward>noUpdate().rescheduleAfter(paced.get());
+    }
     events.record(pf, pf.getStatus(), next, now);
     // Written with optimistic locking and cached for the next reconcile: an event that arrives
     // before the informer has seen this write must not write the same transition again.
@@ -282,16 +295,21 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
                 .withFieldManager(context.getControllerConfiguration().fieldManager())
                 .withForce(true)
                 .build()));
+    statusWritten.put(id, now);
     return done;
   }
 
   /** The forward's backend slices, as {@code desired} says: none for a forward that is not accepted. */
   private void publishSlices(PortForward pf, List<EndpointSlice> desired, Context<PortForward> context) {
-    String label = ForwardSlices.forwardLabel(pf.getMetadata().getName());
-    Set<String> names = desired.stream().map(slice -> slice.getMetadata().getName()).collect(Collectors.toSet());
-    List<EndpointSlice> existing = endpointSlices.list(pf.getMetadata().getNamespace(),
-        slice -> ForwardSlices.publishedFor(slice, label) || names.contains(slice.getMetadata().getName())).toList();
-    SlicePublisher.publish(pf, desired, existing, context.getClient(), context.getControllerConfiguration().fieldManager());
+    String namespace = pf.getMetadata().getNamespace();
+    // By index and by name, not a scan of the namespace's slices: a namespace may hold thousands.
+    Map<String, EndpointSlice> existing = new LinkedHashMap<>();
+    endpointSlices.byIndex(PUBLISHED_FOR, key(namespace, ForwardSlices.forwardLabel(pf.getMetadata().getName())))
+        .forEach(slice -> existing.put(slice.getMetadata().getName(), slice));
+    desired.forEach(slice -> endpointSlices.get(new ResourceID(slice.getMetadata().getName(), namespace))
+        .ifPresent(found -> existing.putIfAbsent(found.getMetadata().getName(), found)));
+    SlicePublisher.publish(pf, desired, List.copyOf(existing.values()), context.getClient(),
+        context.getControllerConfiguration().fieldManager());
   }
 
   /** Only what server-side apply of the status needs: identity and the new status. */
@@ -336,6 +354,7 @@ public class PortForwardReconciler implements Reconciler<PortForward>, Cleaner<P
           decision.holdingNodes());
     }
     relays.forget(pf);
+    statusWritten.remove(ResourceID.fromResource(pf));
     return DeleteControl.defaultDelete();
   }
 

@@ -14,15 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
 
 /**
@@ -43,22 +38,22 @@ public final class OperatorBench {
       InstalledChart.applyFinalizerPolicy(client, "portforward-operator", namespace(client, "portforward-system"));
 
       Duration ours;
-      Cost ourCost;
+      ApiCost ourCost;
       long rssIdle;
       long rssLoaded;
       long liveHeap;
       try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start()) {
         rssIdle = operator.rssKiB();
         String ns = namespace(client, "bench-operator");
-        Cost before = Cost.now(client, operator::cpuTime);
+        ApiCost before = ApiCost.now(client, operator::cpuTime);
         ours = applyAndAwaitAccepted(client, ns, count);
-        ourCost = Cost.now(client, operator::cpuTime).minus(before);
+        ourCost = ApiCost.now(client, operator::cpuTime).minus(before);
         rssLoaded = operator.rssKiB();
         liveHeap = operator.liveHeapKiB();
       }
 
       Duration noop;
-      Cost noopCost;
+      ApiCost noopCost;
       String ns = namespace(client, "bench-noop");
       String classpath = System.getProperty("java.class.path");
       ProcessBuilder launch = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
@@ -69,9 +64,9 @@ public final class OperatorBench {
       Process baseline = launch.start();
       Supplier<Duration> noopCpu = () -> baseline.info().totalCpuDuration().orElseThrow();
       try {
-        Cost before = Cost.now(client, noopCpu);
+        ApiCost before = ApiCost.now(client, noopCpu);
         noop = applyAndAwaitAccepted(client, ns, count);
-        noopCost = Cost.now(client, noopCpu).minus(before);
+        noopCost = ApiCost.now(client, noopCpu).minus(before);
       } finally {
         baseline.destroy();
         baseline.waitFor(20, TimeUnit.SECONDS);
@@ -131,51 +126,6 @@ public final class OperatorBench {
             .filter(pf -> PortForwards.condition(pf, "Accepted").filter(c -> "True".equals(c.getStatus())).isPresent())
             .count() == count);
     return Duration.ofNanos(System.nanoTime() - start);
-  }
-
-  /**
-   * What a phase cost the API server: its count of write requests by verb and resource (all
-   * clients), and the CPU time of the operator under test, the API server and etcd.
-   */
-  private record Cost(Map<String, Long> writes, List<Duration> cpu) {
-
-    private static final Pattern WRITE = Pattern.compile(
-        "^apiserver_request_total\\{.*,resource=\"([^\"]*)\".*,subresource=\"([^\"]*)\""
-            + ".*,verb=\"(POST|PUT|PATCH|APPLY|DELETE)\".*\\} (\\S+)$");
-
-    static Cost now(KubernetesClient client, Supplier<Duration> operatorCpu) {
-      Map<String, Long> writes = new TreeMap<>();
-      client.raw("/metrics").lines().map(WRITE::matcher).filter(Matcher::matches).forEach(m -> writes.merge(
-          m.group(3) + " " + m.group(1) + (m.group(2).isEmpty() ? "" : "/" + m.group(2)),
-          (long) Double.parseDouble(m.group(4)), Long::sum));
-      return new Cost(writes, List.of(operatorCpu.get(), cpuOf("kube-apiserver"), cpuOf("etcd")));
-    }
-
-    Cost minus(Cost before) {
-      Map<String, Long> writes = new TreeMap<>();
-      this.writes.forEach((kind, n) -> writes.put(kind, n - before.writes.getOrDefault(kind, 0L)));
-      writes.values().removeIf(n -> n == 0);
-      return new Cost(writes,
-          IntStream.range(0, cpu.size()).mapToObj(i -> cpu.get(i).minus(before.cpu.get(i))).toList());
-    }
-
-    String writesPer(int count) {
-      long total = writes.values().stream().mapToLong(Long::longValue).sum();
-      return String.format("%.2f (%s)", (double) total / count, writes.entrySet().stream()
-          .map(e -> String.format("%s %.2f", e.getKey(), (double) e.getValue() / count))
-          .collect(Collectors.joining(", ")));
-    }
-
-    String cpuSeconds() {
-      return cpu.stream().map(d -> String.format("%14.1f", d.toMillis() / 1000.0)).collect(Collectors.joining(" "));
-    }
-
-    private static Duration cpuOf(String command) {
-      return ProcessHandle.allProcesses()
-          .filter(p -> p.info().command().filter(c -> c.endsWith("/" + command)).isPresent())
-          .map(p -> p.info().totalCpuDuration().orElse(Duration.ZERO))
-          .reduce(Duration.ZERO, Duration::plus);
-    }
   }
 
   private OperatorBench() {}

@@ -92,25 +92,33 @@ public final class ScaleBench {
           Map<String, Long> agentRequestsBefore = hollow.requests();
           long syncsBefore = hollow.syncs();
           long apiBefore = apiRequests(client);
+          ApiCost costBefore = ApiCost.now(client, operator::cpuTime);
           long start = System.nanoTime();
           apply(client, forwards, pools);
           Awaitility.await("all " + forwards + " Programmed").atMost(WAIT).pollInterval(Duration.ofMillis(200))
               .until(() -> latencies.programmed() == forwards);
           double programmedSeconds = (System.nanoTime() - start) / 1e9;
           long apiRequests = apiRequests(client) - apiBefore;
+          ApiCost programming = ApiCost.now(client, operator::cpuTime).minus(costBefore);
           Map<String, Long> agentRequests = minus(hollow.requests(), agentRequestsBefore);
           long agentTotal = agentRequests.values().stream().mapToLong(Long::longValue).sum();
           long syncsPerAgent = (hollow.syncs() - syncsBefore) / nodes;
           long agentHeapKiB = (usedHeapAfterGc() - heapBefore) / nodes / 1024;
           long operatorMiB = operator.rssKiB() / 1024;
 
+          ApiCost churnBefore = ApiCost.now(client, operator::cpuTime);
           double churnHeld = churn(client, latencies, forwards, churnRate, churnSeconds);
           List<Double> lat = latencies.await(WAIT);
+          ApiCost churning = ApiCost.now(client, operator::cpuTime).minus(churnBefore);
           System.out.printf("%n%d hollow nodes, %d PortForwards: agents' requests while programming (all agents):%n",
               nodes, forwards);
           agentRequests.forEach((kind, n) -> System.out.printf("  %-50s %8d%n", kind, n));
           System.out.printf("  watches per agent: %s%n", perAgent(hollow.requests(), nodes));
           System.out.printf("  syncs per agent while programming: %d%n", syncsPerAgent);
+          System.out.printf("  API writes per forward while programming: %s%n", programming.writesPer(forwards));
+          System.out.printf("  API writes per change under churn: %s%n", churning.writesPer(churnRate * churnSeconds));
+          System.out.printf("  CPU seconds (operator, kube-apiserver, etcd) while programming: %s; under churn: %s%n",
+              programming.cpuSeconds(), churning.cpuSeconds());
           return String.format("%-6d %-6d %9.1fs %9.0f %9.0f %8d %8d %9.0f %9.0f %10.1f", nodes, forwards,
               programmedSeconds, apiRequests / programmedSeconds, agentTotal / programmedSeconds, operatorMiB,
               agentHeapKiB, percentile(lat, 50), percentile(lat, 99), churnHeld);

@@ -16,6 +16,9 @@ import dev.portforward.api.v1alpha1.PortForward;
 import dev.portforward.api.v1alpha1.Relay;
 import dev.portforward.api.v1alpha1.RelayMode;
 import dev.portforward.api.v1alpha1.Target;
+import dev.portforward.common.ForwardSlices;
+import dev.portforward.testbed.PortForwards;
+import dev.portforward.testbed.ReadyPods;
 import dev.portforward.testbed.RoleProcess;
 import dev.portforward.testbed.ArgoHealth;
 import dev.portforward.testbed.KStatus;
@@ -28,11 +31,13 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -173,6 +178,30 @@ class PortForwardOperatorIT {
       return svc;
     });
     awaitAccepted(client, ns.name(), "low");
+  }
+
+  @Test
+  void aPodsTargetsBackendsArePublishedPutBackAndWithdrawn(KubernetesClient client, TestNamespace ns) {
+    ReadyPods.create(client, ns, "echo", "10.244.0.9");
+    client.resource(PortForwards.of(ns.name(), "by-pods", ("listen: {port: %d, nodeSelector: {portforward.dev/test: %s}},"
+        + " target: {pods: {selector: {app: echo}, port: 8080}}").formatted(uniquePort(), ns.name()))).create();
+    Supplier<List<EndpointSlice>> published = () -> client.discovery().v1().endpointSlices().inNamespace(ns.name())
+        .withLabel(ForwardSlices.FORWARD_LABEL, "by-pods").list().getItems();
+
+    String name = await().atMost(WAIT).until(published::get, slices -> slices.size() == 1).get(0).getMetadata().getName();
+    assertThat(published.get().get(0).getEndpoints()).singleElement()
+        .satisfies(e -> assertThat(e.getAddresses()).containsExactly("10.244.0.9"));
+
+    client.discovery().v1().endpointSlices().inNamespace(ns.name()).withName(name).delete();
+    await("a deleted slice put back").atMost(WAIT).until(published::get, slices -> slices.size() == 1);
+
+    // Refused (a privileged port): its backends are withdrawn.
+    client.resources(PortForward.class).inNamespace(ns.name()).withName("by-pods").edit(pf -> {
+      pf.getSpec().getListen().setPort(80);
+      return pf;
+    });
+    awaitCondition(client, ns.name(), "by-pods", Conditions.ACCEPTED, "False", Reason.PRIVILEGED_PORT_NOT_ALLOWED);
+    await("the refused forward's slices withdrawn").atMost(WAIT).until(published::get, List::isEmpty);
   }
 
   @Test
