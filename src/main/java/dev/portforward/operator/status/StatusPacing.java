@@ -9,19 +9,21 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * How soon a forward's status may be written again when only its nodes' progress changed. Every
  * status write reaches every node agent (each watches all PortForwards), and while a forward is
  * programmed on many nodes each node's report would be a write of its own. What a reader acts on
  * is written at once: a condition's status, reason or generation, the target, the policy, the
- * gateway's grant and the node that holds the gateway mapping. The detail within (which nodes,
- * their endpoints, the conditions' messages) waits until {@link #PACE} after the last write, and
- * is then written whole.
+ * gateway's grant, the node that holds the gateway mapping, and every message but the node counts
+ * of Programmed and Ready. That progress (which nodes, their endpoints, how many are programmed)
+ * waits until {@link #PACE} after the last write, and is then written whole.
  */
 public final class StatusPacing {
 
   public static final Duration PACE = Duration.ofSeconds(5);
+  private static final Set<String> PROGRESS = Set.of(Conditions.PROGRAMMED, Conditions.READY);
 
   private StatusPacing() {}
 
@@ -39,7 +41,7 @@ public final class StatusPacing {
     return since.compareTo(PACE) >= 0 ? Optional.empty() : Optional.of(PACE.minus(since));
   }
 
-  /** Equal but for progress detail: the nodes, the endpoints and the conditions' messages. */
+  /** Equal but for progress detail: the nodes, the endpoints, Programmed's and Ready's messages. */
   static boolean sameOutline(PortForwardStatus a, PortForwardStatus b) {
     return Objects.equals(a.getObservedGeneration(), b.getObservedGeneration())
         && Objects.equals(a.getTarget(), b.getTarget())
@@ -54,11 +56,13 @@ public final class StatusPacing {
     return StatusAggregator.find(status.getConditions(), Conditions.GATEWAY_MAPPED).isPresent();
   }
 
-  private record Outline(String type, String status, String reason, Long observedGeneration) {}
+  private record Outline(String type, String status, String reason, Long observedGeneration, String message) {}
 
+  /** Programmed's and Ready's messages count the nodes: progress. Every other message is news. */
   private static List<Outline> outline(List<Condition> conditions) {
     return conditions.stream()
-        .map(c -> new Outline(c.getType(), c.getStatus(), c.getReason(), c.getObservedGeneration()))
+        .map(c -> new Outline(c.getType(), c.getStatus(), c.getReason(), c.getObservedGeneration(),
+            PROGRESS.contains(c.getType()) ? null : c.getMessage()))
         .toList();
   }
 }

@@ -42,6 +42,11 @@ class StatusPacingTest {
     assertThat(StatusPacing.delay(current, status(2L, progress(9, 10), "node-1"), Optional.of(WRITTEN), SOON))
         .as("a new generation").isEmpty();
     assertThat(StatusPacing.delay(null, current, Optional.of(WRITTEN), SOON)).as("no status yet").isEmpty();
+
+    PortForwardStatus refused = status(progress(9, 10), "node-1");
+    refused.getConditions().get(0).setMessage("port TCP/8080 is already claimed by PortForward n/second");
+    assertThat(StatusPacing.delay(current, refused, Optional.of(WRITTEN), SOON)).as("another message than a count")
+        .isEmpty();
   }
 
   @Test
