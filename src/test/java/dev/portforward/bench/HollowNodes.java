@@ -58,9 +58,8 @@ final class HollowNodes implements AutoCloseable {
     KubernetesSerialization serialization = new KubernetesSerialization();
     for (int i = 0; i < count; i++) {
       String name = name(i);
-      // Applied: a second set of agents on the same nodes finds them in place.
       Node node = admin.resource(new NodeBuilder().withNewMetadata().withName(name)
-          .addToLabels(POOL_LABEL, pool(i % pools)).endMetadata().build()).serverSideApply();
+          .addToLabels(POOL_LABEL, pool(i % pools)).endMetadata().build()).create();
       node.setStatus(new NodeStatusBuilder()
           .addNewAddress().withType("InternalIP").withAddress("10.200." + (i / 250) + "." + (i % 250 + 1)).endAddress()
           .addNewCondition().withType("Ready").withStatus("True").endCondition().build());

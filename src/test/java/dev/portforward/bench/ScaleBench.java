@@ -60,7 +60,7 @@ public final class ScaleBench {
       String[] nf = c.strip().split("x");
       rows.add(run(Integer.parseInt(nf[0]), Integer.parseInt(nf[1]), churnRate, churnSeconds));
     }
-    String pods = podSensitivity(Integer.getInteger("bench.pods.nodes", 50), Integer.getInteger("bench.pods", 1000));
+    String pods = podSensitivity(Integer.getInteger("bench.pods.nodes", 10), Integer.getInteger("bench.pods", 1000));
     System.out.printf("%nhollow nodes against the real API server and operator (2 cores); churn %d changes/s for %d s%n",
         churnRate, churnSeconds);
     System.out.printf("%-6s %-6s %10s %9s %9s %8s %8s %9s %9s %10s%n", "nodes", "fwds", "programmed", "req/s",
@@ -129,11 +129,7 @@ public final class ScaleBench {
     }
   }
 
-  /**
-   * One agent's heap with {@code pods} and with ten times as many pods in the cluster: each time
-   * the heap of the JVM with {@code nodes} fresh agents, settled, less the heap without them, so
-   * that what creating the pods left in the bench's own JVM counts in neither.
-   */
+  /** One agent's heap with {@code pods} and with ten times as many pods in the cluster. */
   private static String podSensitivity(int nodes, int pods) throws Exception {
     Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
     try (ControlPlane cp = ControlPlane.start(Files.createTempDirectory(target, "bench-scale-"));
@@ -141,20 +137,16 @@ public final class ScaleBench {
       RealCluster.installCrds(client);
       namespace(client);
       fillerPods(client, 0, pods);
-      long small = agentsHeap(cp, client, nodes);
-      fillerPods(client, pods, 10 * pods);
-      long large = agentsHeap(cp, client, nodes);
-      return String.format("agent heap with %d pods in the cluster: %d KiB; with %d: %d KiB; ratio %.2fx (goal <= 1.1x;"
-          + " %d agents)", pods, small / nodes / 1024, 10 * pods, large / nodes / 1024, (double) large / small, nodes);
-    }
-  }
-
-  private static long agentsHeap(ControlPlane cp, KubernetesClient client, int nodes) throws Exception {
-    long without = settledHeap();
-    try (HollowNodes hollow = HollowNodes.start(cp, client, nodes, 1)) {
-      Awaitility.await("every hollow agent synced").atMost(WAIT).pollInterval(Duration.ofSeconds(1))
-          .until(hollow::allProgrammed);
-      return settledHeap() - without;
+      long heapBefore = usedHeapAfterGc();
+      try (HollowNodes hollow = HollowNodes.start(cp, client, nodes, 1)) {
+        Awaitility.await("every hollow agent reported").atMost(WAIT).pollInterval(Duration.ofSeconds(1))
+            .until(() -> client.resources(PortForwardNodeReport.class).list().getItems().size() == nodes);
+        long small = settledHeap() - heapBefore;
+        fillerPods(client, pods, 10 * pods);
+        long large = settledHeap() - heapBefore;
+        return String.format("agent heap with %d pods in the cluster: %d KiB; with %d: %d KiB; ratio %.2fx (goal <= 1.1x)",
+            pods, small / nodes / 1024, 10 * pods, large / nodes / 1024, (double) large / small);
+      }
     }
   }
 
