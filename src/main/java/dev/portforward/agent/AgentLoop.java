@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.ItemStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -122,15 +123,16 @@ public final class AgentLoop implements AutoCloseable {
       LOG.warnf("node %s: the kernel has no FTP connection-tracking helper (nf_conntrack_ftp, nf_nat_ftp);"
           + " forwards with applicationProtocol FTP are reported as not programmed", nodeName);
     }
-    portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0));
-    services = watch(client.services().inAnyNamespace().runnableInformer(0));
-    endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+    portForwards = watch(client.resources(PortForward.class).inAnyNamespace().runnableInformer(0), new PlannedForwards());
+    services = watch(client.services().inAnyNamespace().runnableInformer(0), new WithoutManagedFields<>());
+    endpointSlices = watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0),
+        new WithoutManagedFields<>());
     endpointSlices.addIndexers(Map.of(
         BY_SERVICE, slice -> label(slice, SERVICE_NAME_LABEL)
             .map(service -> List.of(slice.getMetadata().getNamespace() + "/" + service)).orElse(List.of()),
         BY_FORWARD, slice -> ForwardSlices.forwardLabelOf(slice)
             .map(forward -> List.of(slice.getMetadata().getNamespace() + "/" + forward)).orElse(List.of())));
-    node = watch(client.nodes().withName(nodeName).runnableInformer(0));
+    node = watch(client.nodes().withName(nodeName).runnableInformer(0), new WithoutManagedFields<>());
     // Events that arrive while another cache is still listing find the caches incomplete and plan
     // nothing; the sync once all have listed must not wait for the next change or resync.
     CompletableFuture.allOf(informers.stream().map(i -> i.start().toCompletableFuture())
@@ -161,8 +163,8 @@ public final class AgentLoop implements AutoCloseable {
     }
   }
 
-  private <T extends HasMetadata> SharedIndexInformer<T> watch(SharedIndexInformer<T> informer) {
-    informer.itemStore(new WithoutManagedFields<>());
+  private <T extends HasMetadata> SharedIndexInformer<T> watch(SharedIndexInformer<T> informer, ItemStore<T> store) {
+    informer.itemStore(store);
     // Keep listing and watching through any API outage, however long: never give up on a cache.
     informer.exceptionHandler((started, error) -> {
       LOG.warnf("node %s: watch failed, retrying: %s", nodeName, error.getMessage());

@@ -222,10 +222,6 @@ public final class NodePlanner {
     return new Plan(forwards, report, gateway);
   }
 
-  /**
-   * Whether the operator accepted an earlier generation and has not judged this one yet: the node
-   * keeps what it carries for it until then.
-   */
   /** What this node carries of a forward whose new generation awaits judgement; null for any other. */
   private static NodeForward kept(PortForward pf, Map<String, NodeForward> carriedById) {
     return awaitingJudgement(pf)
@@ -238,6 +234,10 @@ public final class NodePlanner {
         && NodeSelection.selects(pf.getSpec().getListen().getNodeSelector(), node, policy.controlPlaneNodes());
   }
 
+  /**
+   * Whether the operator accepted an earlier generation and has not judged this one yet: the node
+   * keeps what it carries for it until then.
+   */
   private static boolean awaitingJudgement(PortForward pf) {
     Long observed = pf.getStatus() == null ? null : pf.getStatus().getObservedGeneration();
     return pf.getMetadata().getDeletionTimestamp() == null

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 import dev.portforward.api.v1alpha1.ApplicationProtocol;
+import dev.portforward.api.v1alpha1.Endpoint;
 import dev.portforward.api.v1alpha1.ExternalTarget;
 import dev.portforward.api.v1alpha1.ForwardReport;
 import dev.portforward.api.v1alpha1.Listen;
@@ -20,6 +21,7 @@ import dev.portforward.common.Cidr;
 import dev.portforward.common.NodeSelection;
 import dev.portforward.common.RelayNames;
 import dev.portforward.common.ForwardSlices;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -28,6 +30,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import dev.portforward.api.v1alpha1.ExternalEndpoint;
 import dev.portforward.api.v1alpha1.Gateway;
 import dev.portforward.api.v1alpha1.GatewayProtocol;
@@ -528,6 +531,45 @@ class NodePlannerTest {
 
     pf.getStatus().setNodes(List.of(nodeState("n0", true), nodeState("n1", true)));
     assertThat(plan().gateway()).as("n0 holds it now").isEmpty();
+  }
+
+  @Test
+  void aForwardAsTheAgentCachesItIsPlannedAsTheWholeForward() {
+    PortForward pf = external("mapped", Map.of(), "203.0.113.5", true);
+    Gateway gateway = new Gateway();
+    gateway.setProtocol(GatewayProtocol.NATPMP);
+    gateway.setExternalPort(18443);
+    pf.getSpec().setGateway(gateway);
+    pf.getMetadata().setAnnotations(Map.of("kubectl.kubernetes.io/last-applied-configuration", "{\"spec\": {}}"));
+    pf.getStatus().setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus("True")
+        .withReason("Accepted").withMessage("the forward is valid and allowed, and owns port TCP/8443").build()));
+    NodeState n0 = nodeState("n0", false);
+    n0.setMessage("the kernel refused the ruleset");
+    NodeState n1 = nodeState("n1", true);
+    n1.setLastSyncTime("2026-01-01T00:00:00Z");
+    pf.getStatus().setNodes(List.of(n0, n1));
+    Endpoint endpoint = new Endpoint();
+    endpoint.setNode("n1");
+    endpoint.setAddress("192.0.2.1");
+    endpoint.setPort(8443);
+    pf.getStatus().setEndpoints(List.of(endpoint));
+    pf.getStatus().setEndpointsSummary("192.0.2.1:8443");
+    forwards.add(pf);
+    NodePlanner.Plan whole = plan();
+
+    PlannedForwards cache = new PlannedForwards();
+    cache.put("n/mapped", new KubernetesSerialization().clone(pf));
+    PortForward cached = cache.get("n/mapped");
+    forwards.set(0, cached);
+
+    assertThat(plan()).isEqualTo(whole);
+    assertThat(whole.gateway()).as("n1 holds the mapping").hasSize(1);
+    assertThat(cached.getMetadata().getAnnotations()).isNull();
+    assertThat(cached.getStatus().getEndpoints()).isEmpty();
+    assertThat(cached.getStatus().getConditions()).singleElement().extracting(Condition::getMessage).isNull();
+    assertThat(cached.getStatus().getNodes()).extracting(NodeState::getName, NodeState::isProgrammed,
+        NodeState::getMessage, NodeState::getLastSyncTime).containsExactly(tuple("n0", false, null, null),
+        tuple("n1", true, null, null));
   }
 
   private static NodeState nodeState(String name, boolean programmed) {
