@@ -53,7 +53,7 @@ public final class ScaleBench {
 
   public static void main(String[] args) throws Exception {
     List<String> cases = List.of(System.getProperty("bench.cases", "100x1000,1000x1000,100x10000").split(","));
-    int churnRate = Integer.getInteger("bench.churn.rate", 10);
+    int churnRate = Integer.getInteger("bench.churn.rate", 2);
     int churnSeconds = Integer.getInteger("bench.churn.seconds", 30);
     List<String> rows = new ArrayList<>();
     for (String c : cases.stream().filter(c -> !c.isBlank()).toList()) {
