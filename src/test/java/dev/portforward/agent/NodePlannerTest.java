@@ -505,12 +505,8 @@ class NodePlannerTest {
 
   @Test
   void theFirstProgrammedNodeByNameHoldsTheGatewayMapping() {
-    PortForward pf = external("mapped", Map.of(), "203.0.113.5", true);
-    Gateway gateway = new Gateway();
-    gateway.setProtocol(GatewayProtocol.NATPMP);
-    gateway.setExternalPort(18443);
-    gateway.setLease("5s");
-    pf.getSpec().setGateway(gateway);
+    PortForward pf = mapped();
+    pf.getSpec().getGateway().setLease("5s");
     forwards.add(pf);
     assertThat(plan().gateway()).as("no node reported programmed yet: nobody maps").isEmpty();
 
@@ -535,11 +531,7 @@ class NodePlannerTest {
 
   @Test
   void aForwardAsTheAgentCachesItIsPlannedAsTheWholeForward() {
-    PortForward pf = external("mapped", Map.of(), "203.0.113.5", true);
-    Gateway gateway = new Gateway();
-    gateway.setProtocol(GatewayProtocol.NATPMP);
-    gateway.setExternalPort(18443);
-    pf.getSpec().setGateway(gateway);
+    PortForward pf = mapped();
     pf.getMetadata().setAnnotations(Map.of("kubectl.kubernetes.io/last-applied-configuration", "{\"spec\": {}}"));
     pf.getStatus().setConditions(List.of(new ConditionBuilder().withType("Accepted").withStatus("True")
         .withReason("Accepted").withMessage("the forward is valid and allowed, and owns port TCP/8443").build()));
@@ -570,6 +562,16 @@ class NodePlannerTest {
     assertThat(cached.getStatus().getNodes()).extracting(NodeState::getName, NodeState::isProgrammed,
         NodeState::getMessage, NodeState::getLastSyncTime).containsExactly(tuple("n0", false, null, null),
         tuple("n1", true, null, null));
+  }
+
+  /** An accepted forward on every node that asks the gateway for external port 18443 by NAT-PMP. */
+  private static PortForward mapped() {
+    PortForward pf = external("mapped", Map.of(), "203.0.113.5", true);
+    Gateway gateway = new Gateway();
+    gateway.setProtocol(GatewayProtocol.NATPMP);
+    gateway.setExternalPort(18443);
+    pf.getSpec().setGateway(gateway);
+    return pf;
   }
 
   private static NodeState nodeState(String name, boolean programmed) {
