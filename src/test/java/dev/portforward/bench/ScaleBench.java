@@ -41,11 +41,13 @@ import org.awaitility.Awaitility;
  * requests per second (all clients, and the agents' own by kind), the watches each agent holds,
  * the operator's RSS, the agents' heap, and programming latency under churn (a PortForward
  * changed -> every node it selects reports the new generation in place), p50 and p99. A last case
- * measures one agent's heap with 10x the pods in the cluster. Run by bench/scale/run.sh.
+ * measures one agent's heap with 10x the pods in the cluster. Last, on the same footing, real agents
+ * ({@link RealAgents}) and real kube-proxies ({@link KubeProxyPeer}), each programming real
+ * nftables in a network namespace of its own, under the same churn. Run by bench/scale/run.sh.
  */
 public final class ScaleBench {
 
-  private static final String NS = "bench";
+  static final String NS = "bench";
   /** Forwards select one pool of nodes each, as many pools as this (fewer with fewer nodes). */
   private static final int POOLS = 10;
   private static final int BACKENDS = 10;
@@ -61,12 +63,22 @@ public final class ScaleBench {
       rows.add(run(Integer.parseInt(nf[0]), Integer.parseInt(nf[1]), churnRate, churnSeconds));
     }
     String pods = podSensitivity(Integer.getInteger("bench.pods.nodes", 10), Integer.getInteger("bench.pods", 1000));
+    // The same footing for the agent and kube-proxy: real processes programming real nftables.
+    String footing = System.getProperty("bench.real-nft", "10x1000").strip();
+    List<String> realNft = new ArrayList<>();
+    if (!footing.isEmpty()) {
+      int nodes = Integer.parseInt(footing.split("x")[0]);
+      int forwards = Integer.parseInt(footing.split("x")[1]);
+      realNft.add(RealAgents.run(nodes, forwards, churnRate, churnSeconds));
+      realNft.add(KubeProxyPeer.run(nodes, forwards, churnRate, churnSeconds));
+    }
     System.out.printf("%nhollow nodes against the real API server and operator (2 cores); churn %d changes/s for %d s%n",
         churnRate, churnSeconds);
     System.out.printf("%-6s %-6s %10s %9s %9s %8s %8s %9s %9s %10s%n", "nodes", "fwds", "programmed", "req/s",
         "agent/s", "op MiB", "agt KiB", "p50 ms", "p99 ms", "churn/s");
     rows.forEach(System.out::println);
     System.out.println(pods);
+    realNft.forEach(System.out::println);
     System.exit(0);
   }
 
@@ -79,9 +91,7 @@ public final class ScaleBench {
       namespace(client);
       // As the chart installs it: new forwards carry the operator's finalizer from their creation.
       InstalledChart.applyFinalizerPolicy(client, "portforward-operator", NS);
-      for (int i = 0; i < BACKENDS; i++) {
-        readyPod(client, "backend-" + i, "backend", "10.201.0." + (i + 1));
-      }
+      backends(client);
       try (RoleProcess operator = RoleProcess.operator(cp, Map.of()).start();
           Latencies latencies = Latencies.watch(client, nodes / pools)) {
         long heapBefore = usedHeapAfterGc();
@@ -150,11 +160,11 @@ public final class ScaleBench {
     }
   }
 
-  private static void namespace(KubernetesClient client) {
+  static void namespace(KubernetesClient client) {
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
   }
 
-  private static void apply(KubernetesClient client, int forwards, int pools) throws InterruptedException {
+  static void apply(KubernetesClient client, int forwards, int pools) throws InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     for (int j = 0; j < forwards; j++) {
       PortForward pf = PortForwards.of(NS, "pf-" + j, """
@@ -178,7 +188,7 @@ public final class ScaleBench {
   }
 
   /** A request to an API server that the bench itself saturates may time out: try again, a few times. */
-  private static <T> T retrying(Supplier<T> request) {
+  static <T> T retrying(Supplier<T> request) {
     for (int attempt = 1; ; attempt++) {
       try {
         return request.get();
@@ -194,7 +204,7 @@ public final class ScaleBench {
    * Changes {@code rate} forwards per second (their target port, so a new generation) for
    * {@code seconds}, each change recorded for its latency; returns the rate actually held.
    */
-  private static double churn(KubernetesClient client, Latencies latencies, int forwards, int rate, int seconds)
+  static double churn(KubernetesClient client, Latencies latencies, int forwards, int rate, int seconds)
       throws InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(4);
     long start = System.nanoTime();
@@ -219,6 +229,13 @@ public final class ScaleBench {
     pool.shutdown();
     pool.awaitTermination(1, TimeUnit.HOURS);
     return total / ((System.nanoTime() - start) / 1e9);
+  }
+
+  /** The pods every forward's target selects; their addresses are never dialled. */
+  static void backends(KubernetesClient client) {
+    for (int i = 0; i < BACKENDS; i++) {
+      readyPod(client, "backend-" + i, "backend", "10.201.0." + (i + 1));
+    }
   }
 
   /** A Pod as a kubelet would report it; applied, so that a retry after a timeout ends the same. */
@@ -285,7 +302,7 @@ public final class ScaleBench {
     return last[0];
   }
 
-  private static double percentile(List<Double> values, int p) {
+  static double percentile(List<Double> values, int p) {
     if (values.isEmpty()) {
       return Double.NaN;
     }
@@ -298,7 +315,7 @@ public final class ScaleBench {
    * Reads the node reports as they change: how many forwards every selected node reports in place,
    * and for each expected change the time until the last of its nodes reported it.
    */
-  private static final class Latencies implements AutoCloseable {
+  static final class Latencies implements AutoCloseable {
     private final int nodesPerForward;
     private final SharedIndexInformer<PortForwardNodeReport> reports;
     /** forward name -> nodes reporting it in place at its latest generation seen. */
