@@ -4,7 +4,6 @@ import dev.portforward.testbed.ControlPlane;
 import dev.portforward.testbed.NodeCluster;
 import dev.portforward.testbed.NodeNetwork;
 import dev.portforward.testbed.RealCluster;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.NodeStatusBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -27,29 +26,31 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.awaitility.Awaitility;
 
 /**
- * The peer of the hollow nodes' programming latency: real kube-proxies in nftables mode, each in a
- * network namespace of its own on the nodes' network, against a real API server. The bench plays
- * the EndpointSlice controller: N selectorless Services with one slice of 10 endpoints each, and
- * under churn a slice's port changed (stamped with {@code endpoints.kubernetes.io/last-change-trigger-time},
- * as the controller does). A change counts as programmed when every kube-proxy's nftables holds
- * the DNAT to the new port, read from {@code nft monitor} in each namespace as the kernel commits it.
- * Also read: kube-proxy's own network programming SLI histogram, and each kube-proxy's RSS.
+ * The peer of {@link RealAgents}: real kube-proxies in nftables mode, each in a network namespace
+ * of its own on the nodes' network, against a real API server. The bench plays the EndpointSlice
+ * controller: N selectorless Services with one slice of 10 endpoints each, and under churn a
+ * slice's port changed, stamped with {@code endpoints.kubernetes.io/last-change-trigger-time} as
+ * the controller does. A change counts as programmed when every kube-proxy's nftables holds the
+ * DNAT to the new port, read from {@code nft monitor} in each namespace as the kernel commits it.
+ * Also read: kube-proxy's own network programming SLI histogram, RSS and CPU.
  */
 final class KubeProxyPeer implements AutoCloseable {
 
-  private static final String NS = "bench";
+  private static final String NS = ScaleBench.NS;
   private static final int ENDPOINTS = 10;
   private static final int FIRST_PORT = 20000;
   private static final int CHURN_PORT = 40000;
   private static final Duration WAIT = Duration.ofMinutes(30);
   /** Where the Services' endpoints are; nothing is ever sent there. */
   private static final String ENDPOINT_PREFIX = "10.201.0.";
-  /** The port of a DNAT to an endpoint: "dnat to 10.201.0.1:80", or a Service's map "dnat ip to numgen ... { 0 : 10.201.0.1 . 80, ...". */
+  /**
+   * The port of a DNAT to an endpoint: "dnat to 10.201.0.1:80", or in a Service's map,
+   * "dnat ip to numgen random mod 10 map { 0 : 10.201.0.1 . 80, ...".
+   */
   private static final Pattern DNAT = Pattern.compile(
       "dnat .*?" + Pattern.quote(ENDPOINT_PREFIX) + "\\d+(?::| \\. )(\\d+)");
   private static final Pattern SLI_BUCKET = Pattern.compile(
@@ -70,7 +71,7 @@ final class KubeProxyPeer implements AutoCloseable {
     this.client = RealCluster.clientFor(cp);
   }
 
-  /** One line for the bench's output: {@code proxies} kube-proxies, {@code services} Services, churn as the hollow nodes get. */
+  /** One line for the bench's output: {@code proxies} kube-proxies, {@code services} Services, the same churn. */
   static String run(int proxies, int services, int churnRate, int churnSeconds) throws Exception {
     Path target = Files.createDirectories(ControlPlane.projectRoot().resolve("target"));
     Path dir = Files.createTempDirectory(target, "bench-kube-proxy-");
@@ -80,8 +81,7 @@ final class KubeProxyPeer implements AutoCloseable {
         ControlPlane cp = ControlPlane.startForNodes(Files.createDirectories(dir.resolve("control-plane")),
             new ControlPlane.NodeAccess(network.hostAddress(), names, NodeCluster.SERVICE_CIDR));
         KubeProxyPeer peer = new KubeProxyPeer(network, cp)) {
-      peer.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-          .create();
+      ScaleBench.namespace(peer.client);
       for (int i = 1; i <= proxies; i++) {
         peer.startProxy(i, names.get(i - 1), dir);
       }
@@ -101,16 +101,17 @@ final class KubeProxyPeer implements AutoCloseable {
           .pollInterval(Duration.ofMillis(200)).until(() -> changed.keySet().stream().allMatch(peer::everywhere));
       ApiCost churning = ApiCost.now(peer.client, peer::proxiesCpu).minus(costBefore);
       List<Double> millis = changed.entrySet().stream()
-          .map(e -> (peer.lastSeen(e.getKey()) - e.getValue()) / 1e6).sorted().toList();
+          .map(e -> (peer.lastSeen(e.getKey()) - e.getValue()) / 1e6).toList();
       Map<Double, Long> sli = minus(peer.sliHistogram(), sliBefore);
       List<Long> rss = peer.proxies.stream().map(KubeProxyPeer::rssKiB).sorted().toList();
       return String.format("kube-proxy %s (nftables mode), %d nodes x %d Services: programmed in %.1f s; "
-              + "p50 %.0f ms, p99 %.0f ms (nft monitor, %d changes); its own SLI histogram p50 <= %s s, p99 <= %s s; "
-              + "RSS per kube-proxy %d MiB [%d-%d]; CPU seconds (all kube-proxies, kube-apiserver, etcd) under churn: %s",
-          version(cp), proxies, services, programmed, percentile(millis, 50), percentile(millis, 99), millis.size(),
-          bucket(sli, 50), bucket(sli, 99), rss.get(rss.size() / 2) / 1024, rss.get(0) / 1024,
-          rss.get(rss.size() - 1) / 1024, churning.cpu().stream()
-              .map(d -> String.format("%.1f", d.toMillis() / 1000.0)).collect(Collectors.joining(" / ")));
+              + "p50 %.0f ms, p99 %.0f ms (nft monitor, %d changes); its own SLI histogram p50 <= %s s, "
+              + "p99 <= %s s; RSS per kube-proxy %d MiB [%d-%d]; "
+              + "CPU seconds (all kube-proxies, kube-apiserver, etcd) under churn: %s",
+          version(cp), proxies, services, programmed, ScaleBench.percentile(millis, 50),
+          ScaleBench.percentile(millis, 99), millis.size(), bucket(sli, 50), bucket(sli, 99),
+          rss.get(rss.size() / 2) / 1024, rss.get(0) / 1024, rss.get(rss.size() - 1) / 1024,
+          churning.cpuSecondsInLine());
     }
   }
 
@@ -177,7 +178,7 @@ final class KubeProxyPeer implements AutoCloseable {
     return seen.get(port).values().stream().mapToLong(Long::longValue).max().orElseThrow();
   }
 
-  /** Service {@code j}: a selectorless Service and its one slice, {@link #ENDPOINTS} endpoints on port FIRST_PORT + j. */
+  /** Service {@code j}: selectorless, with one slice of {@link #ENDPOINTS} endpoints on port FIRST_PORT + j. */
   private void service(int j) {
     String name = "svc-" + j;
     client.services().resource(new ServiceBuilder().withNewMetadata().withNamespace(NS).withName(name).endMetadata()
@@ -246,11 +247,6 @@ final class KubeProxyPeer implements AutoCloseable {
     long total = cumulative.getOrDefault(Double.POSITIVE_INFINITY, 0L);
     return cumulative.entrySet().stream().filter(e -> total > 0 && e.getValue() * 100 >= (long) p * total)
         .map(e -> e.getKey().toString()).findFirst().orElse("-");
-  }
-
-  private static double percentile(List<Double> sorted, int p) {
-    return sorted.isEmpty() ? Double.NaN
-        : sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
   }
 
   private Duration proxiesCpu() {

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
 
 /**
@@ -73,8 +72,7 @@ final class RealAgents {
                 + "API writes per change: %s",
             nodes, forwards, programmed, ScaleBench.percentile(millis, 50), ScaleBench.percentile(millis, 99),
             millis.size(), held, rss.get(rss.size() / 2) / 1024, rss.get(0) / 1024, rss.get(rss.size() - 1) / 1024,
-            operator.rssKiB() / 1024, churning.cpu().stream()
-                .map(d -> String.format("%.1f", d.toMillis() / 1000.0)).collect(Collectors.joining(" / ")),
+            operator.rssKiB() / 1024, churning.cpuSecondsInLine(),
             operatorCpu.toMillis() / 1000.0, syncCount / nodes, (syncsAfter[1] - syncsBefore[1]) * 1000 / syncCount,
             churning.writesPer(churnRate * churnSeconds));
       } finally {

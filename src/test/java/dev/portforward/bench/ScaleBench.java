@@ -40,7 +40,7 @@ import org.awaitility.Awaitility;
  * PortForwards it prints the time from applying them all until all are Programmed, the API
  * requests per second (all clients, and the agents' own by kind), the watches each agent holds,
  * the operator's RSS, the agents' heap, and programming latency under churn (a PortForward
- * changed -> every node it selects reports the new generation in place), p50 and p99. A last case
+ * changed -> every node it selects reports the new generation in place), p50 and p99. Another case
  * measures one agent's heap with 10x the pods in the cluster. Last, on the same footing, real agents
  * ({@link RealAgents}) and real kube-proxies ({@link KubeProxyPeer}), each programming real
  * nftables in a network namespace of its own, under the same churn. Run by bench/scale/run.sh.
@@ -188,7 +188,7 @@ public final class ScaleBench {
   }
 
   /** A request to an API server that the bench itself saturates may time out: try again, a few times. */
-  static <T> T retrying(Supplier<T> request) {
+  private static <T> T retrying(Supplier<T> request) {
     for (int attempt = 1; ; attempt++) {
       try {
         return request.get();
